@@ -1,0 +1,44 @@
+# cilium-lab: every target installs into a local virtualenv (.venv) on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: lab test test-all notebooks bench jupyter lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,jupyter]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+## make lab: run all labs, approved, on the embedded (simulated) cluster; executed notebooks and HTML in $(OUT)/
+lab: $(STAMP)
+	$(VENV)/bin/cilium-lab run --all --approve --html --out $(OUT)
+
+## make test: lint, layer contracts and the test suite (root-only and browser tests run where possible)
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+## make notebooks: regenerate labs/*.ipynb (outputs stripped) from the jupytext sources labs/*.py
+notebooks: $(STAMP)
+	$(PY) -m cilium_lab.notebooks sync
+
+## make bench: performance benchmarks that print their figures
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+## make jupyter: JupyterLab on 127.0.0.1 with the labs open; every lab defaults to the embedded cluster
+jupyter: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=labs
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
+
+clean:
+	rm -rf $(VENV) $(OUT) runs .pytest_cache .ruff_cache

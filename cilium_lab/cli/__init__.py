@@ -1,0 +1,49 @@
+"""The `cilium-lab` command line: one module per verb, each with `register(subparsers)`.
+
+Errors the user can act on (`LabError`) print as one line on stderr with exit code 2; anything else
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from cilium_lab import __version__
+from cilium_lab.errors import LabError
+
+# verb modules, in the order `--help` lists them
+VERBS = ("labs", "run", "export", "scorecard", "bench", "local", "sim")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cilium-lab", description="A tuning lab for Cilium.")
+    parser.add_argument("--version", action="version", version=f"cilium-lab {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"cilium_lab.cli.{verb}")
+        except ModuleNotFoundError as err:
+            if err.name != f"cilium_lab.cli.{verb}":
+                raise
+            continue  # verb not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LabError as err:
+        print(f"cilium-lab: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cilium-lab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

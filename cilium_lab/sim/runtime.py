@@ -1,0 +1,63 @@
+"""The seams inside the embedded cluster between the API surface and the behaviour models.
+
+`sim.controllers` (API side) calls `sim.agent.boot` when an agent pod starts and keeps the returned
+`Boot` on the pod; `sim.server` hands every exec to `sim.shell.run` with an `ExecContext`; the shell
+hands `netperf`/`iperf3` to `sim.netperf_emu`, which asks `sim.perfmodel`. These records are the only
+things those modules share.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cilium_lab.sim.datapath import Datapath
+from cilium_lab.sim.profiles import NodeProfile
+
+
+@dataclass(frozen=True)
+class Boot:
+    """The outcome of an agent start on one node."""
+
+    ok: bool
+    datapath: Datapath | None  # None when the agent failed to start
+    log: tuple[str, ...] = ()  # agent log lines (level=info/warning/fatal msg=...), as `kubectl logs` shows
+    error: str | None = None  # the fatal message when not ok (the pod then crash-loops)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    stdout: str = ""
+    stderr: str = ""
+    code: int = 0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where an IP address lands: a pod (or host) on a node, as the perf model needs it."""
+
+    ip: str
+    node: NodeProfile
+    datapath: Datapath | None  # the effective datapath of that node's agent (None: no agent running)
+    host_network: bool  # a hostNetwork pod or the node address itself
+    pod_name: str | None = None
+    via_service: bool = False  # the address was a ClusterIP that was translated to this backend
+
+
+@dataclass
+class ExecContext:
+    """Everything a command run inside a pod may look at. Built by the API side per exec call."""
+
+    pod: dict[str, Any]  # the pod object as stored (metadata, spec, status)
+    container: str
+    node: NodeProfile  # the node the pod runs on
+    cilium_version: str  # the version in the agent image tag
+    boot: Boot | None  # this node's agent boot (for agent pods and for the perf model)
+    config: dict[str, str]  # this node's effective cilium-config (ConfigMap + CiliumNodeConfig overrides)
+    resolve: Callable[[str], Endpoint | None]  # an IP (pod, node or ClusterIP) to the endpoint it reaches
+    rng: random.Random  # seeded per cluster: same seed, same measurements
+    clock: Callable[[], float] = field(default=lambda: 0.0)  # virtual seconds; netperf -l advances it
+    advance: Callable[[float], None] = field(default=lambda s: None)  # advance virtual time by s seconds
+    pod_ip: str | None = None
