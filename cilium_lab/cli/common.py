@@ -14,7 +14,9 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         default="sim:seed-mixed",
         help="sim:<profile> (embedded, simulated), kube (kubeconfig's current context) or kube:<context>",
     )
-    parser.add_argument("--kubeconfig", default="", help="kubeconfig path (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument(
+        "--kubeconfig", default="", help="kubeconfig path (default: $KUBECONFIG or ~/.kube/config)"
+    )
     parser.add_argument("--context", default="", help="kubeconfig context (same as --cluster kube:<context>)")
 
 

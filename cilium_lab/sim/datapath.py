@@ -38,4 +38,6 @@ class Datapath:
     clock_source: str = "ktime"  # "ktime" | "jiffies"
     device_mode: str = "veth"  # "veth" | "netkit"
     attach_mode: str = "tc"  # "tc" | "tcx"
-    notes: tuple[str, ...] = ()  # agent log lines explaining fallbacks ("Re-enabling host legacy routing ...")
+    notes: tuple[
+        str, ...
+    ] = ()  # agent log lines explaining fallbacks ("Re-enabling host legacy routing ...")

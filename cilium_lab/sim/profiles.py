@@ -81,12 +81,16 @@ def load(name_or_path: str) -> Profile:
     try:
         return _build(raw)
     except (KeyError, TypeError, ValueError) as err:
-        raise InputError(f"profile {path} is malformed ({err!r}): compare it with data/profiles/seed-mixed.yaml") from err
+        raise InputError(
+            f"profile {path} is malformed ({err!r}): compare it with data/profiles/seed-mixed.yaml"
+        ) from err
 
 
 def _build(raw: dict[str, Any]) -> Profile:
     nodes = tuple(
-        NodeProfile(**{**n, "nic": Nic(**n["nic"]), "host": {k: str(v) for k, v in n.get("host", {}).items()}})
+        NodeProfile(
+            **{**n, "nic": Nic(**n["nic"]), "host": {k: str(v) for k, v in n.get("host", {}).items()}}
+        )
         for n in raw["nodes"]
     )
     return Profile(

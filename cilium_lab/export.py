@@ -1,0 +1,52 @@
+"""Executed notebooks to self-contained HTML walkthroughs that work offline and carry no secrets.
+
+Uses nbconvert's HTMLExporter with the `offline` template beside this module (the lab template minus
+the scripts it would fetch from CDNs). Plotly figures embed plotly.js because the labs render with
+`plotly_mimetype+notebook`. Before writing, anything that looks like a credential is replaced, and a
+page that still references a remote script is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cilium_lab.errors import InputError, LabError
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Credentials that must never reach a walkthrough: bearer tokens, kubeconfig key/cert data, passwords.
+_SECRETS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(
+        r"(?i)((?:token|password|client-key-data|client-certificate-data)[\"']?\s*[:=]\s*[\"']?)[^\s\"'<>,}]{6,}"
+    ),
+    re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWTs
+]
+_REMOTE_SCRIPT = re.compile(r"<script[^>]+src=[\"']https?://", re.I)
+
+
+def scrub(text: str) -> str:
+    """Replace credential-looking values with [REDACTED]."""
+    for pattern in _SECRETS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
+    return text
+
+
+def to_html(notebook: Path, out: Path | None = None) -> Path:
+    """Write the walkthrough next to the notebook (or to `out`) and return its path."""
+    from nbconvert import HTMLExporter
+
+    notebook = Path(notebook)
+    if not notebook.is_file() or notebook.suffix != ".ipynb":
+        raise InputError(
+            f"{notebook} is not an executed notebook (.ipynb): run the lab first with `cilium-lab run`"
+        )
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
+    body, _ = exporter.from_filename(str(notebook))
+    body = scrub(body)
+    if _REMOTE_SCRIPT.search(body):
+        raise LabError(f"{notebook.name}: the walkthrough would load a script from the internet; not written")
+    out = Path(out) if out else notebook.with_suffix(".html")
+    out.write_text(body, encoding="utf-8")
+    return out

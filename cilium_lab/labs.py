@@ -1,0 +1,178 @@
+"""The lab registry and batch runs: which labs exist, and running them through papermill.
+
+Called by the `labs`, `run` and `export` verbs and by tests. A batch on an embedded cluster starts one
+cluster for the whole batch and hands its kubeconfig to every lab, so the steps accumulate on it as
+they would on a real cluster. Each lab writes its result record itself (see `session`); this module
+collects the executed notebooks, the records and, on request, the HTML walkthroughs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cilium_lab import export, targets
+from cilium_lab.errors import InputError
+from cilium_lab.notebooks import LABS_DIR
+
+_NAME = re.compile(r"^(?P<number>\d\d)-(?P<slug>[a-z0-9-]+)$")
+
+
+@dataclass(frozen=True)
+class Lab:
+    number: int
+    slug: str
+    source: Path  # the jupytext source, labs/NN-slug.py
+
+    @property
+    def name(self) -> str:
+        return f"{self.number:02d}-{self.slug}"
+
+    @property
+    def notebook(self) -> Path:
+        return self.source.with_suffix(".ipynb")
+
+    @property
+    def title(self) -> str:
+        for line in self.source.read_text().splitlines():
+            if line.startswith("# # "):
+                return line[4:].strip()
+        return self.slug.replace("-", " ")
+
+
+def all_labs(labs_dir: Path = LABS_DIR) -> list[Lab]:
+    found = []
+    for source in sorted(labs_dir.glob("[0-9][0-9]-*.py")):
+        match = _NAME.match(source.stem)
+        if match:
+            found.append(Lab(int(match["number"]), match["slug"], source))
+    return found
+
+
+def get(name: str | int, labs_dir: Path = LABS_DIR) -> Lab:
+    """A lab by number (6, "06"), full name ("06-bpf-host-routing") or slug ("bpf-host-routing")."""
+    labs = all_labs(labs_dir)
+    key = str(name).removesuffix(".ipynb").removesuffix(".py").rsplit("/", 1)[-1]
+    for lab in labs:
+        if key in (lab.name, lab.slug) or (key.isdigit() and int(key) == lab.number):
+            return lab
+    names = ", ".join(lab.name for lab in labs)
+    raise InputError(f"unknown lab {name!r}: choose one of {names} (see `cilium-lab labs`)")
+
+
+@dataclass
+class LabRun:
+    lab: Lab
+    executed: Path
+    ok: bool
+    seconds: float
+    error: str = ""
+    html: Path | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def run(
+    labs: Sequence[Lab],
+    *,
+    out_dir: Path,
+    cluster: str = "sim:seed-mixed",
+    kubeconfig: str = "",
+    approve: bool = False,
+    html: bool = False,
+    seed: int = 0,
+    parameters: Mapping[str, Any] | None = None,
+    on_lab: Callable[[LabRun], None] | None = None,
+) -> list[LabRun]:
+    """Execute labs in order through papermill; a failing lab is reported and the batch goes on."""
+    if not labs:
+        raise InputError("no labs to run: name labs (see `cilium-lab labs`) or pass --all")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_dir = out_dir / "results"
+    runs = []
+    with _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig:
+        for lab in labs:
+            params = {
+                "cluster": cluster,
+                "kubeconfig": batch_kubeconfig,
+                "approve": approve,
+                "results_dir": str(results_dir),
+                "seed": seed,
+                **dict(parameters or {}),
+            }
+            lab_run = _run_one(lab, out_dir, params)
+            if html:
+                lab_run.html = export.to_html(lab_run.executed)
+            runs.append(lab_run)
+            if on_lab:
+                on_lab(lab_run)
+    return runs
+
+
+def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any]) -> LabRun:
+    import papermill
+
+    executed = out_dir / f"{lab.name}.ipynb"
+    started = time.monotonic()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(lab.notebook),
+            str(executed),
+            parameters=_known_parameters(lab, params),
+            kernel_name="python3",
+            cwd=str(lab.source.parent),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            shutdown_kernel="immediate",
+        )
+    except Exception as err:  # papermill raises its own error types; the notebook keeps the details
+        error = _one_line(err)
+    record = _read_record(Path(params["results_dir"]), lab)
+    return LabRun(lab, executed, not error, time.monotonic() - started, error, record=record)
+
+
+def _known_parameters(lab: Lab, params: dict[str, Any]) -> dict[str, Any]:
+    """Pass only the parameters this lab declares; an unknown -p NAME is an error, not a warning."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(lab.notebook))
+    unknown = [name for name in params if name not in declared]
+    base = {"cluster", "kubeconfig", "approve", "results_dir", "seed"}
+    bad = [name for name in unknown if name not in base]
+    if bad:
+        raise InputError(
+            f"lab {lab.name} has no parameter {', '.join(bad)}: see `papermill --help-notebook {lab.notebook}`"
+        )
+    return {name: value for name, value in params.items() if name in declared}
+
+
+def _read_record(results_dir: Path, lab: Lab) -> dict[str, Any]:
+    path = results_dir / f"{lab.name}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", text[-1] if text else "")
+    return f"{ename}: {evalue}"
+
+
+def _batch_cluster(cluster: str, kubeconfig: str, seed: int) -> AbstractContextManager[str]:
+    """One embedded cluster for a whole batch on `sim:`; otherwise the given kubeconfig as is."""
+    spec = targets.parse(cluster)
+    if spec.kind == "sim" and not kubeconfig:
+        return targets.embedded_kubeconfig(spec.profile, seed)
+    return contextlib.nullcontext(kubeconfig)

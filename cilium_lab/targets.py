@@ -1,0 +1,127 @@
+"""Which cluster a lab or command works on, from one string.
+
+- `sim:<profile>` starts an embedded, simulated cluster from `data/profiles/<profile>.yaml` (or, when a
+  kubeconfig is given, attaches to the one a batch run already started for that profile);
+- `kube` uses the kubeconfig's current context, `kube:<context>` a named context;
+- `local` is the local kernel lab (network namespaces on this host, no cluster).
+
+This is the only module that starts an embedded cluster. Everything it returns reaches the cluster
+through `cluster.connect`, the same code path as a real cluster.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cilium_lab.errors import InputError
+
+SIMULATED = "SIMULATED"
+LOCAL_KERNEL = "LOCAL KERNEL"
+LIVE = "LIVE CLUSTER"
+
+_SPEC = re.compile(r"^(?:sim:(?P<profile>[A-Za-z0-9_.\-/]+)|kube(?::(?P<context>[^\s]+))?|(?P<local>local))$")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: str  # "sim" | "kube" | "local"
+    profile: str = ""
+    context: str = ""
+
+
+def parse(spec: str) -> TargetSpec:
+    """Parse a target string; a wrong one is an InputError that lists the accepted forms."""
+    if not isinstance(spec, str):
+        raise InputError(f"cluster must be a string such as 'sim:seed-mixed', got {type(spec).__name__}")
+    match = _SPEC.match(spec.strip())
+    if not match:
+        raise InputError(
+            f"unknown cluster {spec!r}: use 'sim:<profile>' (embedded, e.g. sim:seed-mixed), "
+            "'kube' (kubeconfig's current context), 'kube:<context>' or 'local'"
+        )
+    if match["local"]:
+        return TargetSpec("local")
+    if match["profile"]:
+        return TargetSpec("sim", profile=match["profile"])
+    return TargetSpec("kube", context=match["context"] or "")
+
+
+@dataclass
+class Target:
+    """An opened target: a connection for clusters, nothing for the local kernel lab."""
+
+    spec: TargetSpec
+    kubeconfig: str = ""
+    context: str = ""
+    connection: Any = None  # cilium_lab.cluster.connect.Connection
+    simulated: bool = False
+    _closers: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def label(self) -> str:
+        if self.spec.kind == "local":
+            return LOCAL_KERNEL
+        return SIMULATED if self.simulated else LIVE
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+
+def connect_target(
+    cluster: str = "sim:seed-mixed", kubeconfig: str = "", context: str = "", seed: int = 0
+) -> Target:
+    """Open a target; the caller closes it (notebooks keep it open across cells, closed at exit)."""
+    spec = parse(cluster)
+    if context and spec.context and context != spec.context:
+        raise InputError(
+            f"two contexts given ({spec.context!r} in cluster, {context!r} in context): give one"
+        )
+    target = Target(spec, kubeconfig=kubeconfig, context=context or spec.context)
+    if spec.kind == "local":
+        return target
+    if spec.kind == "sim" and not kubeconfig:
+        _start_embedded(target, spec.profile, seed)
+    from cilium_lab.cluster import connect as cluster_connect
+    from cilium_lab.cluster import discover
+
+    target.connection = cluster_connect.connect(target.kubeconfig, target.context)
+    target.simulated = spec.kind == "sim" or discover.is_simulated(target.connection)
+    return target
+
+
+@contextlib.contextmanager
+def open_target(
+    cluster: str = "sim:seed-mixed", kubeconfig: str = "", context: str = "", seed: int = 0
+) -> Iterator[Target]:
+    """`connect_target` as a context manager: the embedded cluster, if one was started, stops at the end."""
+    target = connect_target(cluster, kubeconfig, context, seed)
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@contextlib.contextmanager
+def embedded_kubeconfig(profile: str, seed: int = 0) -> Iterator[str]:
+    """Start an embedded cluster for a batch of labs and yield its kubeconfig path."""
+    from cilium_lab.sim.cluster import EmbeddedCluster
+
+    with EmbeddedCluster(profile=profile, seed=seed) as embedded:
+        yield str(embedded.kubeconfig)
+
+
+def _start_embedded(target: Target, profile: str, seed: int) -> None:
+    from cilium_lab.sim.cluster import EmbeddedCluster
+
+    embedded = EmbeddedCluster(profile=profile, seed=seed)
+    embedded.start()
+    target.kubeconfig = str(embedded.kubeconfig)
+    target.context = ""
+    target._closers.append(embedded.stop)
+    atexit.register(embedded.stop)
