@@ -1,0 +1,110 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 09 Jumbo-frame MTU
+#
+# Cilium detects the MTU of the node's device and uses it for pods (minus 50 bytes in tunnel mode).
+# If the underlay carries jumbo frames, a 9000-byte MTU cuts the packets per byte by six for bulk
+# transfers. The device and every switch on the path must carry them: an MTU larger than the
+# underlay's makes big packets vanish. Cilium can also pick the wrong device's MTU
+# (cilium/cilium#10309, #14339). Pods get their MTU when they are created, so they must be restarted.
+#
+# The lab reads the underlay's largest MTU per node and refuses nodes whose NIC cannot go that
+# high.
+
+# %% tags=["parameters"]
+cluster: str = "sim:seed-mixed"  # sim:<profile> (embedded), kube, kube:<context> or local
+kubeconfig: str = ""  # kubeconfig path; empty: $KUBECONFIG or ~/.kube/config
+approve: bool = False  # apply without a click; headless without it changes nothing
+results_dir: str = "runs"  # folder for result records and samples
+seed: int = 0  # seed of the embedded cluster's measurements
+samples: int = 5  # samples per test, before and after
+duration: int = 10  # seconds per netperf run
+tests: str = "TCP_STREAM,TCP_STREAM_MULTI,TCP_RR"  # comma list of TCP_STREAM, TCP_STREAM_MULTI, TCP_RR, TCP_CRR
+scenario: str = "pod-to-pod"  # pod-to-pod, pod-to-pod-same-node, host-to-host, pod-to-service
+mtu: int = 9000  # the jumbo MTU the underlay carries
+canary_nodes: str = ""  # nodes to change first (CiliumNodeConfig), comma list; empty: all
+
+# %%
+from cilium_lab import session
+
+lab = session.start(
+    "09-jumbo-mtu",
+    cluster=cluster, kubeconfig=kubeconfig, approve=approve, results_dir=results_dir, seed=seed,
+    samples=samples, duration=duration, tests=tests, scenario=scenario, mtu=mtu,
+    canary_nodes=canary_nodes,
+)
+
+# %% [markdown]
+# ## 1. What this step needs, and its caveats
+# The requirements, what must restart, and the sources, from the catalogue.
+
+# %%
+lab.about()
+
+# %% [markdown]
+# ## 2. The cluster as it is
+# Kernel, architecture, NIC driver and MTU per node, and what each Cilium agent reports now.
+
+# %%
+lab.snapshot()
+
+# %% [markdown]
+# ## 3. Readiness per node
+# `enabled`, `can-enable`, or `blocked` with the reason.
+
+# %%
+lab.readiness()
+
+# %% [markdown]
+# ## 4. Baseline
+# netperf between benchmark pods, repeated, before anything changes.
+
+# %%
+lab.measure("before")
+
+# %% [markdown]
+# ## 5. The plan
+# The ConfigMap change in this Cilium version's keys, the same as Helm values and as
+# `cilium config set`, what restarts, and which nodes will refuse.
+
+# %%
+lab.plan()
+
+# %% [markdown]
+# ## 6. Confirm and apply
+# Nothing changes without a click on **Apply** (or `approve=True` in a headless run). The previous
+# config is saved first; if verification fails or the rollout stalls, it is restored.
+
+# %%
+lab.confirm()
+
+# %% [markdown]
+# ## 7. Verification
+# What each agent really runs now, node by node.
+
+# %%
+lab.verify()
+
+# %% [markdown]
+# ## 8. After, and the comparison
+# The same measurement again, then before against after with bootstrap confidence intervals.
+
+# %%
+lab.measure("after")
+
+# %%
+lab.compare()
+
+# %% [markdown]
+# ## 9. Record
+# The decision, the per-node outcome and the comparison go to a result record; lab 99 reads them.
+
+# %%
+lab.finish()
