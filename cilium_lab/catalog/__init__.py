@@ -1,0 +1,62 @@
+"""The tuning catalogue: the fifteen items of the series (plus overview and summary) as frozen records,
+and per-node readiness.
+
+Called by the labs, the scorecard, the change planner and the command line. Calls `kernel`, `facts`
+and `errors`. Layout: `model` (the records), `sources` (URLs), `datapath_items` and `node_items` (the
+data, one record per item), `items` (order and lookups), `requirements` (hard node facts), `verify`
+(what is in effect), `evaluate` (readiness).
+"""
+
+from cilium_lab.catalog.evaluate import evaluate
+from cilium_lab.catalog.items import ITEMS, TUNINGS, for_lab, get
+from cilium_lab.catalog.model import (
+    BLOCKED,
+    CAN_ENABLE,
+    ENABLED,
+    NOT_APPLICABLE,
+    RESTART_AGENTS,
+    RESTART_NODE,
+    RESTART_PODS,
+    STATES,
+    Check,
+    CiliumAtLeast,
+    DeviceMtuAtLeast,
+    Item,
+    ItemEnabled,
+    KernelAtLeast,
+    Look,
+    NicDriverIn,
+    Param,
+    Readiness,
+    Requirement,
+)
+from cilium_lab.catalog.verify import Observation, observe
+
+__all__ = [
+    "BLOCKED",
+    "CAN_ENABLE",
+    "ENABLED",
+    "ITEMS",
+    "NOT_APPLICABLE",
+    "RESTART_AGENTS",
+    "RESTART_NODE",
+    "RESTART_PODS",
+    "STATES",
+    "TUNINGS",
+    "Check",
+    "CiliumAtLeast",
+    "DeviceMtuAtLeast",
+    "Item",
+    "ItemEnabled",
+    "KernelAtLeast",
+    "Look",
+    "NicDriverIn",
+    "Observation",
+    "Param",
+    "Readiness",
+    "Requirement",
+    "evaluate",
+    "for_lab",
+    "get",
+    "observe",
+]

@@ -1,0 +1,226 @@
+"""The records the tuning catalogue is made of: items, requirements, checks and readiness.
+
+Written as data in `datapath_items` and `node_items`, read by `requirements`, `verify` and `evaluate`,
+and by the labs and the change planner. Calls nothing but `errors`. Every record is frozen; the only
+behaviour here is filling an item's cluster parameters into its target settings.
+
+Requirements come from one vocabulary of features (`Requirement.feature`):
+  "kernel"          the node's kernel is at least a version (a series-aware threshold)
+  "nic-driver"      the node's main device uses one of a set of drivers
+  "underlay-mtu"    the node's device can carry frames of a size
+  "cilium-version"  the running Cilium is at least a version
+  "item"            another catalogue item is enabled first (a prerequisite, never a blocker by itself)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar, Literal
+
+from cilium_lab.errors import InputError
+
+__all__ = [
+    "BLOCKED",
+    "CAN_ENABLE",
+    "ENABLED",
+    "NOT_APPLICABLE",
+    "RESTART_AGENTS",
+    "RESTART_NODE",
+    "RESTART_PODS",
+    "STATES",
+    "Check",
+    "CiliumAtLeast",
+    "DeviceMtuAtLeast",
+    "Item",
+    "ItemEnabled",
+    "KernelAtLeast",
+    "Look",
+    "NicDriverIn",
+    "Param",
+    "Readiness",
+    "Requirement",
+    "in_config",
+    "in_facts",
+    "in_host",
+    "in_status",
+]
+
+# What has to restart for a change to take effect (reference A.1 "Restart" column).
+RESTART_AGENTS = "agents"
+RESTART_PODS = "pods"
+RESTART_NODE = "node reboot"
+
+ENABLED = "enabled"
+CAN_ENABLE = "can-enable"
+BLOCKED = "blocked"
+NOT_APPLICABLE = "n/a"
+STATES = (ENABLED, CAN_ENABLE, BLOCKED, NOT_APPLICABLE)
+
+
+@dataclass(frozen=True)
+class KernelAtLeast:
+    """Kernel >= a threshold. Several thresholds name stable backports: ("4.19.57", "5.1.16", "5.2")
+    means 4.19.57+ in the 4.19 series, 5.1.16+ in 5.1, or anything from 5.2 on."""
+
+    versions: tuple[str, ...]
+    why: str  # what the kernel brings: "bpf_redirect_neigh/peer"
+    source: str
+    setting: str | None = None  # only this target setting needs it; None: the whole item
+    what: str | None = None  # who needs it, when not the whole item: "IPv4 BIG TCP"
+    feature: ClassVar[str] = "kernel"
+
+
+@dataclass(frozen=True)
+class NicDriverIn:
+    """The node's main device uses one of these drivers (names as `ethtool -i` prints them)."""
+
+    drivers: frozenset[str]
+    why: str
+    source: str
+    setting: str | None = None
+    what: str | None = None
+    feature: ClassVar[str] = "nic-driver"
+
+
+@dataclass(frozen=True)
+class DeviceMtuAtLeast:
+    """The node's device can take frames of `mtu` bytes (its max MTU); the switches are not visible."""
+
+    mtu: int
+    why: str
+    source: str
+    setting: str | None = None
+    what: str | None = None
+    feature: ClassVar[str] = "underlay-mtu"
+
+
+@dataclass(frozen=True)
+class CiliumAtLeast:
+    """The running Cilium is at least `version` ("1.14")."""
+
+    version: str
+    why: str
+    source: str
+    setting: str | None = None
+    what: str | None = None
+    feature: ClassVar[str] = "cilium-version"
+
+
+@dataclass(frozen=True)
+class ItemEnabled:
+    """Another catalogue item must be enabled first."""
+
+    item: str
+    why: str
+    source: str
+    feature: ClassVar[str] = "item"
+
+
+Requirement = KernelAtLeast | NicDriverIn | DeviceMtuAtLeast | CiliumAtLeast | ItemEnabled
+
+
+@dataclass(frozen=True)
+class Look:
+    """One place to read whether a setting is in effect, and the values that mean "yes".
+
+    where: "status" (a CiliumStatus attribute), "config" (a cilium-config key), "facts" (a NodeFacts
+    attribute; "kernel" and "preemption" read the parsed kernel), "host" (a NodeFacts.host key).
+    """
+
+    where: Literal["status", "config", "facts", "host"]
+    name: str
+    accept: tuple[object, ...] = ()
+    at_least: float | str | None = None  # a number, or a kernel version for where="facts", name="kernel"
+
+
+def in_status(name: str, *accept: object, at_least: float | None = None) -> Look:
+    return Look("status", name, accept, at_least)
+
+
+def in_config(key: str, *accept: object, at_least: float | None = None) -> Look:
+    return Look("config", key, accept, at_least)
+
+
+def in_facts(name: str, *accept: object, at_least: float | str | None = None) -> Look:
+    return Look("facts", name, accept, at_least)
+
+
+def in_host(key: str, *accept: object) -> Look:
+    return Look("host", key, accept)
+
+
+@dataclass(frozen=True)
+class Check:
+    """How to see one part of an item in effect: the first look that finds a value decides."""
+
+    what: str
+    looks: tuple[Look, ...]
+    setting: str | None = None  # skipped when this setting is blocked on the node
+
+
+@dataclass(frozen=True)
+class Param:
+    """A target value that comes from the cluster or the operator, e.g. the pod CIDR."""
+
+    name: str
+    help: str
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One step of the tuning series, as data."""
+
+    id: str
+    number: int
+    title: str
+    lab: str
+    summary: str
+    sources: tuple[str, ...]
+    targets: Mapping[str, object] = field(default_factory=dict, hash=False)  # logical setting -> value
+    requires: tuple[Requirement, ...] = ()
+    restart: tuple[str, ...] = ()
+    verify: tuple[Check, ...] = ()
+    caveats: tuple[str, ...] = ()
+    fallback: str | None = None  # the series' advice where this item is blocked
+    moot_when: str | None = None  # "n/a" once this other item is enabled
+    kind: Literal["tuning", "overview", "summary"] = "tuning"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "targets", MappingProxyType(dict(self.targets)))
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return tuple(value for value in self.targets.values() if isinstance(value, Param))
+
+    def resolve_targets(self, **params: object) -> dict[str, object]:
+        """The target settings with cluster parameters filled in; a missing one is an InputError."""
+        resolved = {}
+        for setting, value in self.targets.items():
+            if isinstance(value, Param):
+                value = params.get(value.name, value.default)
+                if value is None:
+                    raise InputError(f"{self.id}: give {setting}'s value as {_param_help(self, setting)}")
+            resolved[setting] = value
+        return resolved
+
+
+def _param_help(item: Item, setting: str) -> str:
+    param = item.targets[setting]
+    assert isinstance(param, Param)
+    return f"parameter {param.name}= ({param.help})"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Where one node stands on one item, with the reasons in words."""
+
+    item: str
+    node: str
+    state: str  # one of STATES
+    reasons: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # item ids to enable first, in catalogue order
+    blocked_settings: tuple[str, ...] = ()  # target settings this node cannot take (item still usable)
+    fallback: str | None = None  # item id the series advises instead, when blocked
