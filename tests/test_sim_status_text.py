@@ -1,0 +1,161 @@
+"""`cilium-dbg status` text of the emulated agents: per-version lines, Go tabwriter alignment, and
+the project's own parser reading it back (the parser is tested against this output)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from cilium_lab.cilium.parse import parse_status
+from cilium_lab.sim import agent, profiles, status_render
+from cilium_lab.sim.status_render_tabwriter import align
+
+SEED = profiles.load("seed-mixed")
+VM = SEED.nodes[0]
+TUNED = {
+    "routing-mode": "native",
+    "ipv4-native-routing-cidr": "10.42.0.0/16",
+    "kube-proxy-replacement": "true",
+    "enable-bpf-masquerade": "true",
+    "enable-bandwidth-manager": "true",
+    "enable-bbr": "true",
+}
+
+
+def render(version: str, changes: dict[str, str], node=VM, **kw) -> str:
+    config = {**SEED.cilium_config, **changes}
+    if not version.startswith(("1.10", "1.13")) and changes.get("tunnel") is None:
+        del config["tunnel"]  # the 1.14+ chart renders routing-mode instead
+    b = agent.boot(version, config, node)
+    assert b.ok, b.error
+    return status_render.render_text(b.datapath, node, version, config, **kw)
+
+
+def labels(text: str) -> list[str]:
+    return [line.split(":")[0] for line in text.splitlines() if line and not line.startswith(" ")]
+
+
+def test_tabwriter_matches_go_column_blocks():
+    text = "KVStore:\tOk\tDisabled\nCilium:\tOk   1.13.4\nGlobal Identity Range:\tmin 256\nheading\nab:\tx\n"
+    assert align(text).splitlines() == [
+        "KVStore:                 Ok   Disabled",
+        "Cilium:                  Ok   1.13.4",
+        "Global Identity Range:   min 256",
+        "heading",
+        "ab:   x",
+    ]
+
+
+def test_113_default_install_lines():
+    text = render("1.13.4", {}, cluster_nodes=6)
+    lines = text.splitlines()
+    assert "KubeProxyReplacement:    Disabled   " in lines
+    assert "Cilium:                  Ok   1.13.4 (v1.13.4-4061cdfc)" in lines
+    assert "Host Routing:            Legacy" in lines
+    assert "Masquerading:            IPTables [IPv4: Enabled, IPv6: Disabled]" in lines
+    assert "IPv6 BIG TCP:            Disabled" in lines
+    assert not any(line.startswith(("IPv4 BIG TCP", "Routing:", "SRv6", "Modules Health")) for line in lines)
+    assert lines[-1].startswith("Cluster health:          6/6 reachable   (")
+
+
+def test_113_line_order_follows_format_status_response():
+    order = labels(render("1.13.4", {"tunnel": "disabled", **TUNED, "kube-proxy-replacement": "strict"}))
+    assert order == [
+        "KVStore", "Kubernetes", "Kubernetes APIs", "KubeProxyReplacement", "Host firewall", "Cilium",
+        "NodeMonitor", "Cilium health daemon", "IPAM", "IPv6 BIG TCP", "BandwidthManager", "Host Routing",
+        "Masquerading", "Controller Status", "Proxy Status", "Global Identity Range", "Hubble", "Encryption",
+        "Cluster health",
+    ]  # fmt: skip
+
+
+def test_116_routing_attach_and_device_mode_lines():
+    text = render("1.16.5", TUNED)
+    assert "Routing:                 Network: Native   Host: BPF" in text
+    assert "BandwidthManager:        EDT with BPF [BBR] [enp1s0]" in text
+    assert "Attach Mode:             Legacy TC" in text  # kernel 6.2 has no TCX
+    assert "Device Mode:             veth" in text
+    assert "Masquerading:            BPF   [enp1s0]   10.42.0.0/16  [IPv4: Enabled, IPv6: Disabled]" in text
+    assert "KubeProxyReplacement:    True   [enp1s0   192.168.7.11 (Direct Routing)]" in text
+    assert "Host Routing" not in text and "Modules Health:" in text
+
+
+def test_116_tunnel_routing_line():
+    text = render("1.16.5", {"kube-proxy-replacement": "false"})
+    assert "Routing:                 Network: Tunnel [vxlan]   Host: Legacy" in text
+
+
+def test_114_big_tcp_sizes_and_kpr_details_block():
+    node = replace(
+        VM,
+        kernel="6.8.0-49-generic",
+        nic=replace(VM.nic, name="eth0", driver="mlx5_core", big_tcp=True),
+        internal_ip="10.242.0.4",
+    )
+    text = render(
+        "1.14.1",
+        {**TUNED, "kube-proxy-replacement": "strict", "enable-ipv4-big-tcp": "true"},
+        node,
+        verbose=True,
+    )
+    assert "IPv4 BIG TCP:           Enabled   [196608]" in text
+    # the 1.14/1.15 KPR details block of cilium/cilium#29132, character for character
+    expected = """KubeProxyReplacement Details:
+  Status:                 Strict
+  Socket LB:              Enabled
+  Socket LB Coverage:     Full
+  Devices:                eth0 10.242.0.4 (Direct Routing)
+  Mode:                   SNAT
+  Backend Selection:      Random
+  Session Affinity:       Enabled
+  Graceful Termination:   Enabled
+  NAT46/64 Support:       Disabled
+  XDP Acceleration:       Disabled
+  Services:
+  - ClusterIP:      Enabled
+  - NodePort:       Enabled (Range: 30000-32767) """
+    assert expected in text
+
+
+def test_verbose_adds_clock_maps_and_dsr_dispatch():
+    text = render("1.15.1", {**TUNED, "bpf-lb-mode": "dsr", "enable-bpf-clock-probe": "true"}, verbose=True)
+    assert "Clock Source for BPF:   jiffies   [250 Hz]" in text
+    assert "BPF Maps:   dynamic sizing: on (ratio: 0.002500)" in text
+    assert "    DSR Dispatch Mode:    IP Option/Extension" in text
+    assert "Allocated addresses:" in text
+    plain = render("1.15.1", TUNED)
+    assert (
+        "BPF Maps" not in plain
+        and "Clock Source" not in plain
+        and "KubeProxyReplacement Details" not in plain
+    )
+
+
+def test_hubble_disabled_line():
+    assert "Hubble:                  Disabled" in render("1.13.4", {"enable-hubble": "false"})
+
+
+@pytest.mark.parametrize("version", ["1.10.20", "1.13.4", "1.14.1", "1.15.1", "1.16.5", "1.18.6"])
+def test_project_parser_reads_the_rendered_text(version):
+    changes = {**TUNED, "tunnel": "disabled"} if version < "1.14" else dict(TUNED)
+    if version < "1.14":
+        changes["kube-proxy-replacement"] = "strict"
+    text = render(version, changes, verbose=True)
+    status = parse_status(text)
+    assert status.version == version
+    assert status.kpr_full is True
+    assert status.host_routing == "BPF"
+    assert status.masquerading == "BPF"
+    assert status.bandwidth_manager is True
+    assert status.congestion_control == ("CUBIC" if version.startswith("1.10") else "BBR")  # BBR from 1.12
+    assert status.hubble == "Ok"
+    assert status.nodeport_mode == "SNAT"
+    assert status.maps.get("TCP connection tracking") == 66280 * 8
+    if version >= "1.16":
+        assert (status.routing_network, status.device_mode) == ("Native", "veth")
+
+
+def test_project_parser_reads_the_default_113_text():
+    status = parse_status(render("1.13.4", {}))
+    assert (status.kube_proxy_replacement, status.kpr_full) == ("Disabled", False)
+    assert (status.host_routing, status.masquerading, status.ipv6_big_tcp) == ("Legacy", "IPTables", False)
