@@ -1,0 +1,39 @@
+"""After a rollout: does every node's effective state match the plan?
+
+Called by `change.apply` with a fresh `Snapshot`; calls `catalog.evaluate`. A node expected to take
+the change must now show the item enabled; a node expected to refuse must run a healthy agent that
+shows the fallback (the item not in effect), not fail; nodes outside the scope are skipped.
+"""
+
+from __future__ import annotations
+
+from cilium_lab import catalog
+from cilium_lab.change import outcomes
+from cilium_lab.change.plan import Plan
+from cilium_lab.cluster.snapshot import Snapshot
+
+
+def node_outcome(plan: Plan, after: Snapshot, node: str) -> outcomes.NodeOutcome:
+    expected = plan.expected[node]
+    if expected.outcome == outcomes.SKIPPED:
+        return expected
+    if node not in after.node_names:
+        return outcomes.NodeOutcome(node, outcomes.FAILED, "node disappeared during the change")
+    facts = after.node(node)
+    if facts.status is None:
+        why = after.problems.get(node, "no agent status")
+        return outcomes.NodeOutcome(node, outcomes.FAILED, f"agent not healthy after the change: {why}")
+    seen = catalog.evaluate(plan.item, facts, cilium_version=after.cilium_version)
+    if expected.outcome == outcomes.REFUSED:
+        if seen.state == catalog.ENABLED:
+            return outcomes.NodeOutcome(node, outcomes.APPLIED, "expected to refuse, but took the change")
+        return outcomes.NodeOutcome(node, outcomes.REFUSED, f"falls back as planned: {expected.reason}")
+    if seen.state == catalog.ENABLED:
+        return outcomes.NodeOutcome(node, outcomes.APPLIED, "; ".join(seen.reasons) or "in effect")
+    return outcomes.NodeOutcome(
+        node, outcomes.FAILED, f"not in effect after the change: {'; '.join(seen.reasons)}"
+    )
+
+
+def check(plan: Plan, after: Snapshot) -> dict[str, outcomes.NodeOutcome]:
+    return {node: node_outcome(plan, after, node) for node in plan.expected}
