@@ -51,7 +51,11 @@ TUNED_NODE = NodeFacts(
     cilium_version="1.16.5",
     status=parse_status(TUNED_1_16),
     config={"mtu": "9000"},
-    host={"tuned_profile": "network-latency", "cpu_governor": "performance", "irqbalance": "inactive"},
+    host={
+        "tuned_profile": "Current active profile: network-latency",  # `tuned-adm active` as captured
+        "cpu_governor": "performance",
+        "irqbalance": "inactive",
+    },
 )
 
 ENABLED_ON_TUNED = [
@@ -195,3 +199,10 @@ def test_observe_reports_unseen_checks():
     seen = catalog.observe(catalog.get("host-tuning"), UBUNTU_VM)
     assert seen.enabled is None
     assert seen.unseen == ("tuned profile", "CPU governor", "irqbalance stopped")
+
+
+def test_host_tuning_with_a_powersave_governor_is_not_enabled():
+    node = dataclasses.replace(TUNED_NODE, host={**TUNED_NODE.host, "cpu_governor": "powersave\n"})
+    readiness = catalog.evaluate("host-tuning", node)
+    assert readiness.state == "can-enable"
+    assert "CPU governor: cpu_governor = powersave (host facts)" in readiness.reasons

@@ -107,6 +107,9 @@ def test_conntrack_bypass_on_the_boards_needs_the_datapath_items_it_builds_on():
 
 
 def test_unknown_facts_are_reported_not_guessed():
+    big_tcp = catalog.evaluate("big-tcp", DEBIAN_BOARD)
+    assert big_tcp.state == "blocked"
+    assert any(r.startswith("could not check: the NIC driver is unknown") for r in big_tcp.reasons)
     xdp = catalog.evaluate("xdp-acceleration", DEBIAN_BOARD)
     assert any(r.startswith("could not check: the NIC driver is unknown") for r in xdp.reasons)
     kpr = catalog.evaluate("kube-proxy-replacement", UBUNTU_VM)

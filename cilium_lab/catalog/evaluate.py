@@ -58,7 +58,7 @@ def evaluate(item: Item | str | int, node: NodeFacts, *, cilium_version: str | N
     if moot is not None:
         return Readiness(item.id, node.name, NOT_APPLICABLE, (moot,))
     if hard.blocking:
-        return _blocked(item, node, hard.blocking + list(partial), skipped)
+        return _blocked(item, node, [*hard.blocking, *partial, *hard.unknown], skipped)
     needs, blocking = _prerequisites(item, node, cilium_version)
     if blocking:
         return _blocked(item, node, blocking, skipped)

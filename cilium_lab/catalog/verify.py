@@ -56,7 +56,9 @@ def read(look: Look, node: NodeFacts) -> object | None:
     if look.where == "config":
         return node.config.get(look.name)
     if look.where == "host":
-        return node.host.get(look.name)
+        # Command output as captured: "Current active profile: network-latency" -> "network-latency".
+        raw = node.host.get(look.name) or ""
+        return raw.rsplit(":", 1)[-1].strip() or None
     if look.name in ("kernel", "preemption"):
         kernel = _kernel(node)
         return kernel if look.name == "kernel" or kernel is None else kernel.preemption
