@@ -9,8 +9,21 @@ and the standard library plus PyYAML. Nothing here talks to a cluster.
   the tuning settings as cilium-config keys and Helm values of a given version.
 """
 
+from cilium_lab.cilium.config import ConfigChange, ConflictingSettings, read, translate
 from cilium_lab.cilium.parse import parse_status
+from cilium_lab.cilium.settings import SETTINGS, Era, Setting
 from cilium_lab.cilium.status import CiliumStatus
 from cilium_lab.cilium.versions import CiliumVersion
 
-__all__ = ["CiliumStatus", "CiliumVersion", "parse_status"]
+__all__ = [
+    "SETTINGS",
+    "CiliumStatus",
+    "CiliumVersion",
+    "ConfigChange",
+    "ConflictingSettings",
+    "Era",
+    "Setting",
+    "parse_status",
+    "read",
+    "translate",
+]
