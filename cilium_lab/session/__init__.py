@@ -1,0 +1,34 @@
+"""What a lab notebook calls: `lab = session.start("06-bpf-host-routing", **parameters)`, then one
+method per step. See `session.lab.LabSession` for the steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cilium_lab import catalog, params, targets
+from cilium_lab.session import show
+from cilium_lab.session.lab import LabSession
+
+__all__ = ["LabSession", "start"]
+
+
+def start(lab: str, **given: Any) -> LabSession:
+    """Check the parameters, open the target and return the lab's session."""
+    checked = params.build(**given)
+    item = catalog.for_lab(lab)
+    if show.in_notebook():
+        from cilium_lab.ui import rendering
+
+        rendering.setup()
+    target = targets.connect_target(checked.cluster, checked.kubeconfig, seed=checked.seed)
+    session = LabSession(lab, item, checked, target)
+    where = (
+        checked.cluster
+        if not checked.kubeconfig or checked.cluster.startswith("sim:")
+        else checked.kubeconfig
+    )
+    show.markdown(f"**{item.title}** on `{where}` [{target.label}], run `{session.run_id}`")
+    if target.label != targets.LIVE:
+        show.markdown(show.banner(target.label))
+    return session

@@ -1,0 +1,60 @@
+"""Lab 00's scorecard and lab 99's checklist: every step of the series per node, as it runs now.
+
+Called by `LabSession`; calls `scorecard`, `ui.scorecard_figure` and reads the result records the
+other labs wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cilium_lab import scorecard as scoring
+from cilium_lab.session import show
+
+
+def scorecard(session: Any) -> Any:
+    from cilium_lab.ui import scorecard_figure
+
+    if session._skip_local("the scorecard"):
+        return None
+    card = scoring.build(session._need_snapshot())
+    show.markdown(f"**Tuning scorecard, Cilium {card.cilium_version}** [{card.label}]")
+    show.figure(scorecard_figure.figure(card))
+    show.table(card.frame().drop(columns=["number"]).assign(
+        reasons=lambda f: f["reasons"].map("; ".join), needs=lambda f: f["needs"].map(", ".join)))  # fmt: skip
+    session.record_extra["scorecard"] = [dict(r) for r in card.records]
+    return card
+
+
+def lab_records(results_dir: Path) -> list[dict[str, Any]]:
+    """The result records of the labs run into this folder, in lab order."""
+    records = []
+    for path in sorted(Path(results_dir).glob("[0-9][0-9]-*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except ValueError:
+            continue  # a record being written by a concurrent run; it will be complete next time
+    return records
+
+
+def checklist(session: Any) -> pd.DataFrame | None:
+    if session._skip_local("the checklist"):
+        return None
+    card = scoring.build(session.take_snapshot())
+    frame = card.frame()
+    frame = frame[~frame["item"].isin(["overview", "summary"])]
+    matrix = frame.pivot(index="item", columns="node", values="state").loc[list(dict.fromkeys(frame["item"]))]
+    decisions = {r["item"]: r.get("decision", "") for r in lab_records(session.results_dir)}
+    matrix.insert(0, "lab decision", [decisions.get(item, "not run") for item in matrix.index])
+    show.markdown(f"**The series' checklist, Cilium {card.cilium_version}** [{card.label}]: "
+                  "`enabled` is read from the agents now; `blocked` carries its reason in the scorecard.")  # fmt: skip
+    show.table(matrix.reset_index())
+    blocked = frame[frame["state"] == "blocked"]
+    for _, row in blocked.iterrows():
+        show.markdown(f"- {row['node']}: {row['item']} blocked: {'; '.join(row['reasons'])}")
+    session.record_extra["checklist"] = {item: dict(row) for item, row in matrix.iterrows()}
+    return matrix
