@@ -111,7 +111,7 @@ def test_apply_leaves_its_input_alone() -> None:
         ("1.13.0", {"tunnel": "disabled"}, {"routing": "native", "tunnel_protocol": None}),
         ("1.13.0", {"tunnel": "geneve"}, {"routing": "tunnel", "tunnel_protocol": "geneve"}),
         ("1.13.0", {"kube-proxy-replacement": "partial"}, {"kube_proxy_replacement": False}),
-        ("1.14.0", {"tunnel": "disabled"}, {"routing": "native"}),
+        ("1.14.0", {"tunnel": "disabled"}, {"routing": "native", "tunnel_protocol": "vxlan"}),
         ("1.14.0", {"tunnel": "geneve"}, {"routing": "tunnel", "tunnel_protocol": "geneve"}),
         ("1.15.0", {"tunnel": "disabled"}, {"routing": "tunnel"}),
         ("1.15.0", {"kube-proxy-replacement": "strict"}, {"kube_proxy_replacement": True}),

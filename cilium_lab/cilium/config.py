@@ -224,7 +224,9 @@ def read(version: str | CiliumVersion, configmap: Mapping[str, str]) -> dict[str
         if era.key in configmap:
             values[name] = _decode(setting, era, configmap[era.key])
         elif era.honours_replaced and older and older.key in configmap:
-            values[name] = _decode(setting, older, configmap[older.key])
+            # e.g. 1.14 with `tunnel: disabled`: native routing, tunnel-protocol at its own default.
+            decoded = _decode(setting, older, configmap[older.key])
+            values[name] = era.default if decoded is None else decoded
         else:
             values[name] = era.default
     return values
