@@ -1,0 +1,181 @@
+"""One embedded cluster's state and behaviour, behind the HTTP surface.
+
+Created by `sim.cluster` and read by every handler (`access.backend_of(request)`) and by the
+controllers. Holds the store, the served resources, the profile, users, faults, the virtual clock,
+the seeded randomness, and the agent boots per pod (which are not API objects). Builds the
+`ExecContext` for an exec and answers `resolve(ip)` for the performance model. Simplification:
+ClusterIP backends are chosen round-robin per service among running selected pods.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from cilium_lab.sim import selectors
+from cilium_lab.sim.faults import Faults
+from cilium_lab.sim.profiles import NodeProfile, Profile
+from cilium_lab.sim.rbac import Identity, Users
+from cilium_lab.sim.resources import Registry
+from cilium_lab.sim.runtime import Boot, Endpoint, ExecContext
+from cilium_lab.sim.store import Store
+
+CILIUM_NS = "kube-system"
+CNC_KEY = "ciliumnodeconfigs.cilium.io"
+IMAGE_TAG = re.compile(r":v?(\d+\.\d+\.\d+[^@]*)")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock pacing of the controllers: fast enough for tests, slow enough to observe."""
+
+    tick: float = 0.02  # controller loop period
+    start: float = 0.05  # Pending -> Running of a pod
+    crash_backoff: float = 0.2  # between restarts of a crash-looping container
+
+
+class VirtualClock:
+    """Virtual seconds since the cluster started; only `advance` moves it (netperf -l 10 takes no wall time)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self._now = now
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"cannot move the virtual clock backwards by {seconds} s")
+        with self._lock:
+            self._now += seconds
+
+
+def image_version(image: str) -> str:
+    """'quay.io/cilium/cilium:v1.13.4@sha256:...' -> '1.13.4'."""
+    m = IMAGE_TAG.search(image.rsplit("/", 1)[-1])
+    return m.group(1) if m else ""
+
+
+class Backend:
+    def __init__(self, profile: Profile, seed: int = 0, timing: Timing | None = None) -> None:
+        self.profile = profile
+        self.seed = seed
+        self.timing = timing or Timing()
+        self.store = Store()
+        self.registry = Registry(profile.cilium_version)
+        self.users = Users()
+        self.anonymous: Identity | None = None  # who a request without a token is (plain-http fallback only)
+        self.faults = Faults()
+        self.clock = VirtualClock()
+        self._rng = random.Random(seed)
+        self._rr: dict[str, int] = {}
+        self.boots: dict[str, Boot] = {}  # pod uid -> the agent boot of its current container
+        self.boot_configs: dict[str, dict[str, str]] = {}  # pod uid -> config that boot read (for restore)
+        self.nodes = {n.name: n for n in profile.nodes}
+
+    # config ------------------------------------------------------------------------------------------
+    def node_config(self, node: str) -> dict[str, str]:
+        """cilium-config data with the CiliumNodeConfig `defaults` of every object that selects `node`
+        applied in name order (later names win; an assumption, the docs do not define the order)."""
+        cm = self.store.find("configmaps", CILIUM_NS, "cilium-config") or {}
+        config = dict(cm.get("data") or {})
+        node_obj = self.store.find("nodes", "", node) or {"metadata": {}}
+        labels = node_obj["metadata"].get("labels") or {}
+        for cnc in self.store.list(CNC_KEY, CILIUM_NS):
+            spec = cnc.get("spec") or {}
+            if selectors.match_label_selector(spec.get("nodeSelector"), labels):
+                config.update({k: str(v) for k, v in (spec.get("defaults") or {}).items()})
+        return config
+
+    def agent_boot(self, node: str) -> Boot | None:
+        """The boot of the agent pod on `node` (a started one preferred; None: no agent has started)."""
+        pods = [p for p in self.store.list("pods", CILIUM_NS) if p["spec"].get("nodeName") == node]
+        boots = [self.boots[p["metadata"]["uid"]] for p in pods if p["metadata"]["uid"] in self.boots]
+        return next((b for b in boots if b.ok), boots[0] if boots else None)
+
+    # exec ----------------------------------------------------------------------------------------------
+    def exec_context(self, pod: dict[str, Any], container: str) -> ExecContext:
+        node = self.nodes[pod["spec"]["nodeName"]]
+        uid = pod["metadata"]["uid"]
+        image = next((c["image"] for c in pod["spec"]["containers"] if c["name"] == container), "")
+        version = image_version(image) if uid in self.boots else self._cilium_version()
+        with self.store.lock:
+            rng = random.Random(self._rng.getrandbits(64))
+        return ExecContext(
+            pod=pod,
+            container=container,
+            node=node,
+            cilium_version=version or self._cilium_version(),
+            boot=self.boots.get(uid) or self.agent_boot(node.name),
+            config=self.boot_configs.get(uid) or self.node_config(node.name),
+            resolve=self.resolve,
+            rng=rng,
+            clock=self.clock.now,
+            advance=self.clock.advance,
+            pod_ip=pod.get("status", {}).get("podIP"),
+        )
+
+    def _cilium_version(self) -> str:
+        ds = self.store.find("daemonsets.apps", CILIUM_NS, "cilium")
+        if ds:
+            for c in ds["spec"]["template"]["spec"]["containers"]:
+                if version := image_version(c.get("image", "")):
+                    return version
+        return self.profile.cilium_version
+
+    # resolve -----------------------------------------------------------------------------------------
+    def resolve(self, ip: str) -> Endpoint | None:
+        """Where traffic to `ip` lands: a running pod, a node, or a ClusterIP's next backend pod."""
+        for node in self.profile.nodes:
+            if node.internal_ip == ip:
+                return Endpoint(ip, node, self._datapath(node.name), host_network=True)
+        pods = [p for p in self.store.list("pods") if p.get("status", {}).get("phase") == "Running"]
+        for pod in pods:
+            if pod["status"].get("podIP") == ip and not pod["spec"].get("hostNetwork"):
+                return self._pod_endpoint(pod)
+        for svc in self.store.list("services"):
+            if svc["spec"].get("clusterIP") == ip:
+                return self._service_backend(svc, pods)
+        return None
+
+    def _pod_endpoint(self, pod: dict[str, Any], via_service: bool = False) -> Endpoint:
+        node = self.nodes[pod["spec"]["nodeName"]]
+        host = bool(pod["spec"].get("hostNetwork"))
+        return Endpoint(
+            pod["status"]["podIP"],
+            node,
+            self._datapath(node.name),
+            host,
+            pod["metadata"]["name"],
+            via_service,
+        )
+
+    def _service_backend(self, svc: dict[str, Any], pods: list[dict[str, Any]]) -> Endpoint | None:
+        selector = svc["spec"].get("selector") or {}
+        namespace = svc["metadata"]["namespace"]
+        backends = [
+            p
+            for p in pods
+            if selector
+            and p["metadata"]["namespace"] == namespace
+            and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ]
+        if not backends:
+            return None
+        key = f"{namespace}/{svc['metadata']['name']}"
+        with self.store.lock:
+            index = self._rr.get(key, 0)
+            self._rr[key] = index + 1
+        return self._pod_endpoint(backends[index % len(backends)], via_service=True)
+
+    def _datapath(self, node: str):  # -> Datapath | None
+        boot = self.agent_boot(node)
+        return boot.datapath if boot and boot.ok else None
+
+    def node_profile(self, name: str) -> NodeProfile:
+        return self.nodes[name]

@@ -1,0 +1,188 @@
+"""Start and stop an embedded cluster: `EmbeddedCluster` runs the API server in a background thread.
+
+Called by `cilium_lab.targets` (a `sim:<profile>` target), by `cilium-lab sim serve` and by tests.
+Loads the profile (`sim.profiles`), installs the initial objects (`sim.bootstrap`) or restores a
+saved state (`sim.state`), serves `sim.server`'s app on 127.0.0.1 with its own event loop, and writes
+a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens). It serves https with a
+throw-away self-signed certificate (`sim.tls`), because kubectl sends tokens only over TLS; without
+the `openssl` tool it serves plain http and treats requests without a token as `admin` (kubectl then
+always acts as admin). Only 127.0.0.1 is ever bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from cilium_lab.errors import ClusterError, InputError
+from cilium_lab.sim import bootstrap, profiles, server, state, tls
+from cilium_lab.sim.backend import Backend, Timing
+from cilium_lab.sim.faults import Faults
+
+log = logging.getLogger(__name__)
+HOST = "127.0.0.1"
+START_TIMEOUT = 10.0
+
+
+class EmbeddedCluster:
+    """A simulated Kubernetes cluster on 127.0.0.1; use as a context manager or call start()/stop()."""
+
+    def __init__(
+        self,
+        profile: str = "seed-mixed",
+        seed: int = 0,
+        state_file: str | None = None,
+        port: int = 0,
+        kubeconfig: str | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise InputError(f"port {port} is out of range: use 0 (any free port) or 1-65535")
+        self.backend = Backend(profiles.load(profile), seed=seed, timing=timing)
+        self.state_file = state_file
+        self.port = port
+        self._kubeconfig_path = kubeconfig
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._certificate: tls.Certificate | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._saver: state.Saver | None = None
+        self.url = ""
+        self.kubeconfig = ""
+
+    @property
+    def faults(self) -> Faults:
+        return self.backend.faults
+
+    @property
+    def profile(self) -> profiles.Profile:
+        return self.backend.profile
+
+    def token(self, user: str = "admin") -> str:
+        return self.backend.users.token_of(user)
+
+    def add_user(self, user: str, groups: tuple[str, ...] = ()) -> str:
+        """A new bearer-token user (no permissions until a RoleBinding grants some); returns the token."""
+        with self.backend.store.lock:
+            token = self.backend.users.add(user, groups)
+        self._write_kubeconfig()
+        return token
+
+    def advance(self, seconds: float) -> None:
+        self.backend.clock.advance(seconds)
+
+    # lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> EmbeddedCluster:
+        restored = bool(self.state_file) and state.restore(self.backend, self.state_file)
+        if not restored:
+            bootstrap.install(self.backend)
+        if self.state_file:
+            self._saver = state.Saver(self.backend, self.state_file)
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="cilium-lab-sim-")
+        self._certificate = tls.self_signed(Path(self._tmpdir.name)) if tls.available() else None
+        if self._certificate is None:
+            log.warning(
+                "openssl not found: the embedded cluster serves plain http and anonymous requests act as admin"
+            )
+            self.backend.anonymous = next(i for i in self.backend.users.tokens.values() if i.user == "admin")
+        started = threading.Event()
+        errors: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._serve, args=(started, errors), name="embedded-cluster", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(START_TIMEOUT) or errors:
+            raise ClusterError(
+                f"the embedded cluster did not start on {HOST}:{self.port}: {errors[0] if errors else 'timeout'}"
+            )
+        self._write_kubeconfig()
+        return self
+
+    def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        on_tick = self._saver.maybe_save if self._saver else (lambda: None)
+        self._runner = web.AppRunner(
+            server.build_app(self.backend, on_tick), shutdown_timeout=1.0, access_log=None
+        )
+        try:
+            self._loop.run_until_complete(self._runner.setup())
+            context = self._certificate.server_context() if self._certificate else None
+            site = web.TCPSite(self._runner, HOST, self.port, ssl_context=context)
+            self._loop.run_until_complete(site.start())
+            self.port = self._runner.addresses[0][1]
+            self.url = f"{'https' if context else 'http'}://{HOST}:{self.port}"
+        except OSError as err:
+            errors.append(err)
+            started.set()
+            return
+        started.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    def stop(self) -> None:
+        if self._loop and self._thread and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        if self._saver:
+            self._saver.save()
+        if self._tmpdir:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> EmbeddedCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # kubeconfig -----------------------------------------------------------------------------------
+    def kubeconfig_document(self) -> dict[str, Any]:
+        users = [
+            u for u in ("admin", "readonly") if any(i.user == u for i in self.backend.users.tokens.values())
+        ]
+        users += sorted({i.user for i in self.backend.users.tokens.values()} - set(users))
+        name = f"sim-{self.profile.name}"
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": self._cluster_entry()}],
+            "users": [{"name": u, "user": {"token": self.token(u)}} for u in users],
+            "contexts": [
+                {"name": u, "context": {"cluster": name, "user": u, "namespace": "default"}} for u in users
+            ],
+            "current-context": "admin",
+            "preferences": {},
+        }
+
+    def _cluster_entry(self) -> dict[str, str]:
+        if self._certificate is None:
+            return {"server": self.url}
+        return {
+            "server": self.url,
+            "certificate-authority-data": base64.b64encode(self._certificate.pem()).decode(),
+        }
+
+    def _write_kubeconfig(self) -> None:
+        assert self._tmpdir is not None, "start() the cluster first"
+        path = Path(self._kubeconfig_path or Path(self._tmpdir.name) / "kubeconfig")
+        path.write_text(yaml.safe_dump(self.kubeconfig_document(), sort_keys=False))
+        path.chmod(0o600)
+        self.kubeconfig = str(path)
+
+
+def start_embedded(
+    profile: str = "seed-mixed", seed: int = 0, state_file: str | None = None, port: int = 0
+) -> EmbeddedCluster:
+    """Start an embedded cluster and return it (call `.stop()` when done)."""
+    return EmbeddedCluster(profile, seed=seed, state_file=state_file, port=port).start()

@@ -1,0 +1,202 @@
+"""The control loop of the embedded cluster: the DaemonSet controller and the pod lifecycle driver.
+
+Started by `sim.server` as an asyncio task; `tick()` runs every `Timing.tick` seconds with the store
+lock held and calls `sim.kubelet` for scheduling and container starts. The DaemonSet controller keeps
+one pod per eligible node, labels pods with a hash of the pod template (controller-revision-hash)
+and rolls a changed template out node by node: old pods that are unavailable go at once, then one
+available old pod at a time while fewer than maxUnavailable pods are unavailable (RollingUpdate, as
+the real controller does). Status counters (desired/current/ready/updated/available,
+observedGeneration) are what `kubectl rollout status` reads. Simplifications: no ControllerRevision
+objects, no maxSurge, no minReadySeconds; pods are deleted without a grace period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from cilium_lab.sim import kubelet, selectors
+from cilium_lab.sim.admission import generate_name
+from cilium_lab.sim.backend import Backend
+
+HASH_LABEL = "controller-revision-hash"
+DS_KEY = "daemonsets.apps"
+
+
+def template_hash(ds: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(ds["spec"]["template"], sort_keys=True).encode()).hexdigest()[:10]
+
+
+class Controllers:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+        self._pending_since: dict[str, float] = {}  # pod uid -> wall time it was first seen Pending on a node
+        self._restart_at: dict[str, float] = {}  # crash-looping pod uid -> wall time of its next restart
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self.b.store.lock:
+            kubelet.sync_nodes(self.b)
+            for ds in self.b.store.list(DS_KEY):
+                self._sync_daemonset(ds)
+            kubelet.schedule(self.b)
+            self._sync_pods(now)
+            for ds in self.b.store.list(DS_KEY):
+                self._sync_status(ds)
+            self._forget_deleted()
+
+    # DaemonSets ------------------------------------------------------------------------------------
+    def _owned(self, ds: dict[str, Any]) -> list[dict[str, Any]]:
+        uid = ds["metadata"]["uid"]
+        return [
+            p
+            for p in self.b.store.list("pods", ds["metadata"]["namespace"])
+            if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _eligible_nodes(self, ds: dict[str, Any]) -> list[str]:
+        wanted = ds["spec"]["template"]["spec"].get("nodeSelector") or {}
+        nodes = [n for n in self.b.store.list("nodes") if n["metadata"]["name"] in self.b.nodes]
+        return [
+            n["metadata"]["name"]
+            for n in nodes
+            if selectors.match_label_selector({"matchLabels": wanted}, n["metadata"].get("labels") or {})
+        ]
+
+    def _sync_daemonset(self, ds: dict[str, Any]) -> None:
+        current = template_hash(ds)
+        pods = self._owned(ds)
+        old = sorted(
+            (p for p in pods if p["metadata"].get("labels", {}).get(HASH_LABEL) != current),
+            key=lambda p: p["spec"].get("nodeName", ""),
+        )
+        for pod in [p for p in old if not _available(p)]:
+            self._delete(pod)
+        old = [p for p in old if _available(p)]
+        pods = self._owned(ds)
+        unavailable = sum(1 for p in pods if not _available(p))
+        unavailable += len(set(self._eligible_nodes(ds)) - {p["spec"].get("nodeName") for p in pods})
+        budget = max(0, _max_unavailable(ds) - unavailable)
+        for pod in old[:budget]:
+            self._delete(pod)
+        covered = {p["spec"].get("nodeName") for p in self._owned(ds)}
+        for node in self._eligible_nodes(ds):
+            if node not in covered:
+                self.b.store.create("pods", _new_pod(ds, node, current, self.b))
+
+    def _delete(self, pod: dict[str, Any]) -> None:
+        self.b.store.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+    def _sync_status(self, ds: dict[str, Any]) -> None:
+        current = template_hash(ds)
+        pods = self._owned(ds)
+        desired = len(self._eligible_nodes(ds))
+        available = sum(1 for p in pods if _available(p))
+        status = {
+            **ds.get("status", {}),
+            "desiredNumberScheduled": desired,
+            "currentNumberScheduled": len({p["spec"].get("nodeName") for p in pods}),
+            "numberMisscheduled": 0,
+            "numberReady": available,
+            "numberAvailable": available,
+            "numberUnavailable": desired - available,
+            "updatedNumberScheduled": sum(
+                1 for p in pods if p["metadata"]["labels"].get(HASH_LABEL) == current
+            ),
+            "observedGeneration": ds["metadata"].get("generation", 1),
+        }
+        if not status["numberUnavailable"]:
+            status.pop("numberUnavailable")
+        if not status["numberAvailable"]:
+            status.pop("numberAvailable")
+        if status != ds.get("status"):
+            ds["status"] = status
+            self.b.store.update(DS_KEY, ds, check_version=False)
+
+    # pods --------------------------------------------------------------------------------------------
+    def _sync_pods(self, now: float) -> None:
+        pods = self.b.store.list("pods")
+        for pod in pods:
+            uid, node = pod["metadata"]["uid"], pod["spec"].get("nodeName")
+            if not node:
+                continue
+            if pod["status"].get("phase") == "Pending":
+                since = self._pending_since.setdefault(uid, now)
+                if now - since >= self.b.timing.start and self._may_start(pod):
+                    kubelet.start(self.b, pod, pods)
+            elif kubelet.crash_looping(pod):
+                restarts = max(cs.get("restartCount", 0) for cs in pod["status"]["containerStatuses"])
+                backoff = self.b.timing.crash_backoff * 2 ** min(
+                    restarts, 5
+                )  # doubling, capped, as the kubelet's
+                due = self._restart_at.setdefault(uid, now + backoff)
+                if now >= due:
+                    del self._restart_at[uid]
+                    kubelet.start(self.b, pod, pods, restarts + 1)
+            else:
+                kubelet.sync_readiness(self.b, pod)
+
+    def _may_start(self, pod: dict[str, Any]) -> bool:
+        if not kubelet.node_ready(self.b, pod["spec"]["nodeName"]):
+            return False
+        return not (self.b.faults.rollout_stuck() and kubelet.is_agent_pod(pod))
+
+    def _forget_deleted(self) -> None:
+        alive = {p["metadata"]["uid"] for p in self.b.store.list("pods")}
+        for table in (self._pending_since, self._restart_at, self.b.boots, self.b.boot_configs):
+            for uid in [u for u in table if u not in alive]:
+                del table[uid]
+
+
+def _available(pod: dict[str, Any]) -> bool:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return (
+        pod.get("status", {}).get("phase") == "Running"
+        and bool(statuses)
+        and all(cs.get("ready") for cs in statuses)
+    )
+
+
+def _max_unavailable(ds: dict[str, Any]) -> int:
+    value = ((ds["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", 1)
+    if isinstance(value, str) and value.endswith("%"):
+        return 1  # simplification: percentages count as one node
+    return max(1, int(value))
+
+
+def _new_pod(ds: dict[str, Any], node: str, revision: str, b: Backend) -> dict[str, Any]:
+    template = json.loads(json.dumps(ds["spec"]["template"]))
+    meta = template.get("metadata") or {}
+    labels = {
+        **(meta.get("labels") or {}),
+        HASH_LABEL: revision,
+        "pod-template-generation": str(ds["metadata"].get("generation", 1)),
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": generate_name(f"{ds['metadata']['name']}-"),
+            "generateName": f"{ds['metadata']['name']}-",
+            "namespace": ds["metadata"]["namespace"],
+            "labels": labels,
+            "annotations": meta.get("annotations") or {},
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "name": ds["metadata"]["name"],
+                    "uid": ds["metadata"]["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {**template["spec"], "nodeName": node},
+        "status": {"phase": "Pending", "qosClass": "Burstable", "hostIP": b.nodes[node].internal_ip},
+    }
+    if not pod["metadata"]["annotations"]:
+        del pod["metadata"]["annotations"]
+    return pod

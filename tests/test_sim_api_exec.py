@@ -1,0 +1,165 @@
+"""Pods, exec and logs on the embedded cluster through the official client (kubernetes.stream over websockets)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from kubernetes.stream import stream
+
+from cilium_lab.sim import behaviour
+from cilium_lab.sim.cluster import EmbeddedCluster
+from cilium_lab.sim.runtime import ExecResult
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with EmbeddedCluster("seed-mixed", seed=7) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def core(cluster):
+    return client.CoreV1Api(config.new_client_from_config(config_file=cluster.kubeconfig, context="admin"))
+
+
+def wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def agent_on(core, node: str):
+    return wait_for(
+        lambda: next(
+            (p for p in core.list_namespaced_pod("kube-system", field_selector=f"spec.nodeName={node}").items
+             if p.status.phase == "Running"),
+            None,
+        )
+    )  # fmt: skip
+
+
+def run(core, pod: str, argv: list[str], namespace: str = "kube-system", container: str | None = None):
+    ws = stream(
+        core.connect_get_namespaced_pod_exec, pod, namespace, command=argv, container=container,
+        stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False,
+    )  # fmt: skip
+    ws.run_forever(timeout=10)
+    return ws.read_stdout(), ws.read_stderr(), ws.returncode
+
+
+def test_unknown_command_fails_like_a_shell(core):
+    pod = agent_on(core, "vm-1")
+    _, err, code = run(core, pod.metadata.name, ["no-such-tool", "--flag"])
+    assert code == 127
+    assert "no-such-tool" in err and "not found" in err
+
+
+def test_exec_context_describes_the_pod_and_its_node(core, monkeypatch, cluster):
+    seen = []
+
+    def fake_run(ctx, argv):
+        seen.append((ctx, argv))
+        return ExecResult(stdout=f"{ctx.node.kernel}\n", stderr="warn\n", code=3)
+
+    monkeypatch.setattr(behaviour, "run", fake_run)
+    pod = agent_on(core, "board-2")
+    out, err, code = run(core, pod.metadata.name, ["uname", "-r"], container="cilium-agent")
+    assert (out, err, code) == ("4.19.0-25-arm64\n", "warn\n", 3)
+    ctx, argv = seen[0]
+    assert argv == ["uname", "-r"]
+    assert ctx.container == "cilium-agent" and ctx.node.name == "board-2"
+    assert ctx.cilium_version == "1.13.4"
+    assert ctx.pod["metadata"]["name"] == pod.metadata.name
+    assert ctx.pod_ip == "192.168.7.22"  # hostNetwork agent: the node's address
+    assert ctx.config["tunnel"] == "vxlan"
+    assert ctx.boot is not None and ctx.boot.ok
+    ctx.advance(10.0)
+    assert ctx.clock() == pytest.approx(10.0)
+    node = ctx.resolve("192.168.7.11")
+    assert node.node.name == "vm-1" and node.host_network
+
+
+def test_exec_success_sends_a_success_status(core, monkeypatch):
+    monkeypatch.setattr(behaviour, "run", lambda ctx, argv: ExecResult(stdout="ok\n"))
+    pod = agent_on(core, "vm-2")
+    assert run(core, pod.metadata.name, ["true"]) == ("ok\n", "", 0)
+
+
+def test_exec_into_a_missing_container_is_a_bad_request(core):
+    pod = agent_on(core, "vm-3")
+    with pytest.raises(ApiException) as err:
+        stream(
+            core.connect_get_namespaced_pod_exec, pod.metadata.name, "kube-system", command=["true"],
+            container="nope", stdout=True, stderr=True, stdin=False, tty=False,
+        )  # fmt: skip
+    # the Python client reports a refused websocket handshake as ApiException(status=0) with the reason text
+    assert "400" in str(err.value) or err.value.status == 400
+
+
+def test_a_plain_pod_is_scheduled_started_and_addressed(core, cluster):
+    body = {
+        "metadata": {"name": "netperf-server", "labels": {"app": "netperf"}},
+        "spec": {
+            "nodeSelector": {"kubernetes.io/hostname": "vm-2"},
+            "containers": [{"name": "netperf", "image": "netperf:1"}],
+        },
+    }
+    core.create_namespaced_pod("default", body)
+    pod = wait_for(
+        lambda: (p := core.read_namespaced_pod("netperf-server", "default")).status.phase == "Running" and p
+    )
+    assert pod.spec.node_name == "vm-2"
+    assert ipaddress.ip_address(pod.status.pod_ip) in ipaddress.ip_network("10.42.1.0/24")
+    assert pod.status.container_statuses[0].ready
+    svc = core.create_namespaced_service(
+        "default",
+        {
+            "metadata": {"name": "netperf"},
+            "spec": {"selector": {"app": "netperf"}, "ports": [{"port": 12865}]},
+        },
+    )
+    endpoint = cluster.backend.resolve(svc.spec.cluster_ip)
+    assert endpoint.pod_name == "netperf-server" and endpoint.via_service and not endpoint.host_network
+    assert cluster.backend.resolve(pod.status.pod_ip).node.name == "vm-2"
+    assert cluster.backend.resolve("203.0.113.9") is None
+
+
+def test_pod_without_containers_is_invalid(core):
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_pod("default", {"metadata": {"name": "empty"}, "spec": {"containers": []}})
+    assert err.value.status == 422
+    assert json.loads(err.value.body)["details"]["causes"][0]["field"] == "spec.containers"
+
+
+def test_agent_logs_are_the_boot_log(core, cluster):
+    pod = agent_on(core, "vm-1")
+    text = core.read_namespaced_pod_log(pod.metadata.name, "kube-system", container="cilium-agent")
+    boot = cluster.backend.boots[pod.metadata.uid]
+    assert text.splitlines() == list(boot.log)
+    assert text.strip()
+
+
+def test_watch_streams_pod_events(core):
+    from kubernetes import watch
+
+    w = watch.Watch()
+    rv = core.list_namespaced_pod("default").metadata.resource_version
+    core.create_namespaced_pod(
+        "default", {"metadata": {"name": "watched"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
+    )
+    seen = []
+    for event in w.stream(core.list_namespaced_pod, "default", resource_version=rv, timeout_seconds=5):
+        if event["object"].metadata.name == "watched":
+            seen.append((event["type"], event["object"].status.phase))
+            if event["object"].status.phase == "Running":
+                w.stop()
+    assert seen[0] == ("ADDED", "Pending")
+    assert seen[-1] == ("MODIFIED", "Running")
