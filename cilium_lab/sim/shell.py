@@ -1,0 +1,103 @@
+"""Commands run inside emulated pods (`kubectl exec`): the entry point and the command table.
+
+Called by the API side (`sim.behaviour.run`, from the exec websocket) with an `ExecContext` and the
+argv. Which commands exist depends on the container's image, as on a real cluster:
+  - the Cilium agent image (quay.io/cilium/cilium): `cilium` (up to 1.14) or `cilium-dbg` (1.15+),
+    ip, iptables, iptables-save, sysctl, uname, ethtool, cat/grep/wc/head/tail, hostname, date, and
+    host tools the labs ask about (tuned-adm where the node has tuned, systemctl), answered as the
+    host would since the agent runs with hostNetwork and the host's view (a simplification);
+  - the benchmark image (quay.io/cilium/network-perf, netbench.md §10): netperf, netserver, iperf3,
+    uname, ip and the text tools;
+  - any other image: the text tools, uname, ip, sysctl.
+`sh -c`/`bash -c` scripts go to `sim.shell_interp`. An unknown command fails as sh does
+(`sh: 1: <cmd>: not found`, exit 127).
+
+netperf/netserver/iperf3 go to `cilium_lab.sim.netperf_emu.run(ctx, argv, concurrent=N)`, imported
+lazily (exit 127 "not found" while it does not exist). `concurrent` is the number of perf-tool
+processes running at the same time: N for each of N jobs started with `&` before one `wait`, 1 for a
+command run on its own. If `netperf_emu.run` does not take `concurrent`, it is called without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+
+from cilium_lab.sim import cilium_commands, net_commands, node_commands, shell_files, shell_interp, shell_text
+from cilium_lab.sim.runtime import ExecContext, ExecResult
+from cilium_lab.sim.shell_view import fail, image
+
+Handler = Callable[[ExecContext, list[str], str], ExecResult]
+TEXT_TOOLS = frozenset(shell_text.COMMANDS)
+PERF_TOOLS = frozenset({"netperf", "netserver", "iperf3"})
+AGENT_TOOLS = TEXT_TOOLS | {
+    "ip",
+    "iptables",
+    "iptables-save",
+    "sysctl",
+    "uname",
+    "ethtool",
+    "tuned-adm",
+    "systemctl",
+}
+BENCH_TOOLS = TEXT_TOOLS | PERF_TOOLS | {"uname", "ip"}
+OTHER_TOOLS = TEXT_TOOLS | {"uname", "ip", "sysctl"}
+HANDLERS: dict[str, Handler] = {
+    **shell_text.COMMANDS,
+    **node_commands.COMMANDS,
+    **net_commands.COMMANDS,
+    **cilium_commands.COMMANDS,
+}
+
+
+def run(ctx: ExecContext, argv: list[str]) -> ExecResult:
+    """Run `argv` in the pod of `ctx` and return what the process printed and its exit code."""
+    if not argv:
+        return fail("exec: no command given", 126)
+    return _run(ctx, argv, "", 1)
+
+
+def _run(ctx: ExecContext, argv: list[str], stdin: str, concurrent: int) -> ExecResult:
+    name = argv[0].rsplit("/", 1)[-1]
+    if name in ("sh", "bash"):
+        return _shell(ctx, name, argv[1:])
+    if name not in available(ctx):
+        return fail(f"sh: 1: {name}: not found", 127)
+    if name in PERF_TOOLS:
+        return _perf(ctx, argv, concurrent)
+    return HANDLERS[name](ctx, argv, stdin)
+
+
+def available(ctx: ExecContext) -> frozenset[str]:
+    """The commands the container's image has."""
+    ref = image(ctx)
+    if "network-perf" in ref or "netperf" in ref:
+        return BENCH_TOOLS
+    if "cilium/cilium:" in ref or ref.endswith("cilium/cilium") or "cilium/cilium@" in ref:
+        binary = "cilium-dbg" if cilium_commands.binary_exists(ctx, "cilium-dbg") else "cilium"
+        return AGENT_TOOLS | {binary}
+    return OTHER_TOOLS
+
+
+def _shell(ctx: ExecContext, name: str, args: list[str]) -> ExecResult:
+    if len(args) < 2 or args[0] != "-c":
+        target = args[0] if args else ""
+        return fail(f"{name}: 0: cannot open {target}: No such file", 2)
+
+    def runner(c: ExecContext, argv: list[str], stdin: str, concurrent: int) -> ExecResult:
+        return _run(c, argv, stdin, concurrent)
+
+    return shell_interp.run_script(ctx, args[1], runner, lambda: shell_files.paths(ctx))
+
+
+def _perf(ctx: ExecContext, argv: list[str], concurrent: int) -> ExecResult:
+    try:
+        emu = importlib.import_module("cilium_lab.sim.netperf_emu")
+    except ModuleNotFoundError as err:
+        if err.name != "cilium_lab.sim.netperf_emu":
+            raise
+        return fail(f"sh: 1: {argv[0]}: not found", 127)
+    if "concurrent" in inspect.signature(emu.run).parameters:
+        return emu.run(ctx, argv, concurrent=concurrent)
+    return emu.run(ctx, argv)
