@@ -43,7 +43,7 @@ def boot(version: str, config: dict[str, str], node: NodeProfile) -> Boot:
         for step in STEPS:
             step(d)
     except Fatal as fatal:
-        d.log.append(f'level=fatal msg="{rules._q(str(fatal))}" subsys=daemon')
+        d.log.append(f'level=fatal msg="{rules.quote(str(fatal))}" subsys=daemon')
         return Boot(ok=False, datapath=None, log=tuple(d.log), error=str(fatal))
     d.log.append('level=info msg="Daemon initialization completed" subsys=daemon')
     return Boot(ok=True, datapath=Datapath(**d.fields, notes=tuple(d.notes)), log=tuple(d.log))

@@ -51,11 +51,11 @@ class Draft:
         return value.strip().lower() == "true"
 
     def info(self, msg: str, subsys: str = "daemon") -> None:
-        self.log.append(f'level=info msg="{_q(msg)}" subsys={subsys}')
+        self.log.append(f'level=info msg="{quote(msg)}" subsys={subsys}')
         self.notes.append(msg)
 
     def warn(self, msg: str, subsys: str = "daemon") -> None:
-        self.log.append(f'level=warning msg="{_q(msg)}" subsys={subsys}')
+        self.log.append(f'level=warning msg="{quote(msg)}" subsys={subsys}')
         self.notes.append(msg)
 
     def silent(self, msg: str) -> None:
@@ -63,7 +63,7 @@ class Draft:
         self.notes.append(f"(no agent log line) {msg}")
 
 
-def _q(msg: str) -> str:
+def quote(msg: str) -> str:
     return msg.replace('"', '\\"')
 
 
