@@ -61,3 +61,5 @@ class ExecContext:
     clock: Callable[[], float] = field(default=lambda: 0.0)  # virtual seconds; netperf -l advances it
     advance: Callable[[float], None] = field(default=lambda s: None)  # advance virtual time by s seconds
     pod_ip: str | None = None
+    kubernetes_version: str = ""  # the cluster's gitVersion, for the status "Kubernetes:" line
+    cluster_nodes: int = 1  # nodes in the cluster, for the status "Cluster health:" line
