@@ -7,6 +7,7 @@ and `scorecard`; options from `cli.common`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from cilium_lab import scorecard, targets
 from cilium_lab.cli import common
@@ -23,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     with targets.open_target(args.cluster, args.kubeconfig, args.context) as target:
         card = scorecard.build(snapshot.take(target.connection))
+        # the target knows a sim: cluster even before its nodes carry the simulated label
+        card = dataclasses.replace(card, simulated=card.simulated or bool(target.simulated))
     if args.json:
         common.print_json(card.to_json())
     else:
