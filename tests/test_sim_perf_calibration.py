@@ -1,0 +1,98 @@
+"""Calibration of the simulated performance model against published Cilium figures.
+
+Every number is measured through the emulated netperf command line that cilium-cli runs, parsed as
+cilium-cli parses it (median of several seeded runs). Targets (shared/reference/cilium-tuning.md):
+
+- C.2, Cilium 1.9 blog: pod to remote pod, legacy host routing (1.8: no KPR, iptables masquerading,
+  conntrack) -> BPF host routing: TCP_STREAM x1.7-2.3 (published 10.6 -> 21.8 Gbit/s), TCP_RR
+  x2.5-3.3 (published 7.6k -> 22.3k).
+- C.1, the docs benchmark page: the ratios between baseline node-to-node, Cilium eBPF and Cilium
+  legacy (KPR, No CT) hold within 10% for 1 and 32 processes of TCP_STREAM, TCP_RR and TCP_CRR.
+
+Both targets are met on the same C.1 hardware because the page's legacy run had the NOTRACK rules
+and the blog's did not: the fitted `legacy_iptables_conntrack` factor (data/perfmodel.yaml) carries
+the difference, and with it whatever else differed in the 1.8 run. The seed-mixed nodes give
+plausible absolute numbers (bounds below are plausibility ranges, not published measurements).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+from sim_perf_fakes import EBPF, LEGACY_BLOG, LEGACY_PAGE, FakeCluster, bench_node, cilium_cli_netperf
+
+from cilium_lab.sim import profiles
+from cilium_lab.sim.datapath import Datapath
+
+SERVER_POD, SERVER_HOST = "10.0.1.10", "10.0.0.2"
+RUNS = 5
+
+# C.1 chart values: (baseline node-node, Cilium eBPF, Cilium legacy host routing)
+C1 = {
+    ("TCP_STREAM", 1): (41.7, 42.3, 35.8),
+    ("TCP_STREAM", 32): (91.5, 91.2, 90.1),
+    ("TCP_RR", 1): (47_800, 45_300, 34_100),
+    ("TCP_RR", 32): (1_106_000, 968_000, 722_000),
+    ("TCP_CRR", 1): (13_000, 12_500, 9_800),
+    ("TCP_CRR", 32): (127_000, 199_000, 164_000),
+}
+
+
+def measure(datapath: Datapath, test: str, concurrent: int = 1, host: bool = False) -> float:
+    """Median over RUNS of the summed rate of `concurrent` netperf processes, client on n1, server on n2."""
+    client, server = bench_node("n1", "10.0.0.1"), bench_node("n2", SERVER_HOST)
+    cluster = FakeCluster()
+    cluster.add(SERVER_POD, server, datapath)
+    cluster.add(SERVER_HOST, server, datapath, host=True)
+    ctx = cluster.context(client, datapath, host=host)
+    target = SERVER_HOST if host else SERVER_POD
+    return statistics.median(cilium_cli_netperf(cluster, ctx, target, test, concurrent) for _ in range(RUNS))
+
+
+@pytest.mark.parametrize(("test", "low", "high"), [("TCP_STREAM", 1.7, 2.3), ("TCP_RR", 2.5, 3.3)])
+def test_bpf_host_routing_gain_matches_cilium_1_9_blog(test: str, low: float, high: float) -> None:
+    ratio = measure(EBPF, test) / measure(LEGACY_BLOG, test)
+    assert low <= ratio <= high, f"{test}: BPF/legacy = {ratio:.2f}, blog range {low}-{high}"
+
+
+@pytest.mark.parametrize(("test", "concurrent"), list(C1))
+def test_configuration_ratios_match_benchmark_page(test: str, concurrent: int) -> None:
+    baseline, ebpf, legacy = C1[(test, concurrent)]
+    measured_baseline = measure(EBPF, test, concurrent, host=True)
+    for name, published, datapath in (("eBPF", ebpf, EBPF), ("legacy", legacy, LEGACY_PAGE)):
+        want = published / baseline
+        got = measure(datapath, test, concurrent) / measured_baseline
+        assert abs(got / want - 1) <= 0.10, (
+            f"{test} x{concurrent} {name}/baseline: {got:.3f}, page {want:.3f}"
+        )
+
+
+def test_baseline_absolute_numbers_sit_near_the_page() -> None:
+    assert measure(EBPF, "TCP_STREAM", host=True) == pytest.approx(41_700, rel=0.1)  # Mbit/s
+    assert measure(EBPF, "TCP_RR", host=True) == pytest.approx(47_800, rel=0.1)
+
+
+def seed_measure(client: str, server: str, test: str, datapath: Datapath | None = None) -> float:
+    nodes = {n.name: n for n in profiles.load("seed-mixed").nodes}
+    datapath = datapath or Datapath()  # the seed's defaults: VXLAN, kube-proxy, iptables, legacy, Hubble
+    cluster = FakeCluster()
+    cluster.add("10.42.9.10", nodes[server], datapath)
+    ctx = cluster.context(nodes[client], datapath)
+    return statistics.median(cilium_cli_netperf(cluster, ctx, "10.42.9.10", test) for _ in range(RUNS))
+
+
+def test_seed_vms_give_plausible_numbers() -> None:
+    stream = seed_measure("vm-1", "vm-2", "TCP_STREAM")
+    assert 1_500 < stream < 9_500  # Mbit/s: VXLAN pod-to-pod over a 10G virtio NIC, legacy routing
+    assert 2_000 < seed_measure("vm-1", "vm-2", "TCP_RR") < 20_000
+    tuned = Datapath(
+        routing="native", tunnel_protocol=None, kpr=True, masquerade="bpf", host_routing="bpf", mtu=1500
+    )
+    assert stream < seed_measure("vm-1", "vm-2", "TCP_STREAM", tuned) <= 10_000 * 1448 / 1538
+
+
+def test_seed_boards_stay_under_gigabit_and_are_slower() -> None:
+    stream = seed_measure("board-1", "board-2", "TCP_STREAM")
+    assert 100 < stream < 1_000 * 1448 / 1538
+    assert seed_measure("board-1", "board-2", "TCP_RR") < seed_measure("vm-1", "vm-2", "TCP_RR")
