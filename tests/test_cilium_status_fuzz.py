@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +73,10 @@ def test_arbitrary_json_documents_never_crash(doc: object) -> None:
 def test_arbitrary_yaml_like_documents_never_crash(doc: object) -> None:
     text = json.dumps(doc, indent=1).replace('"', "").replace("{", "").replace("}", "").replace(",", "")
     _parse_or_refuse("cilium:\n" + text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(STATUS_KEYS), json_values, min_size=1, max_size=6))
+def test_real_yaml_dumps_of_status_shaped_documents_never_crash(doc: dict[str, object]) -> None:
+    text = yaml.safe_dump({key.replace("-", ""): value for key, value in doc.items()})
+    _parse_or_refuse(text)

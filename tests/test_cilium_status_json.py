@@ -83,6 +83,12 @@ def test_yaml_form_with_lowercased_keys() -> None:
     )
 
 
+def test_yaml_keys_that_json_cannot_hold_do_not_break_fields() -> None:
+    status = parse_status("cilium:\n  state: Ok\n  2024-01-01: {1: x, a: y}\n")
+    assert status.cilium_state == "Ok"
+    assert "2024" in status.fields["cilium"]
+
+
 @pytest.mark.parametrize(
     "text",
     ['{"cilium": ', "[1, 2, 3]", '{"kind": "Status", "message": "pods not found"}', '{"cilium": "Ok"}', "{}"],

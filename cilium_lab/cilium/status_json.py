@@ -171,6 +171,14 @@ def _general(doc: dict[str, Any]) -> dict[str, Any]:
 _EXTRACTORS = (_general, _kpr, _routing, _masquerading, _bandwidth, _big_tcp, _maps)
 
 
+def _compact(value: object) -> str:
+    """One-line JSON of a top-level value; YAML can produce keys JSON cannot hold (dates), then repr."""
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def from_document(doc: object, lines: list[str], source: str) -> CiliumStatus:
     """Build a status from a decoded JSON/YAML document; raise StatusParseError if it is not one."""
     if not isinstance(doc, dict) or not any(isinstance(_get(doc, name), dict) for name in _SECTIONS):
@@ -181,7 +189,7 @@ def from_document(doc: object, lines: list[str], source: str) -> CiliumStatus:
     values: dict[str, Any] = {}
     for extract in _EXTRACTORS:
         values.update(extract(doc))
-    fields = {str(key): json.dumps(value, sort_keys=True, default=str) for key, value in doc.items()}
+    fields = {str(key): _compact(value) for key, value in doc.items()}
     return CiliumStatus(**values, source=source, lines=tuple(lines), fields=fields)
 
 
