@@ -9,6 +9,8 @@ they use the 1.13 keys, which the reference says were unchanged since 1.9 unless
 A `Setting` has one or more `Era`s: from `since` on, the value lives under `key` (Helm `helm`),
 spelled per `values` (logical -> ConfigMap string; "{name}" is filled from another setting's target
 value), and reads back as `default` when the key is absent (the agent's built-in default).
+Version gates compare whole versions, so a pre-release of X.Y.0 (1.16.0-pre.2) gets the rules of
+the minor before it: the conservative choice, since features land during a cycle.
 """
 
 from __future__ import annotations
