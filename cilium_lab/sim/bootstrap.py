@@ -32,6 +32,8 @@ def node_object(node: NodeProfile, profile: Profile) -> Obj:
         "kubernetes.io/hostname": node.name,
         "beta.kubernetes.io/arch": node.arch,
         "beta.kubernetes.io/os": "linux",
+        # how anything outside sim/ can tell this cluster is simulated, and label what it measures
+        "cilium-lab.io/simulated": "true",
     }
     if node.control_plane:
         labels["node-role.kubernetes.io/control-plane"] = "true"
@@ -149,6 +151,19 @@ def _rbac() -> list[tuple[str, Obj]]:
     return out
 
 
+def _helm_meta(profile: Profile) -> Obj:
+    """What `helm install cilium cilium/cilium -n kube-system` puts on the objects it manages."""
+    if not profile.helm_managed:
+        return {}
+    return {
+        "labels": {"app.kubernetes.io/managed-by": "Helm"},
+        "annotations": {
+            "meta.helm.sh/release-name": "cilium",
+            "meta.helm.sh/release-namespace": "kube-system",
+        },
+    }
+
+
 def install(backend: Backend) -> None:
     """Create the initial objects and users of `backend.profile` in an empty store."""
     profile, store = backend.profile, backend.store
@@ -158,7 +173,7 @@ def install(backend: Backend) -> None:
         (
             "configmaps",
             {
-                "metadata": {"name": "cilium-config", "namespace": "kube-system"},
+                "metadata": {"name": "cilium-config", "namespace": "kube-system", **_helm_meta(profile)},
                 "data": dict(profile.cilium_config),
             },
         )
