@@ -205,3 +205,24 @@ def test_netserver_and_version() -> None:
     )
     assert netperf_emu.run(ctx, ["/usr/local/bin/netperf", "-V"]).stdout == "Netperf version 2.7.1\n"
     assert netperf_emu.run(ctx, ["nc", "-l"]).code == 127
+
+
+def test_rr_beside_bulk_streams_sees_latency_under_load() -> None:
+    from dataclasses import replace
+
+    p99 = {}
+    for name, datapath in (("plain", EBPF), ("bwm", replace(EBPF, bandwidth_manager=True))):
+        c = FakeCluster()
+        c.add(POD, B, datapath)
+        ctx = c.context(A, datapath)
+        command = f"netperf -P 0 -H {POD} -t TCP_RR -- -o P99_LATENCY,P50_LATENCY"
+        idle = [int(c.exec(ctx, command).stdout.split(",")[0]) for _ in range(5)]
+        loaded = [
+            int(netperf_emu.run(ctx, command.split(), 3, load=2).stdout.split(",")[0]) for _ in range(5)
+        ]
+        p99[name] = sorted(loaded)[2] / sorted(idle)[2]
+    assert p99["plain"] > 5 and p99["plain"] / p99["bwm"] > 5  # C.2: ~10x lower p99 with EDT + FQ
+
+
+def test_verbosity_zero_prints_only_the_rate(cluster) -> None:
+    assert re.fullmatch(r" *\d+\.\d{2} \n", run(cluster, f"netperf -P 0 -v 0 -H {POD}").stdout)

@@ -120,10 +120,11 @@ def _end(report: Report, intervals: list[dict[str, Any]]) -> dict[str, Any]:
             else {"sender": sender, "receiver": receiver}
         )
     total = sum(s["udp" if report.udp else "sender"]["bits_per_second"] for s in streams)
+    carried = total * min(1.0, sum(report.offered) / max(sum(report.rates), 1e-9)) if report.udp else total
     end: dict[str, Any] = {
         "streams": streams,
         "sum_sent": _summary(None, 0.0, span, total, report, sum(report.retransmits)),
-        "sum_received": _summary(None, 0.0, span + 0.04, total * span / (span + 0.04), report, None),
+        "sum_received": _summary(None, 0.0, span + 0.04, carried * span / (span + 0.04), report, None),
         "cpu_utilization_percent": _cpu(report, total),
     }
     if not report.udp:

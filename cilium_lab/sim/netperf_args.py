@@ -74,6 +74,7 @@ class NetperfArgs:
     message: int | None = None
     notes: list[str] = field(default_factory=list)
     version: bool = False
+    verbosity: int = 1
 
 
 def parse(argv: list[str]) -> NetperfArgs:
@@ -137,6 +138,8 @@ def _global(args: NetperfArgs, letter: str, value: str | None) -> None:
         args.version = True
     elif letter == "T":
         args.notes.append(" : cpu bind")
+    elif letter == "v":
+        args.verbosity = _leading_int(value)
 
 
 def _test(args: NetperfArgs, letter: str, value: str | None) -> None:

@@ -32,11 +32,14 @@ SYN_TIMEOUT = 127.0  # s: Linux gives up a connect() after 6 SYN retries (1+2+4+
 NETPERF_EXIT_NO_CONTROL = 255  # exit(INVALID_SOCKET), i.e. exit(-1)
 
 
-def run(ctx: ExecContext, argv: list[str], concurrent: int = 1) -> ExecResult:
-    """Run one emulated benchmark command; argv[0] names the program (a path is fine)."""
+def run(ctx: ExecContext, argv: list[str], concurrent: int = 1, *, load: int = 0) -> ExecResult:
+    """Run one emulated benchmark command; argv[0] names the program (a path is fine).
+
+    `load`: how many of the `concurrent` processes are bulk STREAM tests; RR/CRR processes running
+    beside them see latency under load (their p90/p99 widen unless the Bandwidth Manager is on)."""
     program = posixpath.basename(argv[0]) if argv else ""
     if program == "netperf":
-        return _netperf(ctx, argv[1:], max(1, concurrent))
+        return _netperf(ctx, argv[1:], max(1, concurrent), max(0, load))
     if program == "netserver":
         return _netserver(argv[1:])
     if program == "iperf3":
@@ -44,7 +47,7 @@ def run(ctx: ExecContext, argv: list[str], concurrent: int = 1) -> ExecResult:
     return ExecResult(stderr=f"sh: 1: {program}: not found\n", code=127)
 
 
-def _netperf(ctx: ExecContext, argv: list[str], concurrent: int) -> ExecResult:
+def _netperf(ctx: ExecContext, argv: list[str], concurrent: int, load: int) -> ExecResult:
     try:
         args = parse(argv)
     except UsageError as err:
@@ -60,16 +63,32 @@ def _netperf(ctx: ExecContext, argv: list[str], concurrent: int) -> ExecResult:
     if path is None:
         ctx.advance(SYN_TIMEOUT / concurrent)
         return ExecResult(stdout=_no_control(ip, args.control_port), code=NETPERF_EXIT_NO_CONTROL)
-    return _measure(ctx, args, path, concurrent, "netperf " + " ".join(argv))
+    return _measure(
+        ctx, args, path, concurrent=concurrent, load=load, command_line="netperf " + " ".join(argv)
+    )
 
 
 def _measure(
-    ctx: ExecContext, args: NetperfArgs, path: perfmodel.Path, concurrent: int, command_line: str
+    ctx: ExecContext,
+    args: NetperfArgs,
+    path: perfmodel.Path,
+    *,
+    concurrent: int,
+    load: int,
+    command_line: str,
 ) -> ExecResult:
+    """One run: the model's expectation for this path, a seeded sample, the clock, netperf's text."""
     if args.test == "TCP_MAERTS":
         path = path.reversed()
+    rr_load = load if "STREAM" not in args.test else 0
     expectation = perfmodel.expected(
-        path, args.test, concurrent, request=args.request, response=args.response, message=args.message
+        path,
+        args.test,
+        concurrent,
+        load=rr_load,
+        request=args.request,
+        response=args.response,
+        message=args.message,
     )
     duration = _duration(args.length, expectation)
     run = perfmodel_noise.sample(expectation, ctx.rng, duration)
@@ -106,7 +125,7 @@ def _body(args: NetperfArgs, report: output.Report) -> str:
         return output.keyval(report, args.selectors)
     if args.mode == "human":
         return output.human(report, args.selectors, args.headers)
-    return output.classic(report, args.headers)
+    return output.classic(report, args.headers, args.verbosity)
 
 
 def _duration(length: int, expectation: perfmodel.Expectation) -> float:

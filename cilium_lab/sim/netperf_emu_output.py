@@ -159,8 +159,12 @@ def human(report: Report, names: list[str], headers: bool) -> str:
     return "".join("".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "\n" for row in rows)
 
 
-def classic(report: Report, headers: bool) -> str:
-    """The tables netperf prints without output selectors (verbosity 1)."""
+def classic(report: Report, headers: bool, verbosity: int = 1) -> str:
+    """The tables netperf prints without output selectors (verbosity 1; -v 0 prints just the rate)."""
+    if verbosity == 0:
+        return (
+            f"{report.throughput():7.2f}\n" if report.test == "TCP_CRR" else f"{report.throughput():7.2f} \n"
+        )
     if report.test == "UDP_STREAM":
         return _classic_udp_stream(report, headers)
     if report.stream:
