@@ -24,10 +24,35 @@ def scorecard(session: Any) -> Any:
     card = scoring.build(session._need_snapshot())
     show.markdown(f"**Tuning scorecard, Cilium {card.cilium_version}** [{card.label}]")
     show.figure(scorecard_figure.figure(card))
-    show.table(card.frame().drop(columns=["number"]).assign(
-        reasons=lambda f: f["reasons"].map("; ".join), needs=lambda f: f["needs"].map(", ".join)))  # fmt: skip
+    frame = card.frame()
+    tuning = frame[~frame["item"].isin(VIEWS)]
+    show.table(_matrix(tuning).reset_index())
+    _blocked_reasons(tuning)
     session.record_extra["scorecard"] = [dict(r) for r in card.records]
     return card
+
+
+VIEWS = ("overview", "summary")
+
+
+def _matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    matrix = frame.pivot(index="item", columns="node", values="state")
+    return matrix.loc[list(dict.fromkeys(frame["item"])), list(dict.fromkeys(frame["node"]))]
+
+
+def _blocked_reasons(frame: pd.DataFrame) -> None:
+    """One line per blocked (item, reason), naming the nodes it holds for, instead of one per node."""
+    lines: dict[tuple[str, str], list[str]] = {}
+    for _, row in frame[frame["state"] == "blocked"].iterrows():
+        for reason in row["reasons"][:1]:
+            lines.setdefault((row["item"], reason), []).append(row["node"])
+    if lines:
+        show.markdown(
+            "\n".join(
+                f"- **{item}** blocked on {', '.join(nodes)}: {reason}"
+                for (item, reason), nodes in lines.items()
+            )
+        )
 
 
 def lab_records(results_dir: Path) -> list[dict[str, Any]]:
@@ -46,15 +71,13 @@ def checklist(session: Any) -> pd.DataFrame | None:
         return None
     card = scoring.build(session.take_snapshot())
     frame = card.frame()
-    frame = frame[~frame["item"].isin(["overview", "summary"])]
-    matrix = frame.pivot(index="item", columns="node", values="state").loc[list(dict.fromkeys(frame["item"]))]
+    frame = frame[~frame["item"].isin(VIEWS)]
+    matrix = _matrix(frame)
     decisions = {r["item"]: r.get("decision", "") for r in lab_records(session.results_dir)}
     matrix.insert(0, "lab decision", [decisions.get(item, "not run") for item in matrix.index])
     show.markdown(f"**The series' checklist, Cilium {card.cilium_version}** [{card.label}]: "
                   "`enabled` is read from the agents now; `blocked` carries its reason in the scorecard.")  # fmt: skip
     show.table(matrix.reset_index())
-    blocked = frame[frame["state"] == "blocked"]
-    for _, row in blocked.iterrows():
-        show.markdown(f"- {row['node']}: {row['item']} blocked: {'; '.join(row['reasons'])}")
+    _blocked_reasons(frame)
     session.record_extra["checklist"] = {item: dict(row) for item, row in matrix.iterrows()}
     return matrix
