@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sim_perf_fakes import CILIUM_CLI_SELECTORS, EBPF, FakeCluster, bench_node, netperf_values
 
-from cilium_lab.sim import netperf_emu
+from cilium_lab.sim import netperf_emu, netperf_emu_output
 
 A, B = bench_node("n1", "10.0.0.1"), bench_node("n2", "10.0.0.2")
 POD, HOST = "10.0.1.10", "10.0.0.2"
@@ -226,3 +228,27 @@ def test_rr_beside_bulk_streams_sees_latency_under_load() -> None:
 
 def test_verbosity_zero_prints_only_the_rate(cluster) -> None:
     assert re.fullmatch(r" *\d+\.\d{2} \n", run(cluster, f"netperf -P 0 -v 0 -H {POD}").stdout)
+
+
+@given(
+    st.lists(
+        st.sampled_from([*netperf_emu_output.SELECTORS, "BOGUS", "p99_latency"]), min_size=1, max_size=12
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_csv_output_has_one_title_per_value_for_any_selection(names) -> None:
+    c = FakeCluster()
+    c.add(POD, B, EBPF)
+    out = c.exec(
+        c.context(A, EBPF), f"netperf -H {POD} -t TCP_RR -- -o {','.join(names)}"
+    ).stdout.splitlines()
+    assert out[0].startswith("MIGRATED TCP REQUEST/RESPONSE TEST")
+    titles, values = out[1].split(","), out[2].split(",")
+    assert (
+        len(titles) == len(values) == len(names) or "COMMAND_LINE" in names
+    )  # the command line holds commas
+
+
+def test_ipv6_target_fails_to_connect_like_netperf(cluster) -> None:
+    result = run(cluster, "netperf -H fd00::7")
+    assert result.code == 255 and result.stdout.endswith("to fd00::7 port 12865 address family AF_INET6\n")

@@ -45,8 +45,8 @@ class IperfArgs:
     version: bool = False
 
 
-def run(ctx: ExecContext, argv: list[str]) -> ExecResult:
-    """One iperf3 invocation (argv without the program name)."""
+def run(ctx: ExecContext, argv: list[str], concurrent: int = 1) -> ExecResult:
+    """One iperf3 invocation (argv without the program name); `concurrent` iperf3 clients share the path."""
     try:
         args = _parse(argv)
     except ValueError as err:
@@ -59,15 +59,16 @@ def run(ctx: ExecContext, argv: list[str]) -> ExecResult:
         return ExecResult(stdout=iperf3_output.server_banner(args.port))
     path = perfmodel_paths.path_to(ctx, args.host) if _is_ipv4(args.host) else None
     if path is None:
+        cause = "Connection timed out" if _is_ip(args.host) else "Name or service not known"
         return _error(args, "unable to connect to server - server may have stopped running or use a "
-                      "different port, firewall issue, etc.: Connection timed out")  # fmt: skip
-    return _client(ctx, args, path)
+                      f"different port, firewall issue, etc.: {cause}")  # fmt: skip
+    return _client(ctx, args, path, concurrent)
 
 
-def _client(ctx: ExecContext, args: IperfArgs, path: perfmodel.Path) -> ExecResult:
+def _client(ctx: ExecContext, args: IperfArgs, path: perfmodel.Path, concurrent: int) -> ExecResult:
     if args.reverse:
         path = path.reversed()
-    expectation = perfmodel.expected(path, "UDP_STREAM" if args.udp else "TCP_STREAM", args.streams,
+    expectation = perfmodel.expected(path, "UDP_STREAM" if args.udp else "TCP_STREAM", args.streams * concurrent,
                                      message=args.length or (1448 if args.udp else None))  # fmt: skip
     runs = [perfmodel_noise.sample(expectation, ctx.rng, args.seconds) for _ in range(args.streams)]
     rates = [r.rate * 1e6 for r in runs]
@@ -76,7 +77,7 @@ def _client(ctx: ExecContext, args: IperfArgs, path: perfmodel.Path) -> ExecResu
         rates = [
             min(target, rate * 1.2) if target else rate for rate in rates
         ]  # sent; the path carries `offered`
-    ctx.advance(args.seconds + args.omit)
+    ctx.advance((args.seconds + args.omit) / concurrent)  # as netperf: N concurrent clients, one duration
     report = iperf3_output.Report(
         local=ctx.pod_ip or ctx.node.internal_ip,
         remote=args.host,
@@ -158,6 +159,14 @@ def _unit_number(text: str) -> float:
         raise ValueError(f"parameter error - invalid number '{text}'")
     scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[match.group(2).lower()]
     return float(match.group(1)) * scale
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_ipv4(host: str) -> bool:

@@ -43,7 +43,7 @@ def run(ctx: ExecContext, argv: list[str], concurrent: int = 1, *, load: int = 0
     if program == "netserver":
         return _netserver(argv[1:])
     if program == "iperf3":
-        return iperf3_emu.run(ctx, argv[1:])
+        return iperf3_emu.run(ctx, argv[1:], max(1, concurrent))
     return ExecResult(stderr=f"sh: 1: {program}: not found\n", code=127)
 
 
@@ -57,12 +57,13 @@ def _netperf(ctx: ExecContext, argv: list[str], concurrent: int, load: int) -> E
     if args.test not in perfmodel.TESTS:
         return ExecResult(stdout=_unknown_test(args.test), code=1)
     ip = "127.0.0.1" if args.host == "localhost" else args.host
-    if not _is_ipv4(ip):
+    family = _family(ip)
+    if family is None:
         return ExecResult(stdout=_unresolvable(args.host), code=NETPERF_EXIT_NO_CONTROL)
-    path = perfmodel_paths.path_to(ctx, ip)
+    path = perfmodel_paths.path_to(ctx, ip) if family == "AF_INET" else None  # the pod network is IPv4
     if path is None:
         ctx.advance(SYN_TIMEOUT / concurrent)
-        return ExecResult(stdout=_no_control(ip, args.control_port), code=NETPERF_EXIT_NO_CONTROL)
+        return ExecResult(stdout=_no_control(ip, args.control_port, family), code=NETPERF_EXIT_NO_CONTROL)
     return _measure(
         ctx, args, path, concurrent=concurrent, load=load, command_line="netperf " + " ".join(argv)
     )
@@ -138,19 +139,20 @@ def _duration(length: int, expectation: perfmodel.Expectation) -> float:
     return amount / max(expectation.rate, 1e-9)
 
 
-def _is_ipv4(host: str) -> bool:
+def _family(host: str) -> str | None:
+    """AF_INET/AF_INET6 for an address literal; None for a name (the emulator has no DNS)."""
     try:
-        return ipaddress.ip_address(host).version == 4
+        return "AF_INET" if ipaddress.ip_address(host).version == 4 else "AF_INET6"
     except ValueError:
-        return False
+        return None
 
 
-def _no_control(ip: str, port: str) -> str:
+def _no_control(ip: str, port: str, family: str = "AF_INET") -> str:
     """src/netlib.c establish_control_internal / establish_control."""
     return (
         f"establish control: are you sure there is a netserver listening on {ip} at port {port}?\n"
         "establish_control could not establish the control connection from 0.0.0.0 port 0 "
-        f"address family AF_UNSPEC to {ip} port {port} address family AF_INET\n"
+        f"address family AF_UNSPEC to {ip} port {port} address family {family}\n"
     )
 
 
