@@ -190,3 +190,14 @@ def test_malformed_constants_are_refused(tmp_path: FsPath) -> None:
     unsourced.write_text(text)
     with pytest.raises(InputError, match="kpr_socket_lb"):
         perfmodel_constants.load(unsourced)
+
+
+def test_small_tcp_sends_cost_throughput_as_cilium_cli_saw() -> None:
+    vm = SEED["vm-1"], SEED["vm-2"]
+    tuned = pods(EBPF, *vm)
+    default = rate(tuned)
+    assert rate(tuned, message=1024) / default == pytest.approx(
+        0.16, abs=0.05
+    )  # cilium-cli#2695: ~1500 of ~9500
+    assert rate(tuned, message=65536) == default
+    assert rate(pods(EBPF), message=65536) == rate(pods(EBPF))

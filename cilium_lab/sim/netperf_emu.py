@@ -14,7 +14,11 @@ Simplifications (decided here, see the lead's brief):
   The emulated `netserver` only prints what the real one prints and returns.
 - Time: a run advances the virtual clock by its duration divided by `concurrent`, so a line of N
   concurrent processes (each run once by the shell) moves the clock by one duration in total.
-- No DNS: -H takes an IPv4 address (or `localhost`, where no netserver runs).
+- Concurrency: the N processes of a line are modelled as N copies of this test sharing CPUs and
+  the link; `load` (if the shell passes it) says how many of them are bulk streams, which widens the
+  latency tail of RR/CRR processes beside them.
+- No DNS: -H takes an IP address; `localhost` reaches the node's host-network server from a
+  hostNetwork pod and nothing from a pod. IPv6 targets fail (the modelled pod network is IPv4).
 """
 
 from __future__ import annotations
