@@ -18,7 +18,7 @@ import pandas as pd
 from cilium_lab import catalog, targets
 from cilium_lab.catalog import Item
 from cilium_lab.params import LabParams
-from cilium_lab.session import about, changing, record, show, summary
+from cilium_lab.session import about, changing, nodes, record, show, summary
 
 STATUS_COLUMNS = {
     "routing": "routing_network",
@@ -120,6 +120,14 @@ class LabSession:
 
     def checklist(self) -> pd.DataFrame | None:
         return summary.checklist(self)
+
+    # -- the nodes (labs 14 and 15) ---------------------------------------------------------
+
+    def node_report(self) -> pd.DataFrame | None:
+        return nodes.node_report(self)
+
+    def node_commands(self) -> dict[str, list[str]]:
+        return nodes.node_commands(self)
 
     # -- record ------------------------------------------------------------------------------
 

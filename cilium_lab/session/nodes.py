@@ -1,0 +1,110 @@
+"""Labs 14 and 15: the node itself (kernel, preemption model, tuned, governor, irqbalance).
+
+These steps are not Cilium settings: the lab inspects, explains, and prints the exact commands per
+node. Commands are general Linux administration (distribution packages, tuned-adm, cpupower,
+systemctl, /proc/irq); they are shown, not run, unless lab 15's privileged path is approved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cilium_lab import catalog
+from cilium_lab.kernel import parse_kernel
+from cilium_lab.session import show
+
+
+# Kernel thresholds the series depends on, from the catalogue (so they are written once).
+def kernel_gates() -> list[tuple[str, str, str]]:
+    """(item title, setting or '', lowest threshold) for every kernel requirement in the catalogue."""
+    gates = []
+    for item in catalog.TUNINGS:
+        for req in item.requires:
+            if isinstance(req, catalog.KernelAtLeast):
+                gates.append((req.what or item.title, item.id, req.versions[-1]))
+    return gates
+
+
+def kernel_report(snap: Any) -> pd.DataFrame:
+    rows = []
+    for node in snap.nodes:
+        kernel = parse_kernel(node.kernel, node.kernel_build)
+        blocked = [f"{what} (>= {need})" for what, _, need in kernel_gates() if not kernel.at_least(need)]
+        rows.append({"node": node.name, "kernel": kernel.label, "preemption": kernel.preemption or "unknown",
+                     "blocked by this kernel": ", ".join(blocked) or "nothing"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def host_report(snap: Any) -> pd.DataFrame:
+    rows = []
+    for node in snap.nodes:
+        host = node.host
+        rows.append({"node": node.name, "tuned profile": host.get("tuned_profile") or "not installed",
+                     "CPU governor": host.get("cpu_governor") or "no cpufreq",
+                     "irqbalance": host.get("irqbalance") or "unknown", "device": node.device})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def kernel_commands(node: Any) -> list[str]:
+    os_image = (node.os_image or "").lower()
+    if "debian" in os_image:
+        # Debian 10 ships 4.19; buster-backports carries 5.10 (the first kernel with BPF host routing)
+        return ["apt-get install -t buster-backports linux-image-$(dpkg --print-architecture)", "reboot"]
+    if "ubuntu" in os_image:
+        return ["apt-get install --install-recommends linux-generic-hwe-$(lsb_release -rs)", "reboot"]
+    return ["install your distribution's newest LTS kernel (>= 6.8 unlocks every step)", "reboot"]
+
+
+PIN_IRQS = (
+    "for irq in $(grep {device} /proc/interrupts | cut -d: -f1); do "
+    "echo $((irq % $(nproc))) > /proc/irq/$irq/smp_affinity_list; done"
+)
+
+
+def host_commands(node: Any, profile: str) -> list[str]:
+    """Only what this node still needs, in the order that makes sense."""
+    host, device = node.host, node.device or "eth0"
+    lines = []
+    if not host.get("tuned_profile"):
+        lines.append("apt-get install -y tuned  # tuned is not installed")
+    if host.get("tuned_profile") != profile:
+        lines.append(f"tuned-adm profile {profile}")
+    governor = host.get("cpu_governor")
+    if not governor:
+        lines.append("# no cpufreq on this node (typical of VMs): the hypervisor owns the CPU frequency")
+    elif governor != "performance":
+        lines.append("echo performance | tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor")
+    if host.get("irqbalance") == "active":
+        lines.append("systemctl disable --now irqbalance")
+    lines.append(PIN_IRQS.format(device=device))
+    return lines
+
+
+def node_report(session: Any) -> pd.DataFrame | None:
+    if session._skip_local("the node report"):
+        return None
+    snap = session._need_snapshot()
+    frame = kernel_report(snap) if session.item.id == "kernel" else host_report(snap)
+    show.table(frame, caption=f"**{session.item.title}: per node** [{session.target.label}]")
+    session.record_extra["nodes"] = frame.to_dict(orient="records")
+    return frame
+
+
+def node_commands(session: Any) -> dict[str, list[str]]:
+    if session._skip_local("the node commands"):
+        return {}
+    snap = session._need_snapshot()
+    profile = session.params.extra.get("profile", "network-latency")
+    commands = {}
+    for node in snap.nodes:
+        if session.item.id == "kernel":
+            commands[node.name] = kernel_commands(node)
+        else:
+            commands[node.name] = [
+                c.format(profile=profile, device=node.device or "eth0") for c in HOST_COMMANDS
+            ]
+    text = "\n\n".join(f"# {name}\n" + "\n".join(lines) for name, lines in commands.items())
+    show.markdown(f"Run on each node as root, one node at a time:\n\n```sh\n{text}\n```")
+    return commands
