@@ -102,9 +102,7 @@ def node_commands(session: Any) -> dict[str, list[str]]:
         if session.item.id == "kernel":
             commands[node.name] = kernel_commands(node)
         else:
-            commands[node.name] = [
-                c.format(profile=profile, device=node.device or "eth0") for c in HOST_COMMANDS
-            ]
+            commands[node.name] = host_commands(node, str(profile))
     text = "\n\n".join(f"# {name}\n" + "\n".join(lines) for name, lines in commands.items())
     show.markdown(f"Run on each node as root, one node at a time:\n\n```sh\n{text}\n```")
     return commands
