@@ -2,7 +2,7 @@
 
 Read by `sim.discovery` (APIResourceList documents), `sim.api_objects` (which routes exist),
 `sim.tables` and `sim.rbac`. Simplification: one served version per group, except cilium.io whose
-CiliumNodeConfig is v2alpha1 up to Cilium 1.15 and also v2 from 1.16
+CiliumNodeConfig (1.13+) is v2alpha1 up to Cilium 1.15 and also v2 from 1.16
 (https://docs.cilium.io/en/stable/configuration/per-node-config/, cilium/cilium v1.16 CRD promotion).
 """
 
@@ -59,6 +59,8 @@ RBAC = tuple(
 def cilium_resources(cilium_version: str) -> tuple[Resource, ...]:
     """CiliumNodeConfig under the versions this Cilium release serves (v2 is the preferred one from 1.16)."""
     major, minor = (int(p) for p in cilium_version.split(".")[:2])
+    if (major, minor) < (1, 13):
+        return ()  # CiliumNodeConfig arrived in 1.13 (v1.13.0 release notes: "Add per-node configuration overrides")
     versions = ("v2", "v2alpha1") if (major, minor) >= (1, 16) else ("v2alpha1",)
     return tuple(Resource("cilium.io", v, "ciliumnodeconfigs", "CiliumNodeConfig", True) for v in versions)
 

@@ -54,14 +54,18 @@ def restore(b: Backend, path: str | Path) -> bool:
         return False
     try:
         data = json.loads(path.read_text())
-        if data.get("format") != FORMAT:
-            raise InputError(
-                f"state file {path} has format {data.get('format')!r}, expected {FORMAT}: start with a new --state file"
-            )
-        if data["profile"] != b.profile.name:
-            raise InputError(
-                f"state file {path} belongs to profile {data['profile']!r}, not {b.profile.name!r}: pass --profile {data['profile']}"
-            )
+    except ValueError as err:
+        raise InputError(f"state file {path} is not JSON ({err}): move it away and start again") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(
+            f"state file {path} is not a cilium-lab cluster state of format {FORMAT}: start with a new --state file"
+        )
+    if data.get("profile") != b.profile.name:
+        raise InputError(
+            f"state file {path} belongs to profile {data.get('profile')!r}, not {b.profile.name!r}: "
+            f"pass --profile {data.get('profile')}"
+        )
+    try:
         b.store.load(data["store"])
         b.users = Users.load(data["users"])
         b.faults.load(data["faults"])

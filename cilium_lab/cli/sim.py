@@ -1,0 +1,77 @@
+"""`cilium-lab sim`: serve an embedded (SIMULATED) cluster for kubectl and notebooks, list profiles.
+
+`sim serve` starts `cilium_lab.sim.cluster.EmbeddedCluster` on 127.0.0.1, writes its kubeconfig,
+prints one line saying where it serves, and runs until Ctrl-C or SIGTERM; with `--state FILE` the
+cluster's state is restored at start and saved on change and at exit. `sim profiles` lists the
+shipped cluster profiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from cilium_lab.cli.common import add_json_option, print_json
+from cilium_lab.errors import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("sim", help="the embedded simulated cluster: serve it, list its profiles")
+    verbs = parser.add_subparsers(dest="sim_verb", metavar="ACTION", required=True)
+    serve = verbs.add_parser("serve", help="serve an embedded cluster on 127.0.0.1 until Ctrl-C")
+    serve.add_argument("--profile", default="seed-mixed", help="profile name or path to a profile YAML")
+    serve.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig for this cluster")
+    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    serve.add_argument(
+        "--state", default=None, help="state file: restored at start, saved on change and at exit"
+    )
+    serve.add_argument("--seed", type=int, default=0, help="seed of the simulated measurements")
+    serve.set_defaults(func=serve_command)
+    profiles = verbs.add_parser("profiles", help="list the simulator profiles")
+    add_json_option(profiles)
+    profiles.set_defaults(func=profiles_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from cilium_lab.sim.cluster import EmbeddedCluster
+
+    kubeconfig = Path(args.kubeconfig)
+    if not kubeconfig.parent.is_dir():
+        raise InputError(
+            f"cannot write the kubeconfig to {kubeconfig}: directory {kubeconfig.parent} does not exist"
+        )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    cluster = EmbeddedCluster(
+        args.profile, seed=args.seed, state_file=args.state, port=args.port, kubeconfig=str(kubeconfig)
+    )
+    with cluster:
+        state = f", state in {args.state}" if args.state else ""
+        print(
+            f"SIMULATED cluster '{cluster.profile.name}' serving on {cluster.url} "
+            f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
+            flush=True,
+        )
+        stop.wait()
+    return 0
+
+
+def profiles_command(args: argparse.Namespace) -> int:
+    from cilium_lab.sim import profiles
+
+    loaded = [profiles.load(name) for name in profiles.available()]
+    if args.json:
+        print_json(
+            [
+                {"name": p.name, "description": p.description, "kubernetes": p.kubernetes_version,
+                 "cilium": p.cilium_version, "nodes": len(p.nodes)}
+                for p in loaded
+            ]
+        )  # fmt: skip
+        return 0
+    for p in loaded:
+        print(f"{p.name:<14} cilium {p.cilium_version:<8} {len(p.nodes)} nodes  {p.description}")
+    return 0

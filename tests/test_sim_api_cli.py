@@ -1,0 +1,64 @@
+"""`cilium-lab sim serve` and `sim profiles` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import yaml
+from kubernetes import client, config
+
+# Runs only the `sim` verb (as `cilium-lab` registers it), so these tests do not depend on other verbs' imports.
+SIM_VERB = """
+import argparse, sys
+from cilium_lab.cli import sim
+from cilium_lab.errors import LabError
+parser = argparse.ArgumentParser(prog="cilium-lab")
+sim.register(parser.add_subparsers(dest="verb", required=True))
+args = parser.parse_args(sys.argv[1:])
+try:
+    sys.exit(args.func(args))
+except LabError as err:
+    print(f"cilium-lab: error: {err}", file=sys.stderr)
+    sys.exit(2)
+"""
+CLI = [sys.executable, "-c", SIM_VERB]
+
+
+def test_profiles_lists_the_shipped_profiles():
+    done = subprocess.run(
+        [*CLI, "sim", "profiles", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    names = [p["name"] for p in json.loads(done.stdout)]
+    assert "seed-mixed" in names
+
+
+def test_serve_writes_a_kubeconfig_serves_and_saves_state_on_sigterm(tmp_path):
+    kubeconfig, state = tmp_path / "kubeconfig", tmp_path / "state.json"
+    command = [*CLI, "sim", "serve", "--kubeconfig", str(kubeconfig), "--state", str(state)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        assert "SIMULATED" in line and "https://127.0.0.1:" in line
+        server_url = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        assert server_url.startswith("https://127.0.0.1:")
+        core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig), context="admin"))
+        core.patch_namespaced_config_map("cilium-config", "kube-system", {"data": {"cli-test": "1"}})
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+    saved = json.loads(state.read_text())
+    configmaps = [obj for key, obj in saved["store"]["objects"] if key[0] == "configmaps"]
+    assert any(obj["data"].get("cli-test") == "1" for obj in configmaps)
+
+
+def test_serve_refuses_a_kubeconfig_in_a_missing_directory(tmp_path):
+    command = [*CLI, "sim", "serve", "--kubeconfig", str(tmp_path / "no" / "kc")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
