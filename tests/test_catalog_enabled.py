@@ -121,7 +121,12 @@ def test_status_beats_config_when_the_agent_fell_back():
 
 
 def test_without_status_the_config_decides_and_says_so():
-    node = dataclasses.replace(UBUNTU_VM, config={"routing-mode": "native", "kube-proxy-replacement": "True"})
+    # routing-mode and KPR "true" are 1.14+ spellings, so the node runs a version that has them.
+    node = dataclasses.replace(
+        UBUNTU_VM,
+        cilium_version="1.15.6",
+        config={"routing-mode": "native", "kube-proxy-replacement": "True"},
+    )
     native = catalog.evaluate("native-routing", node)
     assert native.state == "enabled"
     assert native.reasons == ("native routing: routing-mode = native (cilium-config)",)

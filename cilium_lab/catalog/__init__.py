@@ -1,10 +1,11 @@
 """The tuning catalogue: the fifteen items of the series (plus overview and summary) as frozen records,
 and per-node readiness.
 
-Called by the labs, the scorecard, the change planner and the command line. Calls `kernel`, `facts`
-and `errors`. Layout: `model` (the records), `sources` (URLs), `datapath_items` and `node_items` (the
-data, one record per item), `items` (order and lookups), `requirements` (hard node facts), `verify`
-(what is in effect), `evaluate` (readiness).
+Called by the labs, the scorecard, the change planner and the command line. Calls `kernel`, `facts`,
+`cilium` (settings and `read`: cilium-config keys per version) and `errors`. Layout: `model` (the
+records), `sources` (URLs), `datapath_items` and `node_items` (the data, one record per item), `items`
+(order and lookups), `configured` (a logical setting as a node's cilium-config holds it),
+`requirements` (hard node facts), `verify` (what is in effect), `evaluate` (readiness).
 """
 
 from cilium_lab.catalog.evaluate import evaluate

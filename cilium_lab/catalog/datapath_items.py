@@ -3,8 +3,8 @@ replacement, masquerading, DSR, conntrack bypass, BPF host routing, BIG TCP).
 
 One record per item, no logic. Read by `items`. Facts and thresholds come from
 reference/cilium-tuning.md (A.1, A.2, A.3, D); every threshold carries its source URL.
-Target settings use the logical names of `cilium_lab.cilium.settings`; verify looks read
-`CiliumStatus` attributes first and raw cilium-config keys (stable across 1.13-1.20 unless noted) after.
+Target settings and config looks use the logical names of `cilium_lab.cilium.settings`, which knows
+each version's cilium-config keys and spellings; verify looks read `CiliumStatus` attributes first.
 """
 
 from cilium_lab.catalog import sources as src
@@ -32,10 +32,10 @@ NEEDS_NATIVE = ItemEnabled("native-routing", "direct routing, no tunnel", src.TU
 
 KPR_ON = Check(
     "kube-proxy replacement",
-    (in_status("kpr_full", True), in_config("kube-proxy-replacement", "true", "strict")),
+    (in_status("kpr_full", True), in_config("kube_proxy_replacement", True)),
 )
 BPF_MASQ_ON = Check(
-    "eBPF masquerading", (in_status("masquerading", "BPF"), in_config("enable-bpf-masquerade", "true"))
+    "eBPF masquerading", (in_status("masquerading", "BPF"), in_config("bpf_masquerade", True))
 )
 
 OVERVIEW = Item(
@@ -67,8 +67,8 @@ NATIVE_ROUTING = Item(
             "native routing",
             (
                 in_status("routing_network", "Native"),  # 1.16+ only (PR #32036)
-                in_config("routing-mode", "native"),  # 1.14+
-                in_config("tunnel", "disabled"),  # <= 1.13 (removed in 1.15, PR #29053)
+                # `tunnel: disabled` up to 1.13 (honoured on 1.14), `routing-mode: native` from 1.14 (PR #29053)
+                in_config("routing", "native"),
             ),
         ),
     ),
@@ -133,9 +133,7 @@ NODEPORT_DSR = Item(
     targets={"lb_mode": "dsr"},
     requires=(NEEDS_KPR, NEEDS_NATIVE),
     restart=(RESTART_AGENTS,),
-    verify=(
-        Check("DSR NodePort mode", (in_status("nodeport_mode", "DSR"), in_config("bpf-lb-mode", "dsr"))),
-    ),
+    verify=(Check("DSR NodePort mode", (in_status("nodeport_mode", "DSR"), in_config("lb_mode", "dsr"))),),
     caveats=(
         "DSR needs native routing; from 1.14 it also works in tunnel mode with tunnelProtocol=geneve and "
         "dsrDispatch=geneve, never with VXLAN (PR #23890, issue #26339).",
@@ -165,7 +163,7 @@ BYPASS_IPTABLES_CONNTRACK = Item(
     restart=(RESTART_AGENTS,),
     verify=(
         # No status line shows it (reference A.1 row 5): only the config, or the raw-table NOTRACK rules.
-        Check("no-conntrack iptables rules", (in_config("install-no-conntrack-iptables-rules", "true"),)),
+        Check("no-conntrack iptables rules", (in_config("no_conntrack_iptables_rules", True),)),
     ),
     caveats=(
         "Only matters where BPF host routing cannot be used; with BPF host routing traffic already bypasses iptables.",
@@ -256,12 +254,12 @@ BIG_TCP = Item(
     verify=(
         Check(
             "IPv6 BIG TCP",
-            (in_status("ipv6_big_tcp", True), in_config("enable-ipv6-big-tcp", "true")),
+            (in_status("ipv6_big_tcp", True), in_config("ipv6_big_tcp", True)),
             "ipv6_big_tcp",
         ),
         Check(
             "IPv4 BIG TCP",
-            (in_status("ipv4_big_tcp", True), in_config("enable-ipv4-big-tcp", "true")),
+            (in_status("ipv4_big_tcp", True), in_config("ipv4_big_tcp", True)),
             "ipv4_big_tcp",
         ),
     ),

@@ -42,7 +42,8 @@ class _HardFacts:
 
 
 def evaluate(item: Item | str | int, node: NodeFacts, *, cilium_version: str | None = None) -> Readiness:
-    """Where `node` stands on `item`; `cilium_version` overrides the node's own when given."""
+    """Where `node` stands on `item`; `cilium_version` overrides the node's own when given (for the
+    version thresholds and for how cilium-config is read)."""
     item = items.get(item)
     if item.kind != "tuning":
         return Readiness(
@@ -50,11 +51,11 @@ def evaluate(item: Item | str | int, node: NodeFacts, *, cilium_version: str | N
         )
     hard = _hard_facts(item, node, cilium_version)
     skipped = tuple(hard.blocked_settings)
-    seen = verify.observe(item, node, skip_settings=skipped)
+    seen = verify.observe(item, node, skip_settings=skipped, cilium_version=cilium_version)
     partial = tuple(reason for reasons in hard.blocked_settings.values() for reason in reasons)
     if seen.enabled:
         return Readiness(item.id, node.name, ENABLED, seen.evidence + partial, blocked_settings=skipped)
-    moot = _moot(item, node)
+    moot = _moot(item, node, cilium_version)
     if moot is not None:
         return Readiness(item.id, node.name, NOT_APPLICABLE, (moot,))
     if hard.blocking:
@@ -84,11 +85,11 @@ def _hard_facts(item: Item, node: NodeFacts, cilium_version: str | None) -> _Har
     return hard
 
 
-def _moot(item: Item, node: NodeFacts) -> str | None:
+def _moot(item: Item, node: NodeFacts, cilium_version: str | None) -> str | None:
     if item.moot_when is None:
         return None
     other = items.get(item.moot_when)
-    if verify.observe(other, node).enabled:
+    if verify.observe(other, node, cilium_version=cilium_version).enabled:
         return f"{other.title} is enabled, so {item.title.lower()} does not matter on this node"
     return None
 

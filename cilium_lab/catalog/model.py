@@ -1,8 +1,9 @@
 """The records the tuning catalogue is made of: items, requirements, checks and readiness.
 
 Written as data in `datapath_items` and `node_items`, read by `requirements`, `verify` and `evaluate`,
-and by the labs and the change planner. Calls nothing but `errors`. Every record is frozen; the only
-behaviour here is filling an item's cluster parameters into its target settings.
+and by the labs and the change planner. Calls `errors`, and `cilium.SETTINGS` to refuse a config look
+that names no logical setting. Every record is frozen; the only behaviour here is filling an item's
+cluster parameters into its target settings.
 
 Requirements come from one vocabulary of features (`Requirement.feature`):
   "kernel"          the node's kernel is at least a version (a series-aware threshold)
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, Literal
 
+from cilium_lab.cilium.settings import SETTINGS
 from cilium_lab.errors import InputError
 
 __all__ = [
@@ -125,8 +127,10 @@ Requirement = KernelAtLeast | NicDriverIn | DeviceMtuAtLeast | CiliumAtLeast | I
 class Look:
     """One place to read whether a setting is in effect, and the values that mean "yes".
 
-    where: "status" (a CiliumStatus attribute), "config" (a cilium-config key), "facts" (a NodeFacts
-    attribute; "kernel" and "preemption" read the parsed kernel), "host" (a NodeFacts.host key).
+    where: "status" (a CiliumStatus attribute), "config" (a logical setting of `cilium.SETTINGS`, read
+    from cilium-config with the node's Cilium version; `accept` holds logical values: True, "native"),
+    "facts" (a NodeFacts attribute; "kernel" and "preemption" read the parsed kernel), "host" (a
+    NodeFacts.host key).
     """
 
     where: Literal["status", "config", "facts", "host"]
@@ -134,13 +138,21 @@ class Look:
     accept: tuple[object, ...] = ()
     at_least: float | str | None = None  # a number, or a kernel version for where="facts", name="kernel"
 
+    def __post_init__(self) -> None:
+        if self.where == "config" and self.name not in SETTINGS:
+            raise InputError(
+                f"config look {self.name!r} is not a logical Cilium setting (cilium-config keys differ"
+                f" per version); use one of {', '.join(SETTINGS)}"
+            )
+
 
 def in_status(name: str, *accept: object, at_least: float | None = None) -> Look:
     return Look("status", name, accept, at_least)
 
 
-def in_config(key: str, *accept: object, at_least: float | None = None) -> Look:
-    return Look("config", key, accept, at_least)
+def in_config(setting: str, *accept: object, at_least: float | None = None) -> Look:
+    """A logical setting ("routing") as cilium-config holds it for the node's version; accept logical values."""
+    return Look("config", setting, accept, at_least)
 
 
 def in_facts(name: str, *accept: object, at_least: float | str | None = None) -> Look:

@@ -2,7 +2,8 @@
 the kernel, host tuning) and the summary.
 
 One record per item, no logic. Read by `items`. Facts and thresholds come from
-reference/cilium-tuning.md (A.1, A.2, A.3, C, D); every threshold carries its source URL.
+reference/cilium-tuning.md (A.1, A.2, A.3, C, D); every threshold carries its source URL. Config
+looks name logical settings of `cilium_lab.cilium.settings`, read with the node's Cilium version.
 """
 
 from cilium_lab.catalog import sources as src
@@ -37,7 +38,7 @@ HUBBLE_OVERHEAD = Item(
     "limits first, and switch Hubble off only where the cost matters more than the visibility.",
     targets={"hubble": False},
     restart=(RESTART_AGENTS,),
-    verify=(Check("Hubble off", (in_status("hubble", "Disabled"), in_config("enable-hubble", "false"))),),
+    verify=(Check("Hubble off", (in_status("hubble", "Disabled"), in_config("hubble", False))),),
     caveats=(
         "Without Hubble there is no flow visibility for troubleshooting and network policy work.",
         "Try first: a larger hubble.eventQueueSize, bpf.events.monitorInterval, event rate limits, "
@@ -81,7 +82,7 @@ BANDWIDTH_MANAGER = Item(
     verify=(
         Check(
             "Bandwidth Manager",
-            (in_status("bandwidth_manager", True), in_config("enable-bandwidth-manager", "true")),
+            (in_status("bandwidth_manager", True), in_config("bandwidth_manager", True)),
         ),
     ),
     caveats=(
@@ -109,7 +110,7 @@ BBR = Item(
         ),
     ),
     restart=(RESTART_AGENTS, RESTART_PODS),
-    verify=(Check("BBR", (in_status("congestion_control", "BBR"), in_config("enable-bbr", "true"))),),
+    verify=(Check("BBR", (in_status("congestion_control", "BBR"), in_config("bbr", True))),),
     caveats=(
         "More TCP retransmissions and more aggressive behaviour towards CUBIC flows.",
         "Cilium cannot migrate existing sockets to BBR: restart the pods.",
@@ -145,7 +146,7 @@ XDP_ACCELERATION = Item(
     verify=(
         Check(
             "native XDP",
-            (in_status("xdp_acceleration", "Native"), in_config("bpf-lb-acceleration", "native")),
+            (in_status("xdp_acceleration", "Native"), in_config("xdp_acceleration", "native")),
         ),
     ),
     caveats=(
@@ -179,7 +180,7 @@ MAP_SIZING = Item(
             "map size ratio >= 0.08",
             (
                 in_status("map_dynamic_size_ratio", at_least=0.08),  # verbose status only
-                in_config("bpf-map-dynamic-size-ratio", at_least=0.08),
+                in_config("map_dynamic_size_ratio", at_least=0.08),
             ),
         ),
     ),

@@ -1,14 +1,16 @@
 """Whether a node meets one hard requirement of an item: kernel, NIC driver, device MTU, Cilium version.
 
 Called by `evaluate` (item prerequisites, the "item" feature, are evaluate's business, not this
-module's). Calls `kernel` to read the node's kernel. Each check answers met / not met / cannot tell,
-with a reason in words; "cannot tell" never blocks, it is reported.
+module's). Calls `kernel` to read the node's kernel and `configured` for the node's Cilium version.
+Each check answers met / not met / cannot tell, with a reason in words; "cannot tell" never blocks,
+it is reported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cilium_lab.catalog import configured
 from cilium_lab.catalog.model import CiliumAtLeast, DeviceMtuAtLeast, KernelAtLeast, NicDriverIn
 from cilium_lab.cilium.versions import CiliumVersion
 from cilium_lab.errors import InputError
@@ -92,11 +94,8 @@ def _mtu(req: DeviceMtuAtLeast, node: NodeFacts, who: str) -> Finding:
 
 
 def _cilium(req: CiliumAtLeast, node: NodeFacts, who: str, given: str | None) -> Finding:
-    running = given or node.cilium_version or (node.status.version if node.status else None)
-    try:
-        version = CiliumVersion.parse(running) if running else None
-    except InputError:
-        version = None
+    running = configured.running_version(node, given)
+    version = configured.parsed_version(running)
     if version is None:
         return Finding(
             None, f"the Cilium version is unknown ({running!r}); {who} needs {req.version} or newer"

@@ -1,8 +1,9 @@
 """Whether an item is in effect on a node, read from the agent's status, cilium-config and node facts.
 
-Called by `evaluate` (the "enabled" state) and by the change flow after a rollout. Calls `kernel` for
-the facts about the kernel. Each check takes the first of its looks that finds a value: a status line
-beats a config key, because the agent may have fallen back from what the config asks for.
+Called by `evaluate` (the "enabled" state) and by the change flow after a rollout. Calls `configured`
+for cilium-config (logical settings, read per Cilium version) and `kernel` for the facts about the
+kernel. Each check takes the first of its looks that finds a value: a status line beats a config key,
+because the agent may have fallen back from what the config asks for.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from cilium_lab.catalog import configured
 from cilium_lab.catalog.model import Check, Item, Look
 from cilium_lab.errors import InputError
 from cilium_lab.facts import NodeFacts
@@ -27,10 +29,15 @@ class Observation:
     unseen: tuple[str, ...] = ()  # checks no source could answer
 
 
-def observe(item: Item, node: NodeFacts, *, skip_settings: Collection[str] = ()) -> Observation:
-    """Run the item's checks on one node, leaving out those for settings the node cannot take."""
+def observe(
+    item: Item, node: NodeFacts, *, skip_settings: Collection[str] = (), cilium_version: str | None = None
+) -> Observation:
+    """Run the item's checks on one node, leaving out those for settings the node cannot take.
+
+    `cilium_version` (the cluster's) decides how cilium-config is read; without it, the node's own.
+    """
     checks = [c for c in item.verify if c.setting is None or c.setting not in skip_settings]
-    results = [(check, run(check, node)) for check in checks]
+    results = [(check, run(check, node, cilium_version)) for check in checks]
     evidence = tuple(line for _, (ok, line) in results if ok is not None)
     unseen = tuple(check.what for check, (ok, _) in results if ok is None)
     oks = [ok for _, (ok, _) in results]
@@ -39,22 +46,36 @@ def observe(item: Item, node: NodeFacts, *, skip_settings: Collection[str] = ())
     return Observation(all(oks), evidence, unseen)
 
 
-def run(check: Check, node: NodeFacts) -> tuple[bool | None, str]:
+def run(check: Check, node: NodeFacts, cilium_version: str | None = None) -> tuple[bool | None, str]:
     """(passed, what was seen) from the first look that finds a value; (None, "") when none does."""
     for look in check.looks:
-        value = read(look, node)
-        if value is not None:
-            shown = value.label if isinstance(value, KernelVersion) else value
-            return accepts(look, value), f"{check.what}: {look.name} = {shown} ({WHERE[look.where]})"
+        seen = sighting(look, node, cilium_version)
+        if seen is not None:
+            name, value, shown = seen
+            return accepts(look, value), f"{check.what}: {name} = {shown} ({WHERE[look.where]})"
     return None, ""
 
 
+def sighting(
+    look: Look, node: NodeFacts, cilium_version: str | None = None
+) -> tuple[str, object, object] | None:
+    """(name to show, value to judge, text to show) of what a look points at; None when its source is silent.
+
+    A config look shows the key and text as they stand in cilium-config, and is judged on the logical value.
+    """
+    if look.where == "config":
+        found = configured.configured(look.name, node, cilium_version)
+        return None if found is None else (found.key, found.value, found.text)
+    value = read(look, node)
+    if value is None:
+        return None
+    return look.name, value, value.label if isinstance(value, KernelVersion) else value
+
+
 def read(look: Look, node: NodeFacts) -> object | None:
-    """The value a look points at, or None when that source does not have it."""
+    """The value a status, facts or host look points at, or None when that source does not have it."""
     if look.where == "status":
         return getattr(node.status, look.name, None) if node.status is not None else None
-    if look.where == "config":
-        return node.config.get(look.name)
     if look.where == "host":
         # Command output as captured: "Current active profile: network-latency" -> "network-latency".
         raw = node.host.get(look.name) or ""
@@ -73,8 +94,6 @@ def accepts(look: Look, value: object) -> bool:
             return float(str(value)) >= float(look.at_least)
         except ValueError:
             return False
-    if look.where == "config" and isinstance(value, str):
-        value = value.strip().lower()  # ConfigMap values are strings: "true", "True", " native"
     return value in look.accept
 
 
