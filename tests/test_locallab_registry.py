@@ -1,0 +1,105 @@
+"""Local lab knob registry, feature-probe reasons, statistics and the command line's errors (pure)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cilium_lab.cli import main
+from cilium_lab.errors import InputError
+from cilium_lab.locallab import KNOBS, probe, stats
+from cilium_lab.locallab.measure import TESTS
+
+ALL_PRESENT = dict.fromkeys(probe.FEATURES, "")
+
+
+def test_every_knob_names_known_tests_and_features_and_a_source():
+    assert set(KNOBS) >= {
+        "iptables-rules",
+        "service-nat",
+        "conntrack",
+        "mtu",
+        "vxlan",
+        "bpf-host-routing",
+        "big-tcp",
+        "bbr",
+    }
+    for knob in KNOBS.values():
+        assert knob.tests and set(knob.tests) <= set(TESTS), knob.name
+        assert set(knob.requires) <= set(probe.FEATURES), knob.name
+        assert "root" in knob.requires and knob.source.startswith("kernel-lab.md"), knob.name
+        assert knob.a_label != knob.b_label
+
+
+def test_mtu_knob_says_offloads_are_off():
+    assert "TSO/GSO are OFF" in KNOBS["mtu"].note
+
+
+def test_resolve_keeps_order_and_rejects_unknown_names():
+    from cilium_lab.locallab.knobs import resolve
+
+    assert [k.name for k in resolve(("vxlan", "mtu"))] == ["vxlan", "mtu"]
+    assert [k.name for k in resolve(())] == list(KNOBS)
+    with pytest.raises(InputError, match="unknown knob"):
+        resolve(("vxlan", "warp-drive"))
+
+
+def test_support_gives_the_reason_of_the_first_missing_feature():
+    features = {**ALL_PRESENT, "bpf": "clang not installed (install clang, llvm and libbpf-dev)"}
+    support = probe.support(KNOBS.values(), features)
+    assert support["bpf-host-routing"] == "clang not installed (install clang, llvm and libbpf-dev)"
+    assert support["big-tcp"].startswith("clang not installed")
+    assert support["iptables-rules"] == "" and support["vxlan"] == ""
+
+
+def test_support_skips_everything_without_root():
+    support = probe.support(KNOBS.values(), {**ALL_PRESENT, "root": "not root: run as root"})
+    assert set(support.values()) == {"not root: run as root"}
+
+
+def test_congestion_control_reason():
+    assert probe.congestion_controls_reason("reno bbr cubic\n") == ""
+    assert probe.congestion_controls_reason("reno cubic") == "kernel lacks TCP congestion control bbr"
+
+
+def test_ratio_ci_brackets_the_ratio_of_medians():
+    ci = stats.ratio_of_medians([100, 102, 98, 101, 99], [50, 52, 49, 51, 48])
+    assert ci.ratio == pytest.approx(0.5)
+    assert 0.45 < ci.low <= ci.ratio <= ci.high < 0.55
+
+
+def test_verdict_needs_ci_off_one_and_an_effect_above_the_noise_floor():
+    big_rise = stats.RatioCI(3.0, 2.5, 3.5)
+    small_rise = stats.RatioCI(1.05, 1.01, 1.09)
+    straddles = stats.RatioCI(1.5, 0.8, 2.0)
+    assert stats.verdict(big_rise, higher_is_better=True, noise=0.1) == "better"
+    assert stats.verdict(big_rise, higher_is_better=False, noise=0.1) == "worse"
+    assert stats.verdict(small_rise, higher_is_better=True, noise=0.1) == "within noise"
+    assert stats.verdict(straddles, higher_is_better=True, noise=0.1) == "within noise"
+    assert stats.verdict(stats.RatioCI(0.3, 0.2, 0.4), higher_is_better=True, noise=0.25) == "worse"
+
+
+def test_ratio_ci_refuses_too_few_samples():
+    with pytest.raises(InputError, match="at least 2 samples"):
+        stats.ratio_of_medians([1.0], [2.0, 3.0])
+
+
+def test_cli_without_root_is_one_line_and_exit_2(monkeypatch, capsys):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert main(["local", "mtu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "needs root" in err and "run it as root" in err
+
+
+def test_cli_rejects_unknown_knob_before_anything(capsys):
+    assert main(["local", "warp-drive"]) == 2
+    assert "unknown knob(s) warp-drive" in capsys.readouterr().err
+
+
+def test_cli_probe_json_without_root_explains_every_knob(monkeypatch, capsys):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert main(["local", "--probe", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["features"]["root"] == "not root: run as root"
+    assert set(found["knobs"]) == set(KNOBS) and all(found["knobs"].values())
