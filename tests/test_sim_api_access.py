@@ -152,3 +152,16 @@ def test_bad_fault_input_is_refused(cluster):
     with pytest.raises(InputError, match="not an error"):
         cluster.faults.api_error("get", "pods", 200)
     assert cluster.faults.dump()["api"] == []
+
+
+def test_without_openssl_it_serves_http_and_anonymous_is_admin(monkeypatch):
+    from cilium_lab.sim import tls
+
+    monkeypatch.setattr(tls, "available", lambda: False)
+    with EmbeddedCluster("seed-mixed") as plain:
+        assert plain.url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(
+            plain.url + "/api/v1/namespaces/kube-system/configmaps/cilium-config"
+        ) as answer:
+            assert json.loads(answer.read())["metadata"]["name"] == "cilium-config"
+        assert core_as(plain, "readonly").list_node().items  # tokens still count when sent

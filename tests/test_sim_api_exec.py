@@ -163,3 +163,15 @@ def test_watch_streams_pod_events(core):
                 w.stop()
     assert seen[0] == ("ADDED", "Pending")
     assert seen[-1] == ("MODIFIED", "Running")
+
+
+def test_same_seed_same_randomness_in_exec(monkeypatch):
+    monkeypatch.setattr(behaviour, "run", lambda ctx, argv: ExecResult(stdout=f"{ctx.rng.random():.12f}"))
+    draws = []
+    for _ in range(2):
+        with EmbeddedCluster("seed-mixed", seed=99) as c:
+            core = client.CoreV1Api(config.new_client_from_config(config_file=c.kubeconfig, context="admin"))
+            pod = agent_on(core, "vm-1").metadata.name
+            draws.append([run(core, pod, ["draw"])[0] for _ in range(3)])
+    assert draws[0] == draws[1]
+    assert len(set(draws[0])) == 3

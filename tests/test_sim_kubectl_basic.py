@@ -116,3 +116,16 @@ def test_patch_then_rollout_restart_and_status(kubectl, cluster):
 def test_logs_of_an_agent(kubectl):
     out = kubectl("-n", "kube-system", "logs", "ds/cilium").stdout
     assert out.strip() and all(line.startswith("level=") for line in out.splitlines())
+
+
+def test_apply_and_create_from_a_file_validate_on_the_server(kubectl, tmp_path):
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied, namespace: default}\ndata: {a: '1'}\n"
+    )
+    assert "configmap/applied created" in kubectl("apply", "-f", str(manifest)).stdout
+    manifest.write_text(manifest.read_text().replace("'1'", "'2'"))
+    assert "configmap/applied configured" in kubectl("apply", "-f", str(manifest)).stdout
+    assert kubectl("get", "cm", "applied", "-o", "jsonpath={.data.a}").stdout == "2"
+    again = kubectl("create", "-f", str(manifest), check=False)
+    assert "Error from server (AlreadyExists)" in again.stderr

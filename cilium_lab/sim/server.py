@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cilium_lab.errors import InputError
-from cilium_lab.sim import api_objects, discovery, exec_ws, k8s_errors
+from cilium_lab.sim import api_objects, discovery, exec_ws, k8s_errors, openapi
 from cilium_lab.sim.access import BACKEND, STOPPING, backend_of, identity_of
 from cilium_lab.sim.api_objects import Target, respond
 from cilium_lab.sim.backend import Backend
@@ -123,6 +123,16 @@ def _raise(err: k8s_errors.ApiError):
     raise err
 
 
+async def openapi_root(request: web.Request) -> web.Response:
+    return respond(openapi.root(backend_of(request).registry))
+
+
+async def openapi_group_version(request: web.Request) -> web.Response:
+    return respond(
+        openapi.group_version(backend_of(request).registry, request.match_info["path"]) or _raise(NOT_FOUND)
+    )
+
+
 async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
@@ -201,6 +211,8 @@ def build_app(backend: Backend, on_tick: Callable[[], None] = lambda: None) -> w
         r.add_get(path, health)
     r.add_route("*", "/api/v1/{tail:.+}", core_resource)
     r.add_route("*", "/apis/{group}/{version}/{tail:.+}", group_resource)
+    r.add_get("/openapi/v3", openapi_root)
+    r.add_get("/openapi/v3/{path:.+}", openapi_group_version)
     r.add_get("/_sim/faults", get_faults)
     r.add_put("/_sim/faults", put_faults)
     r.add_get("/_sim/clock", get_clock)
