@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
@@ -148,8 +148,6 @@ def test_agent_logs_are_the_boot_log(core, cluster):
 
 
 def test_watch_streams_pod_events(core):
-    from kubernetes import watch
-
     w = watch.Watch()
     rv = core.list_namespaced_pod("default").metadata.resource_version
     core.create_namespaced_pod(
@@ -175,3 +173,29 @@ def test_same_seed_same_randomness_in_exec(monkeypatch):
             draws.append([run(core, pod, ["draw"])[0] for _ in range(3)])
     assert draws[0] == draws[1]
     assert len(set(draws[0])) == 3
+
+
+def test_preloaded_exec_returns_the_output(core, monkeypatch):
+    monkeypatch.setattr(behaviour, "run", lambda ctx, argv: ExecResult(stdout=" ".join(argv) + "\n"))
+    pod = agent_on(core, "vm-1").metadata.name
+    out = stream(
+        core.connect_get_namespaced_pod_exec, pod, "kube-system", command=["echo", "hi"],
+        stdout=True, stderr=True, stdin=False, tty=False,
+    )  # fmt: skip
+    assert out == "echo hi\n"
+
+
+def test_watch_from_a_forgotten_version_is_gone(monkeypatch):
+    from cilium_lab.sim import store
+
+    monkeypatch.setattr(store, "EVENT_LOG_SIZE", 10)  # a short event log, so a few writes push version 2 out
+    with EmbeddedCluster("seed-mixed") as small:
+        core = client.CoreV1Api(config.new_client_from_config(config_file=small.kubeconfig, context="admin"))
+        for i in range(15):
+            core.patch_namespaced_config_map("cilium-config", "kube-system", {"data": {"churn": str(i)}})
+        with pytest.raises(ApiException) as err:
+            for _ in watch.Watch().stream(
+                core.list_namespaced_config_map, "kube-system", resource_version="2", timeout_seconds=2
+            ):
+                pass
+    assert err.value.status == 410

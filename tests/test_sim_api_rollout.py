@@ -162,3 +162,10 @@ def test_cilium_node_config_overrides_reach_the_selected_nodes_only(api, cluster
     configs = {n: cluster.backend.boot_configs[p.metadata.uid] for n, p in agents(core).items()}
     assert configs["board-1"]["enable-hubble"] == "false"
     assert configs["vm-1"]["enable-hubble"] == "true"
+
+
+def test_deleting_the_daemonset_takes_its_pods(api):
+    core, apps = api
+    wait_for(lambda: rolled_out(apps))
+    apps.delete_namespaced_daemon_set("cilium", "kube-system")
+    wait_for(lambda: not agents(core))

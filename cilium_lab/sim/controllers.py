@@ -7,7 +7,8 @@ and rolls a changed template out node by node: old pods that are unavailable go 
 available old pod at a time while fewer than maxUnavailable pods are unavailable (RollingUpdate, as
 the real controller does). Status counters (desired/current/ready/updated/available,
 observedGeneration) are what `kubectl rollout status` reads. Simplifications: no ControllerRevision
-objects, no maxSurge, no minReadySeconds; pods are deleted without a grace period.
+objects, no maxSurge, no minReadySeconds; pods are deleted without a grace period (and with their
+DaemonSet, as the garbage collector would).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Controllers:
             self._sync_pods(now)
             for ds in self.b.store.list(DS_KEY):
                 self._sync_status(ds)
+            self._collect_orphans()
             self._forget_deleted()
 
     # DaemonSets ------------------------------------------------------------------------------------
@@ -142,6 +144,14 @@ class Controllers:
         if not kubelet.node_ready(self.b, pod["spec"]["nodeName"]):
             return False
         return not (self.b.faults.rollout_stuck() and kubelet.is_agent_pod(pod))
+
+    def _collect_orphans(self) -> None:
+        """Pods of a deleted DaemonSet go too, as the garbage collector deletes dependents."""
+        owners = {ds["metadata"]["uid"] for ds in self.b.store.list(DS_KEY)}
+        for pod in self.b.store.list("pods"):
+            refs = [o for o in pod["metadata"].get("ownerReferences") or [] if o.get("kind") == "DaemonSet"]
+            if refs and not any(o.get("uid") in owners for o in refs):
+                self._delete(pod)
 
     def _forget_deleted(self) -> None:
         alive = {p["metadata"]["uid"] for p in self.b.store.list("pods")}
