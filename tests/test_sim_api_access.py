@@ -33,7 +33,7 @@ def no_faults(cluster):
 
 def admin_request(cluster, method: str, path: str, body: dict | None = None, token: str | None = None):
     context = (
-        ssl.create_default_context(cadata=cluster._certificate.pem().decode())
+        ssl.create_default_context(cadata=cluster.ca_certificate.decode())
         if cluster.url.startswith("https")
         else None
     )
@@ -165,3 +165,17 @@ def test_without_openssl_it_serves_http_and_anonymous_is_admin(monkeypatch):
         ) as answer:
             assert json.loads(answer.read())["metadata"]["name"] == "cilium-config"
         assert core_as(plain, "readonly").list_node().items  # tokens still count when sent
+
+
+def test_spdy_exec_upgrade_is_refused_with_a_status(cluster):
+    core = core_as(cluster, "admin")
+    pod = core.list_namespaced_pod("kube-system", label_selector="k8s-app=cilium").items[0].metadata.name
+    context = ssl.create_default_context(cadata=cluster.ca_certificate.decode())
+    request = urllib.request.Request(
+        f"{cluster.url}/api/v1/namespaces/kube-system/pods/{pod}/exec?command=true&stdout=true", method="POST",
+        headers={"Authorization": f"Bearer {cluster.token()}", "Connection": "Upgrade", "Upgrade": "SPDY/3.1"},
+    )  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, context=context)
+    assert err.value.code == 400
+    assert "SPDY is not supported" in json.loads(err.value.read())["message"]

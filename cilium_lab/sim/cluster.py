@@ -67,6 +67,11 @@ class EmbeddedCluster:
     def profile(self) -> profiles.Profile:
         return self.backend.profile
 
+    @property
+    def ca_certificate(self) -> bytes | None:
+        """The PEM certificate clients must trust (None when serving plain http)."""
+        return self._certificate.pem() if self._certificate else None
+
     def token(self, user: str = "admin") -> str:
         return self.backend.users.token_of(user)
 
