@@ -13,7 +13,7 @@ import pytest
 from cilium_lab.change import apply as change_apply
 from cilium_lab.change import lock, outcomes
 from cilium_lab.change.plan import plan
-from cilium_lab.cluster import apierrors, configmaps, snapshot
+from cilium_lab.cluster import apierrors, configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import ClusterError, LabError
 
@@ -30,7 +30,9 @@ def embedded():
 
 @pytest.fixture
 def conn(embedded):
-    return connect(str(embedded.kubeconfig))
+    conn = connect(str(embedded.kubeconfig))
+    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
+    return conn
 
 
 def _state(conn):

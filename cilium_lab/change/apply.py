@@ -1,9 +1,15 @@
 """Apply a planned change, only when approved: lock, back up, patch, restart, wait, verify, roll back.
 
 Called by the labs (through `ui.confirm` or with `approve=True`) and the CLI; calls `change.lock`,
-`change.backup`, `change.verify`, `cluster.configmaps`, `cluster.nodeconfig`, `cluster.rollout` and
-`cluster.snapshot`. The steps read top to bottom in `_run`. A failed rollout (timeout, crash loop)
-or a failed verification restores the saved config exactly and restarts the agents again.
+`change.backup`, `change.restarts`, `change.verify`, `cluster.configmaps`, `cluster.nodeconfig`,
+`cluster.rollout` and `cluster.snapshot`. The steps read top to bottom in `_run`. A failed rollout
+(timeout, crash loop) or a failed verification restores the saved config exactly and restarts the
+same agents again. A canary restarts only its nodes' agents (`change.restarts`).
+
+A NotReady node in the change's scope is refused up front (`NodesNotReady`, naming each node; nothing
+changes): its agent cannot restart, so the rollout would hang until the timeout and the rollback would
+hang too. `allow_not_ready=True` proceeds: the other nodes' agents restart one by one and the NotReady
+nodes are reported as skipped (their agent takes the new config when it next restarts).
 """
 
 from __future__ import annotations
@@ -13,14 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cilium_lab.change import backup, lock, outcomes, render, verify
-from cilium_lab.change.plan import CANARY_LABEL, Plan
+from cilium_lab.change import backup, lock, outcomes, render, restarts, verify
+from cilium_lab.change.plan import Plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
 NOT_APPROVED = "not applied: run with approve=True or click Apply"
 Progress = Callable[[str], None]
+
+
+class NodesNotReady(ClusterError):
+    """A node in the change's scope is NotReady: refused before anything changes."""
 
 
 @dataclass
@@ -56,8 +66,9 @@ class ApplyReport:
 
 
 def _check(
-    conn: object, plan: object, approved: object, timeout: object, progress: object, results_dir: object
-) -> None:
+    conn: object, plan: object, approved: object, timeout: object, progress: object, results_dir: object,
+    allow_not_ready: object = False,
+) -> None:  # fmt: skip
     if not isinstance(conn, Connection):
         raise InputError(
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
@@ -66,6 +77,8 @@ def _check(
         raise InputError(f"plan must be a Plan from change.plan.plan(), got {type(plan).__name__}")
     if not isinstance(approved, bool):
         raise InputError(f"approved must be True or False, got {approved!r}")
+    if not isinstance(allow_not_ready, bool):
+        raise InputError(f"allow_not_ready must be True or False, got {allow_not_ready!r}")
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
@@ -91,9 +104,13 @@ def apply(
     timeout: float = 300,
     progress: Progress | None = None,
     results_dir: str | Path = "runs",
+    allow_not_ready: bool = False,
 ) -> ApplyReport:
-    """Apply `plan` if `approved`; returns what happened per node. Nothing changes unless approved."""
-    _check(conn, plan, approved, timeout, progress, results_dir)
+    """Apply `plan` if `approved`; returns what happened per node. Nothing changes unless approved.
+
+    Raises `NodesNotReady` (changing nothing) when a node in scope is NotReady, unless `allow_not_ready`.
+    """
+    _check(conn, plan, approved, timeout, progress, results_dir, allow_not_ready)
     report = ApplyReport(plan.item, outcomes.SKIPPED, NOT_APPROVED, simulated=plan.simulated)
     if not approved:
         report.nodes = _everyone(plan, outcomes.SKIPPED, NOT_APPROVED)
@@ -108,12 +125,26 @@ def apply(
         report.warnings.append(
             f"Helm manages cilium-config: the next `helm upgrade` undoes this patch unless the values change too: {plan.helm_command}"
         )
+    not_ready = _not_ready(conn, plan, allow_not_ready)
     say = _say(report, progress)
     with lock.held(conn, plan.namespace, purpose=f"apply {plan.item}"):
         say(f"lock {plan.namespace}/{lock.NAME} taken")
-        _run(conn, plan, report, say, timeout, Path(results_dir))
+        _run(conn, plan, report, say, timeout, Path(results_dir), not_ready)
     say(f"lock {plan.namespace}/{lock.NAME} released")
     return report
+
+
+def _not_ready(conn: Connection, plan: Plan, allowed: bool) -> dict[str, str]:
+    """Node -> why it is NotReady, for the nodes in scope; refused unless allowed."""
+    found = rollout.not_ready_nodes(conn, plan.nodes_in_scope)
+    if found and not allowed:
+        nodes = "; ".join(f"{n} ({why})" for n, why in found.items())
+        raise NodesNotReady(
+            f"not applied, nothing changed: node(s) NotReady: {nodes}; their agents cannot restart, so the"
+            " rollout would not finish. Fix the node(s), or apply with allow_not_ready=True to restart the"
+            " other nodes' agents one by one and skip these"
+        )
+    return found
 
 
 def _say(report: ApplyReport, progress: Progress | None) -> Progress:
@@ -126,8 +157,9 @@ def _say(report: ApplyReport, progress: Progress | None) -> Progress:
 
 
 def _run(
-    conn: Connection, plan: Plan, report: ApplyReport, say: Progress, timeout: float, results_dir: Path
-) -> None:
+    conn: Connection, plan: Plan, report: ApplyReport, say: Progress, timeout: float, results_dir: Path,
+    not_ready: dict[str, str],
+) -> None:  # fmt: skip
     install = discover.find(conn)
     live = configmaps.read(conn, plan.namespace, plan.configmap)
     if live.resource_version != plan.config_resource_version:
@@ -144,17 +176,26 @@ def _run(
     except ClusterError:
         backup.discard_cluster_copy(conn, saved)
         raise
-    failure = _roll_out(conn, install, say, timeout)
+    nodes = restarts.nodes_to_restart(plan, not_ready)
+    failure = restarts.roll_out(conn, install, nodes, say, timeout)
     if failure is None:
         after = snapshot.take(conn, install=discover.find(conn))
-        report.nodes = verify.check(plan, after)
+        report.nodes = verify.check(plan, after, skip=_skipped_not_ready(not_ready))
         failed = [o for o in report.nodes.values() if o.outcome == outcomes.FAILED]
         if not failed:
             report.outcome = outcomes.overall(report.nodes.values())
             report.message = f"verified on {len(report.nodes)} nodes"
+            say(f"verified: {report.message}")
             return
         failure = "verification failed on " + ", ".join(f"{o.node} ({o.reason})" for o in failed)
-    _roll_back(conn, plan, saved, created, install, report, say, timeout, failure)
+    _roll_back(conn, plan, saved, created, install, nodes, report, say, timeout, failure)
+
+
+def _skipped_not_ready(not_ready: dict[str, str]) -> dict[str, str]:
+    return {
+        n: f"node NotReady ({why}): agent not restarted; it takes the new config when it next restarts"
+        for n, why in not_ready.items()
+    }
 
 
 def _change(conn: Connection, plan: Plan, say: Progress) -> tuple[str, ...]:
@@ -165,37 +206,31 @@ def _change(conn: Connection, plan: Plan, say: Progress) -> tuple[str, ...]:
             f"patched {plan.namespace}/{plan.configmap}: {', '.join(f'{k}={v}' for k, v in sorted(plan.changes.items()))}"
         )
         return ()
-    nodeconfig.label_nodes(conn, plan.canary, CANARY_LABEL, plan.item)
+    nodeconfig.label_nodes(conn, plan.canary, plan.canary_label, "true")
     name = plan.node_config["metadata"]["name"]
     try:
         nodeconfig.create(conn, plan.node_config)
     except ClusterError:
-        nodeconfig.label_nodes(conn, plan.canary, CANARY_LABEL, None)
+        nodeconfig.label_nodes(conn, plan.canary, plan.canary_label, None)
         raise
     say(f"created CiliumNodeConfig {name} for {', '.join(plan.canary)}")
     return (name,)
 
 
-def _roll_out(conn: Connection, install: discover.CiliumInstall, say: Progress, timeout: float) -> str | None:
-    """Restart the agents and wait; the failure in words, or None when the rollout finished."""
-    rollout.restart(conn, install.namespace, install.daemonset)
-    say(f"restarted {install.namespace}/{install.daemonset}")
-    result = rollout.wait(conn, install, timeout=timeout, progress=say)
-    say(result.message)
-    return None if result.state == rollout.DONE else result.message
-
-
 def _roll_back(
     conn: Connection, plan: Plan, saved: backup.Backup, created: tuple[str, ...], install: discover.CiliumInstall,
-    report: ApplyReport, say: Progress, timeout: float, failure: str,
+    nodes: tuple[str, ...] | None, report: ApplyReport, say: Progress, timeout: float, failure: str,
 ) -> None:  # fmt: skip
     say(f"rolling back: {failure}")
     try:
         backup.restore(conn, saved, created_node_configs=created, cilium_version=plan.cilium_version)
         if plan.canary:
-            nodeconfig.label_nodes(conn, plan.canary, CANARY_LABEL, None)
+            nodeconfig.label_nodes(conn, plan.canary, plan.canary_label, None)
+            say(
+                f"deleted CiliumNodeConfig {', '.join(created)} and label {plan.canary_label} from {', '.join(plan.canary)}"
+            )
         say(f"restored {plan.namespace}/{plan.configmap} from {saved.configmap_backup}")
-        again = _roll_out(conn, install, say, timeout)
+        again = restarts.roll_out(conn, install, nodes, say, timeout)
     except ClusterError as err:
         report.outcome, report.message = (
             outcomes.FAILED,

@@ -19,7 +19,12 @@ from cilium_lab.cluster import nodeconfig
 from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import InputError
 
-CANARY_LABEL = "cilium-lab.io/canary"
+CANARY_LABEL = "cilium-lab.io/canary"  # prefix: one label per item, so two canaries on a node keep both
+
+
+def canary_label(item_id: str) -> str:
+    """The node label whose CiliumNodeConfig carries this item's canary (value "true")."""
+    return f"{CANARY_LABEL}-{item_id}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class Plan:
     simulated: bool
     canary: tuple[str, ...] = ()
     node_config: dict | None = None  # the CiliumNodeConfig a canary creates
+    not_ready: tuple[str, ...] = ()  # nodes in scope that were NotReady in the snapshot: apply refuses them
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -52,6 +58,10 @@ class Plan:
     @property
     def nodes_in_scope(self) -> tuple[str, ...]:
         return self.canary or tuple(self.expected)
+
+    @property
+    def canary_label(self) -> str:
+        return canary_label(self.item)
 
     @property
     def helm_command(self) -> str:
@@ -129,7 +139,7 @@ def _check_target(item: catalog.Item, target: object, params: dict[str, object])
 def _expect(readiness: catalog.Readiness, in_scope: bool) -> outcomes.NodeOutcome:
     node = readiness.node
     if not in_scope:
-        return outcomes.NodeOutcome(node, outcomes.SKIPPED, "not in the canary")
+        return outcomes.NodeOutcome(node, outcomes.SKIPPED, "outside the canary")
     if readiness.state == catalog.BLOCKED:
         return outcomes.NodeOutcome(node, outcomes.REFUSED, "; ".join(readiness.reasons) or "blocked")
     if readiness.state == catalog.ENABLED:
@@ -188,6 +198,7 @@ def plan(
         config_resource_version=snapshot.config_resource_version, helm_managed=snapshot.helm_managed,
         helm_release=snapshot.install.helm_release, simulated=snapshot.simulated, canary=canary,
         node_config=node_config, notes=tuple(item.caveats),
+        not_ready=tuple(n.name for n in snapshot.nodes if n.name in scope and not n.ready),
     )  # fmt: skip
 
 
@@ -206,5 +217,9 @@ def _canary_config(
         )
     defaults = {k: v for k, v in changes.items() if v is not None}
     return nodeconfig.manifest(
-        canary_name(item_id), snapshot.namespace, snapshot.cilium_version, {CANARY_LABEL: item_id}, defaults
+        canary_name(item_id),
+        snapshot.namespace,
+        snapshot.cilium_version,
+        {canary_label(item_id): "true"},
+        defaults,
     )

@@ -43,12 +43,18 @@ def plan_lines(plan: Plan) -> list[str]:
     if plan.restart:
         lines.append(f"  restarts: {', '.join(plan.restart)}")
     for node, expected in plan.expected.items():
-        lines.append(f"  {node}: {expected.outcome} - {expected.reason}")
+        lines.append(f"  {node}: {expected.outcome} - {expected.reason}{_not_ready(plan, node)}")
     if plan.helm_managed and not plan.nothing_to_do:
         lines.append(
             "  warning: Helm manages cilium-config; the next `helm upgrade` undoes this unless its values change too"
         )
     return lines
+
+
+def _not_ready(plan: Plan, node: str) -> str:
+    if node not in plan.not_ready:
+        return ""
+    return " (node NotReady: apply refuses unless allow_not_ready=True, which skips this node)"
 
 
 def plan_text(plan: Plan) -> str:
@@ -66,7 +72,7 @@ def _table(rows: list[tuple[str, str, str]], head: tuple[str, str, str]) -> str:
 def plan_html(plan: Plan) -> str:
     first, *rest = plan_lines(plan)
     diff = [(k, _value(plan.previous.get(k)), _value(v)) for k, v in sorted(plan.changes.items())]
-    nodes = [(n, e.outcome, e.reason) for n, e in plan.expected.items()]
+    nodes = [(n, e.outcome, e.reason + _not_ready(plan, n)) for n, e in plan.expected.items()]
     extra = "".join(
         f"<li>{escape(line.strip())}</li>" for line in rest if not line.startswith("  ") or ":" in line[:14]
     )

@@ -2,10 +2,12 @@
 
 Called by `change.apply` with a fresh `Snapshot`; calls `catalog.evaluate`. A node expected to take
 the change must now show the item enabled; a node expected to refuse must run a healthy agent that
-shows the fallback (the item not in effect), not fail; nodes outside the scope are skipped.
+shows the fallback (the item not in effect), not fail; nodes outside the scope, and nodes the apply left out (NotReady), are skipped.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from cilium_lab import catalog
 from cilium_lab.change import outcomes
@@ -35,5 +37,14 @@ def node_outcome(plan: Plan, after: Snapshot, node: str) -> outcomes.NodeOutcome
     )
 
 
-def check(plan: Plan, after: Snapshot) -> dict[str, outcomes.NodeOutcome]:
-    return {node: node_outcome(plan, after, node) for node in plan.expected}
+def check(
+    plan: Plan, after: Snapshot, *, skip: Mapping[str, str] | None = None
+) -> dict[str, outcomes.NodeOutcome]:
+    """Each node's outcome; nodes in `skip` (node -> why, e.g. NotReady and left out) are skipped."""
+    skip = skip or {}
+    return {
+        node: outcomes.NodeOutcome(node, outcomes.SKIPPED, skip[node])
+        if node in skip
+        else node_outcome(plan, after, node)
+        for node in plan.expected
+    }
