@@ -86,17 +86,33 @@ def test_relative_noise_estimates_the_coefficient_of_variation():
 @pytest.mark.parametrize(
     ("ratio", "low", "high", "lower_is_better", "expected"),
     [
+        (
+            1.02,
+            0.99,
+            1.07,
+            False,
+            stats.NO_CHANGE,
+        ),  # CI contains 1, and a 5 % change would have shown (mde 3 %)
         (1.30, 1.20, 1.40, False, stats.IMPROVED),
         (1.30, 1.20, 1.40, True, stats.REGRESSED),
         (0.70, 0.60, 0.80, True, stats.IMPROVED),
         (1.01, 0.98, 1.03, False, stats.NO_CHANGE),
         (1.03, 1.01, 1.04, False, stats.NO_CHANGE),  # real but inside the tolerance
-        (1.10, 0.90, 1.30, False, stats.INCONCLUSIVE),
+        (1.04, 1.01, 1.08, False, stats.INCONCLUSIVE),  # real, maybe beyond the tolerance
         (math.nan, math.nan, math.nan, False, stats.INCONCLUSIVE),
     ],
 )
 def test_verdict_table(ratio, low, high, lower_is_better, expected):
-    assert stats.verdict(ratio, low, high, lower_is_better=lower_is_better, tolerance=0.05) == expected
+    assert (
+        stats.verdict(ratio, low, high, lower_is_better=lower_is_better, tolerance=0.05, mde=0.03) == expected
+    )
+
+
+def test_a_ci_that_spans_no_change_is_inconclusive_when_the_run_could_not_see_the_tolerance():
+    assert (
+        stats.verdict(1.02, 0.99, 1.07, lower_is_better=False, tolerance=0.05, mde=0.08) == stats.INCONCLUSIVE
+    )
+    assert stats.verdict(1.02, 0.99, 1.07, lower_is_better=False, tolerance=0.05) == stats.INCONCLUSIVE
 
 
 def test_halves_keep_measurement_order():

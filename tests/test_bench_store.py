@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cilium_lab.bench import compare
+from cilium_lab.bench import tables
 from cilium_lab.bench.store import COLUMNS, ResultStore, SampleRow, load_all
 from cilium_lab.errors import InputError
 
@@ -99,7 +99,7 @@ def test_summary_has_median_ci_and_failed_counts(tmp_path):
     store = ResultStore(tmp_path, "run-1")
     fill(store, "before", [900, 910, 920, 930, 940])
     store.append(row(store, phase="before", value=None, ok=False, sample=5))
-    table = compare.summary(store)
+    table = tables.summary(store)
     assert len(table) == 1
     got = table.iloc[0]
     assert (got["median"], got["samples"], got["failed"]) == (920.0, 5, 1)
@@ -115,13 +115,13 @@ def test_compare_gives_ratio_verdict_and_drift_from_an_aa_phase(tmp_path):
     fill(store, "after", rng.normal(1500, 15, 8))
     fill(store, "before", rng.normal(50, 1, 8), metric="latency_p99", test="TCP_RR")
     fill(store, "after", rng.normal(60, 1, 8), metric="latency_p99", test="TCP_RR")
-    table = compare.compare(store, "06").set_index("metric")
+    table = tables.compare(store, "06").set_index("metric")
     assert table.loc["throughput", "verdict"] == "improved"
     assert table.loc["throughput", "ratio"] == pytest.approx(1.5, rel=0.03)
     assert table.loc["throughput", "aa_ratio"] == pytest.approx(1.0, abs=0.03)
     assert table.loc["latency_p99", "verdict"] == "regressed" and table.loc["latency_p99", "lower_is_better"]
     assert math.isnan(table.loc["latency_p99", "aa_ratio"])
-    aa = compare.compare(store, "06", before="before", after="aa").set_index("metric")
+    aa = tables.compare(store, "06", before="before", after="aa").set_index("metric")
     assert aa.loc["throughput", "verdict"] == "no detectable change"
 
 
@@ -129,6 +129,6 @@ def test_compare_without_the_phases_says_what_to_measure(tmp_path):
     store = ResultStore(tmp_path, "run-1")
     fill(store, "before", [1, 2, 3])
     with pytest.raises(InputError, match="no ok samples for lab '06' phase 'after'"):
-        compare.compare(store, "06")
+        tables.compare(store, "06")
     with pytest.raises(InputError, match="tolerance"):
-        compare.compare(store, "06", tolerance=5)
+        tables.compare(store, "06", tolerance=5)

@@ -10,8 +10,10 @@ Called by `bench.compare` and the figures; calls numpy and scipy only. Choices, 
   than BCa because BCa's jackknife is unreliable for medians at the small sample counts labs use.
 - The verdict accounts for the metric's direction and a practical tolerance (±X %): "improved" and
   "regressed" need a CI that excludes no change and a point estimate beyond the tolerance; "no
-  detectable change" needs the whole CI inside ±X %; anything else is "inconclusive" (too noisy
-  for that tolerance: take more samples), which is the honest answer the anchors never give.
+  detectable change" needs either the whole CI inside ±X %, or a CI that contains no change while
+  the minimum detectable effect is at most X % (the run could have seen a change of X % and did
+  not); anything else is "inconclusive" (too noisy for that tolerance: take more samples), the
+  honest answer the anchors never give.
 - The minimum detectable effect uses the normal approximation for the median's variance
   (pi/2 * sigma^2 / n) with a robust spread (1.4826 * MAD), two-sided alpha 0.05 and power 0.8.
 """
@@ -121,7 +123,15 @@ def ratio_ci(before: np.ndarray, after: np.ndarray, *, confidence: float, seed: 
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def verdict(ratio: float, ci_low: float, ci_high: float, *, lower_is_better: bool, tolerance: float) -> str:
+def verdict(
+    ratio: float,
+    ci_low: float,
+    ci_high: float,
+    *,
+    lower_is_better: bool,
+    tolerance: float,
+    mde: float = math.nan,
+) -> str:
     """Name the outcome from the CI of after/before, oriented so that a gain is above 1."""
     if not all(map(math.isfinite, (ratio, ci_low, ci_high))):
         return INCONCLUSIVE
@@ -132,6 +142,8 @@ def verdict(ratio: float, ci_low: float, ci_high: float, *, lower_is_better: boo
     if ci_high < 1 and ratio < 1 - tolerance:
         return REGRESSED
     if 1 - tolerance <= ci_low and ci_high <= 1 + tolerance:
+        return NO_CHANGE
+    if ci_low <= 1 <= ci_high and mde <= tolerance:  # NaN compares False: unknown noise never passes
         return NO_CHANGE
     return INCONCLUSIVE
 
@@ -161,7 +173,7 @@ def compare_samples(
     med_b, med_a = float(np.median(b)), float(np.median(a))
     ratio = med_a / med_b
     low, high = ratio_ci(b, a, confidence=confidence, seed=seed)
-    name = verdict(ratio, low, high, lower_is_better=lower_is_better, tolerance=tolerance)
+    name = verdict(ratio, low, high, lower_is_better=lower_is_better, tolerance=tolerance, mde=mde)
     return Change(int(b.size), int(a.size), med_b, med_a, ratio, low, high, name, mde, tolerance, noise)
 
 
