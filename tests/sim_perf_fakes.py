@@ -56,6 +56,9 @@ class FakeCluster:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def resolve(self, ip: str, port: int | str | None = None) -> Endpoint | None:
+        return self.endpoints.get(ip)  # the fake has no Services: the port does not matter
+
     def context(
         self, node: NodeProfile, datapath: Datapath | None, host: bool = False, ip: str = "10.0.9.9"
     ) -> ExecContext:
@@ -67,7 +70,7 @@ class FakeCluster:
             cilium_version="1.9.6",
             boot=boot,
             config={},
-            resolve=self.endpoints.get,
+            resolve=self.resolve,
             rng=self.rng,
             clock=lambda: self.now,
             advance=self.advance,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from test_sim_shell_helpers import SEED, context
+from test_sim_shell_helpers import context
 
 from cilium_lab.cilium.parse import parse_status
 from cilium_lab.sim import shell
@@ -49,11 +49,9 @@ def test_status_parsed_by_the_project_parser_through_the_shell():
     assert status.attach_mode == "Legacy TC"  # kernel 6.2 has no TCX
 
 
-def test_status_uses_the_virtual_clock_and_profile_hints():
-    node = replace(
-        SEED.nodes[0], host={**SEED.nodes[0].host, "cluster_nodes": "6", "kubernetes_version": "v1.27.3"}
-    )
-    out = shell.run(context(node=node), ["cilium", "status"]).stdout
+def test_status_uses_the_virtual_clock_and_the_cluster_facts_of_the_context():
+    ctx = replace(context(), cluster_nodes=6, kubernetes_version="v1.27.3")
+    out = shell.run(ctx, ["cilium", "status"]).stdout
     assert "Cluster health:          6/6 reachable   (2023-07-10T08:15:22Z)" in out
     assert "Kubernetes:              Ok   1.27 (v1.27.3) [linux/amd64]" in out
 

@@ -49,7 +49,7 @@ def context(
         cilium_version=version,
         boot=boot,
         config=config,
-        resolve=lambda ip: None,
+        resolve=lambda ip, port=None: None,
         rng=random.Random(0),
         clock=lambda: clock.now,
         advance=clock.advance,

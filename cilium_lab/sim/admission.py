@@ -3,7 +3,8 @@
 Called by `sim.api_objects` for POST/PUT/PATCH. Checks what a real API server checks first (names are
 RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
 selector matches its template) and fills the defaults the rest of this emulator relies on (pod
-phase Pending, a Service's ClusterIP from the service CIDR). Errors are 422 Invalid with causes,
+phase Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from
+30000-32767, lowest free first where a real server picks at random). Errors are 422 Invalid with causes,
 as `kubectl` shows them. Simplification: only these checks; everything else is accepted as sent.
 """
 
@@ -141,7 +142,35 @@ def _default_service(obj: dict[str, Any], store: Store, cidr: str) -> None:
         spec["clusterIP"] = allocate_cluster_ip(store, cidr)
     if spec["clusterIP"] != "None":
         spec["clusterIPs"] = [spec["clusterIP"]]
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        allocate_node_ports(store, obj)
     obj["status"] = {"loadBalancer": {}}
+
+
+NODE_PORTS = range(30000, 32768)  # the API server's default --service-node-port-range
+
+
+def allocate_node_ports(store: Store, obj: dict[str, Any]) -> None:
+    """Give every port of a NodePort Service a node port; refuse taken or out-of-range ones as the API does."""
+    used = {p.get("nodePort") for s in store.list("services") for p in s["spec"].get("ports") or []}
+    name = obj["metadata"]["name"]
+    for i, port in enumerate(obj["spec"].get("ports") or []):
+        wanted = port.get("nodePort")
+        if wanted in (None, 0):
+            port["nodePort"] = next((n for n in NODE_PORTS if n not in used), None)
+            if port["nodePort"] is None:
+                raise k8s_errors.internal("failed to allocate a nodePort: range is full (30000-32767)")
+        elif wanted not in NODE_PORTS or wanted in used:
+            why = (
+                "provided port is already allocated"
+                if wanted in used
+                else "provided port is not in the valid range. The range of valid ports is 30000-32767"
+            )
+            field = f"spec.ports[{i}].nodePort"
+            raise k8s_errors.invalid(
+                "Service", name, [(field, "FieldValueInvalid", f"Invalid value: {wanted}: {why}")]
+            )
+        used.add(port["nodePort"])
 
 
 def allocate_cluster_ip(store: Store, cidr: str) -> str:

@@ -3,8 +3,11 @@
 Created by `sim.cluster` and read by every handler (`access.backend_of(request)`) and by the
 controllers. Holds the store, the served resources, the profile, users, faults, the virtual clock,
 the seeded randomness, and the agent boots per pod (which are not API objects). Builds the
-`ExecContext` for an exec and answers `resolve(ip)` for the performance model. Simplification:
-ClusterIP backends are chosen round-robin per service among running selected pods.
+`ExecContext` for an exec and answers `resolve(ip, port)` for the performance model: a pod, a node,
+a ClusterIP's backend, or, for a node address with a Service's nodePort, that Service's backend
+reached through the node (`via_nodeport`, the node as balancer). Simplification: backends are chosen
+round-robin per service among running selected pods; a NodePort is open on every node, including
+ones without a running agent (kube-proxy or the agent would answer there).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cilium_lab.sim import selectors
@@ -53,6 +56,13 @@ class VirtualClock:
             raise ValueError(f"cannot move the virtual clock backwards by {seconds} s")
         with self._lock:
             self._now += seconds
+
+
+def _port(port: int | str | None) -> int | None:
+    try:
+        return int(port) if port not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def image_version(image: str) -> str:
@@ -118,6 +128,9 @@ class Backend:
             clock=self.clock.now,
             advance=self.clock.advance,
             pod_ip=pod.get("status", {}).get("podIP"),
+            kubernetes_version=self.profile.kubernetes_version,
+            cluster_nodes=len(self.store.list("nodes")),
+            perf=self.profile.perf,
         )
 
     def _cilium_version(self) -> str:
@@ -129,12 +142,17 @@ class Backend:
         return self.profile.cilium_version
 
     # resolve -----------------------------------------------------------------------------------------
-    def resolve(self, ip: str) -> Endpoint | None:
-        """Where traffic to `ip` lands: a running pod, a node, or a ClusterIP's next backend pod."""
-        for node in self.profile.nodes:
-            if node.internal_ip == ip:
-                return Endpoint(ip, node, self._datapath(node.name), host_network=True)
+    def resolve(self, ip: str, port: int | str | None = None) -> Endpoint | None:
+        """Where traffic to `ip` (and `port`, when given) lands: a running pod, a node, a ClusterIP's
+        next backend pod, or for a node address and a Service's nodePort that Service's next backend."""
         pods = [p for p in self.store.list("pods") if p.get("status", {}).get("phase") == "Running"]
+        for node in self.profile.nodes:
+            if node.internal_ip != ip:
+                continue
+            svc = self._node_port_service(_port(port))
+            if svc is not None:
+                return self._via_node_port(node, svc, pods)
+            return Endpoint(ip, node, self._datapath(node.name), host_network=True)
         for pod in pods:
             if pod["status"].get("podIP") == ip and not pod["spec"].get("hostNetwork"):
                 return self._pod_endpoint(pod)
@@ -153,6 +171,30 @@ class Backend:
             host,
             pod["metadata"]["name"],
             via_service,
+        )
+
+    def _node_port_service(self, port: int | None) -> dict[str, Any] | None:
+        """The NodePort (or LoadBalancer) Service that owns node port `port`, if any."""
+        for svc in self.store.list("services") if port is not None else []:
+            if svc["spec"].get("type") in ("NodePort", "LoadBalancer") and any(
+                p.get("nodePort") == port for p in svc["spec"].get("ports") or []
+            ):
+                return svc
+        return None
+
+    def _via_node_port(
+        self, node: NodeProfile, svc: dict[str, Any], pods: list[dict[str, Any]]
+    ) -> Endpoint | None:
+        """The Service's next backend, reached through `node` (which translates: XDP, DSR live there)."""
+        backend = self._service_backend(svc, pods)
+        if backend is None:
+            return None  # no backend: the connection is refused
+        return replace(
+            backend,
+            via_service=False,
+            via_nodeport=True,
+            balancer_node=node,
+            balancer_datapath=self._datapath(node.name),
         )
 
     def _service_backend(self, svc: dict[str, Any], pods: list[dict[str, Any]]) -> Endpoint | None:

@@ -7,9 +7,9 @@ Called by `sim.shell` through its command table. Calls `sim.status_render` and
 (`Error: unknown flag: --x`, exit 1). While the agent is not running, status fails as the real CLI
 does when the API socket is missing.
 
-Not from the ExecContext: the Kubernetes version and the cluster's node count, which the status
-prints (Kubernetes, Cluster health lines). They are read from the context if it ever carries
-`kubernetes_version`/`cluster_nodes`, else from the node's `host` settings, else defaulted.
+The Kubernetes version and the cluster's node count (the status's Kubernetes and Cluster health
+lines) come from the ExecContext, which the API side fills from the profile and the Node objects;
+a context without them (unit tests) falls back to the seed series' cluster and one node.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SOCKET_ERROR = (
     'Error: Unable to reach agent: Get "http://localhost/v1/healthz": dial unix /var/run/cilium/cilium.sock: '
     "connect: no such file or directory\nIs the agent running?\n"
 )
-DEFAULT_K8S = "v1.26.6+k3s1"  # the seed series' cluster; profiles may set host.kubernetes_version
+DEFAULT_K8S = "v1.26.6+k3s1"  # the seed series' cluster, for contexts built without a version
 
 
 def binary_exists(ctx: ExecContext, name: str) -> bool:
@@ -72,8 +72,8 @@ def _status(ctx: ExecContext, name: str, args: list[str]) -> ExecResult:
         return fail(SOCKET_ERROR)
     if brief:
         return ok("OK\n")
-    k8s = getattr(ctx, "kubernetes_version", None) or ctx.node.host.get("kubernetes_version", DEFAULT_K8S)
-    nodes = int(getattr(ctx, "cluster_nodes", 0) or ctx.node.host.get("cluster_nodes", "1"))
+    k8s = ctx.kubernetes_version or DEFAULT_K8S
+    nodes = max(1, ctx.cluster_nodes)
     now = _rfc3339(ctx)
     if output in ("json", "yaml"):
         render = status_render_json.render_json if output == "json" else status_render_json.render_yaml

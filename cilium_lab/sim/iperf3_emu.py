@@ -57,7 +57,7 @@ def run(ctx: ExecContext, argv: list[str], concurrent: int = 1) -> ExecResult:
         )
     if args.server:
         return ExecResult(stdout=iperf3_output.server_banner(args.port))
-    path = perfmodel_paths.path_to(ctx, args.host) if _is_ipv4(args.host) else None
+    path = perfmodel_paths.path_to(ctx, args.host, args.port) if _is_ipv4(args.host) else None
     if path is None:
         cause = "Connection timed out" if _is_ip(args.host) else "Name or service not known"
         return _error(args, "unable to connect to server - server may have stopped running or use a "

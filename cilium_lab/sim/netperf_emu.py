@@ -17,6 +17,9 @@ Simplifications (decided here, see the lead's brief):
 - Concurrency: the N processes of a line are modelled as N copies of this test sharing CPUs and
   the link; `load` (if the shell passes it) says how many of them are bulk streams, which widens the
   latency tail of RR/CRR processes beside them.
+- NodePort: `-H <node IP> -p <nodePort>` reaches the Service behind that node port through that
+  node (its XDP and DSR settings count); the data port (-- -P) is assumed to be a node port of the
+  same Service and is not checked.
 - No DNS: -H takes an IP address; `localhost` reaches the node's host-network server from a
   hostNetwork pod and nothing from a pod. IPv6 targets fail (the modelled pod network is IPv4).
 """
@@ -64,7 +67,8 @@ def _netperf(ctx: ExecContext, argv: list[str], concurrent: int, load: int) -> E
     family = _family(ip)
     if family is None:
         return ExecResult(stdout=_unresolvable(args.host), code=NETPERF_EXIT_NO_CONTROL)
-    path = perfmodel_paths.path_to(ctx, ip) if family == "AF_INET" else None  # the pod network is IPv4
+    # the pod network is IPv4; a node port (-p) may lead to a Service through that node
+    path = perfmodel_paths.path_to(ctx, ip, args.control_port) if family == "AF_INET" else None
     if path is None:
         ctx.advance(SYN_TIMEOUT / concurrent)
         return ExecResult(stdout=_no_control(ip, args.control_port, family), code=NETPERF_EXIT_NO_CONTROL)

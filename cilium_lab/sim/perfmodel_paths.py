@@ -1,9 +1,10 @@
 """From an exec to a performance-model path: who is the client, where does the address land.
 
 Called by `sim.netperf_emu` and `sim.iperf3_emu`. Calls `ExecContext.resolve` (the API side's answer
-to "where does this IP land") and builds a `perfmodel.Path`. Decides reachability: an address that
-resolves to nothing, the client's own namespace, or a pod end on a node without a running agent
-has nobody listening.
+to "where does this IP and port land") and builds a `perfmodel.Path` with the profile's `perf`
+overrides. Decides reachability: an address that resolves to nothing, the client's own namespace,
+or a pod end on a node without a running agent has nobody listening. A node address with a
+Service's nodePort becomes a "nodeport" path whose balancer is that node.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from cilium_lab.sim import perfmodel
 from cilium_lab.sim.runtime import ExecContext
 
 
-def path_to(ctx: ExecContext, ip: str) -> perfmodel.Path | None:
-    """The path from the exec's pod to `ip`, or None when nothing answers there."""
+def path_to(ctx: ExecContext, ip: str, port: int | str | None = None) -> perfmodel.Path | None:
+    """The path from the exec's pod to `ip` (and `port`), or None when nothing answers there."""
     host_network = bool((ctx.pod.get("spec") or {}).get("hostNetwork"))
     if ip.startswith("127."):
         if not host_network:
@@ -21,7 +22,7 @@ def path_to(ctx: ExecContext, ip: str) -> perfmodel.Path | None:
         ip = ctx.node.internal_ip  # the host's loopback reaches the host-network server
     elif ip == ctx.pod_ip and not host_network:
         return None
-    endpoint = ctx.resolve(ip)
+    endpoint = ctx.resolve(ip, port)
     if endpoint is None:
         return None
     datapath = ctx.boot.datapath if ctx.boot is not None and ctx.boot.ok else None
@@ -29,4 +30,8 @@ def path_to(ctx: ExecContext, ip: str) -> perfmodel.Path | None:
     server = perfmodel.Side(endpoint.node, endpoint.datapath, endpoint.host_network)
     if any(not side.host_network and side.datapath is None for side in (client, server)):
         return None  # a pod end without an agent has no pod network
-    return perfmodel.Path(client, server, service="clusterip" if endpoint.via_service else "none")
+    if endpoint.via_nodeport and endpoint.balancer_node is not None:
+        lb = perfmodel.Side(endpoint.balancer_node, endpoint.balancer_datapath, host_network=True)
+        return perfmodel.Path(client, server, service="nodeport", lb=lb, perf=ctx.perf)
+    service = "clusterip" if endpoint.via_service else "none"
+    return perfmodel.Path(client, server, service=service, perf=ctx.perf)

@@ -9,7 +9,7 @@ things those modules share.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,9 @@ class Endpoint:
     host_network: bool  # a hostNetwork pod or the node address itself
     pod_name: str | None = None
     via_service: bool = False  # the address was a ClusterIP that was translated to this backend
+    via_nodeport: bool = False  # the address was <node IP>:<nodePort>, translated on that node
+    balancer_node: NodeProfile | None = None  # NodePort: the node that received and translated it
+    balancer_datapath: Datapath | None = None  # NodePort: that node's datapath (XDP, DSR live there)
 
 
 @dataclass
@@ -56,10 +59,12 @@ class ExecContext:
     cilium_version: str  # the version in the agent image tag
     boot: Boot | None  # this node's agent boot (for agent pods and for the perf model)
     config: dict[str, str]  # this node's effective cilium-config (ConfigMap + CiliumNodeConfig overrides)
-    resolve: Callable[[str], Endpoint | None]  # an IP (pod, node or ClusterIP) to the endpoint it reaches
+    # (ip, port=None) -> where it lands: a pod, a node, a ClusterIP's backend, or with a port a NodePort's
+    resolve: Callable[..., Endpoint | None]
     rng: random.Random  # seeded per cluster: same seed, same measurements
     clock: Callable[[], float] = field(default=lambda: 0.0)  # virtual seconds; netperf -l advances it
     advance: Callable[[float], None] = field(default=lambda s: None)  # advance virtual time by s seconds
     pod_ip: str | None = None
     kubernetes_version: str = ""  # the cluster's gitVersion, for the status "Kubernetes:" line
     cluster_nodes: int = 1  # nodes in the cluster, for the status "Cluster health:" line
+    perf: Mapping[str, Any] = field(default_factory=dict)  # Profile.perf: the model's per-profile overrides
