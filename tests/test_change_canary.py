@@ -83,6 +83,11 @@ def test_canary_restarts_and_changes_only_its_node(conn, tmp_path):
     assert _node_labels(conn, "vm-1")["cilium-lab.io/canary-bpf-host-routing"] == "true"
     assert not any(k.startswith("cilium-lab.io/canary") for n in OTHERS for k in _node_labels(conn, n))
     assert not any(s.startswith("restarted kube-system/cilium") for s in report.steps)  # no DaemonSet rollout
+    assert report.warnings == [
+        "Helm manages cilium-config: this canary lives in CiliumNodeConfig cilium-lab-canary-bpf-host-routing"
+        " (not Helm's); to roll it out to every node, change the Helm values: helm upgrade cilium cilium/cilium"
+        " --namespace kube-system --reuse-values --version 1.13.4 --set bpf.hostLegacyRouting=false"
+    ]
 
 
 def test_crash_looping_canary_is_rolled_back_and_leaves_no_trace(embedded, conn, tmp_path):

@@ -122,9 +122,7 @@ def apply(
         }
         return report
     if plan.helm_managed:
-        report.warnings.append(
-            f"Helm manages cilium-config: the next `helm upgrade` undoes this patch unless the values change too: {plan.helm_command}"
-        )
+        report.warnings.append(_helm_warning(plan))
     not_ready = _not_ready(conn, plan, allow_not_ready)
     say = _say(report, progress)
     with lock.held(conn, plan.namespace, purpose=f"apply {plan.item}"):
@@ -132,6 +130,15 @@ def apply(
         _run(conn, plan, report, say, timeout, Path(results_dir), not_ready)
     say(f"lock {plan.namespace}/{lock.NAME} released")
     return report
+
+
+def _helm_warning(plan: Plan) -> str:
+    if plan.canary:  # a CiliumNodeConfig is not part of the Helm release: upgrades leave it alone
+        return (
+            f"Helm manages cilium-config: this canary lives in CiliumNodeConfig {plan.node_config['metadata']['name']}"
+            f" (not Helm's); to roll it out to every node, change the Helm values: {plan.helm_command}"
+        )  # fmt: skip
+    return f"Helm manages cilium-config: the next `helm upgrade` undoes this patch unless the values change too: {plan.helm_command}"
 
 
 def _not_ready(conn: Connection, plan: Plan, allowed: bool) -> dict[str, str]:

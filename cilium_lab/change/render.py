@@ -44,7 +44,11 @@ def plan_lines(plan: Plan) -> list[str]:
         lines.append(f"  restarts: {', '.join(plan.restart)}")
     for node, expected in plan.expected.items():
         lines.append(f"  {node}: {expected.outcome} - {expected.reason}{_not_ready(plan, node)}")
-    if plan.helm_managed and not plan.nothing_to_do:
+    if plan.helm_managed and not plan.nothing_to_do and plan.canary:
+        lines.append(
+            "  note: Helm manages cilium-config; to promote the canary, change the Helm values (above)"
+        )
+    elif plan.helm_managed and not plan.nothing_to_do:
         lines.append(
             "  warning: Helm manages cilium-config; the next `helm upgrade` undoes this unless its values change too"
         )
