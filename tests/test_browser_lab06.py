@@ -1,0 +1,106 @@
+"""Lab 06 in JupyterLab, in headless Chromium, as a learner runs it: the confirmation works for a person.
+
+Starts JupyterLab (tests/browser/lab_server.py) on a temp copy of lab 06 (tests/browser/lab_copy.py),
+and drives it with tests/browser/drive_lab.js: run the cells above the confirmation from the Run
+menu, check the plan and the Apply button, click Apply (or Cancel, in a second kernel), run the
+cells below, and read what the page shows: the per-node verification, the kernel's view of
+cilium-config, the plot after the measurement. Every browser request off the loopback is aborted
+and must not happen. Screenshots go to test-artifacts/browser/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from browser import lab_copy, lab_server
+
+from cilium_lab.change.outcomes import OUTCOMES
+from cilium_lab.session import LabSession
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.timeout(900)]
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+NODES = {"vm-1", "vm-2", "vm-3", "board-1", "board-2", "board-3"}
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    reason = lab_server.missing_tools()
+    if reason:
+        pytest.skip(reason)
+    missing = lab_copy.missing_steps(REPO / "labs", LabSession)
+    if missing:
+        pytest.skip(f"lab 06 calls lab.{', lab.'.join(missing)}, which LabSession does not have yet")
+    root = tmp_path_factory.mktemp("labs")
+    for run in ("apply", "cancel"):  # one notebook each: a kernel each, so a cluster each
+        lab_copy.write(REPO / "labs", root / run)
+    with lab_server.running_jupyterlab(root, tmp_path_factory.mktemp("jupyter-home")) as lab:
+        yield lab
+
+
+def _drive(jupyterlab, run: str, click: str, tmp_path: Path) -> dict:
+    result = lab_server.drive(
+        jupyterlab.notebook_url(f"{run}/{lab_copy.LAB}.ipynb"), run, click, tmp_path / "shots", tmp_path
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for shot in result["shots"].values():
+        kept = ARTIFACTS / Path(shot).name
+        shutil.copyfile(shot, kept)
+        print(f"screenshot: {kept}")
+    return result
+
+
+def _explain(result: dict) -> str:
+    keys = ("failure", "steps", "errors_before", "errors_after", "blocked", "console_errors")
+    return "; ".join(f"{k}={result.get(k)!r}" for k in keys if result.get(k))
+
+
+def _nothing_left_loopback(result: dict) -> None:
+    assert result["blocked"] == [], f"the page tried to reach beyond 127.0.0.1: {result['blocked']}"
+    assert result["websockets"], "the notebook opened no kernel websocket"
+    assert all(u.startswith("ws://127.0.0.1:") for u in result["websockets"]), result["websockets"]
+
+
+def _confirmation_shown(result: dict) -> None:
+    assert "Plan: BPF host routing" in result["plan"], _explain(result)
+    assert lab_copy.KEY in result["plan"], result["plan"]
+    assert {"Apply", "Cancel"} <= {b.strip() for b in result["buttons"]}, result["buttons"]
+    assert "not applied: run with approve=True or click Apply" in result["confirm"]
+
+
+def test_apply_in_jupyterlab_changes_the_cluster_and_shows_nodes_and_plot(jupyterlab, tmp_path):
+    result = _drive(jupyterlab, "apply", "Apply", tmp_path)
+    _confirmation_shown(result)
+    assert "Apply bpf-host-routing:" in result.get("clicked", ""), _explain(result)
+    assert all(result["buttons_disabled_after"]), "Apply/Cancel stay clickable after the click"
+    before = lab_copy.marked(result["setup"], lab_copy.SETUP)
+    after = lab_copy.marked(result.get("check", ""), lab_copy.CHECK)
+    assert before == {lab_copy.KEY: "(absent)"}, result["setup"]
+    assert after is not None, _explain(result)
+    assert after[lab_copy.KEY] == "false", f"cilium-config did not change: {after}"
+    assert after["outcome"] is not None and after["decision"] == after["outcome"], after
+    rows = {row[0]: row[1] for row in result["verify_rows"]}
+    assert set(rows) == NODES, result["verify"]
+    # The verification table carries the click's per-node outcome ("-" when nothing was clicked).
+    assert "-" not in rows.values() and set(rows.values()) <= set(OUTCOMES), rows
+    assert result["plots"] >= 1, f"no plotly figure in the comparison: {_explain(result)}"
+    assert not [e for e in result["errors_after"] if "Error" in e], result["errors_after"]
+    _nothing_left_loopback(result)
+
+
+def test_cancel_in_jupyterlab_changes_nothing(jupyterlab, tmp_path):
+    result = _drive(jupyterlab, "cancel", "Cancel", tmp_path)
+    _confirmation_shown(result)
+    assert "cancelled: nothing changed" in result.get("clicked", ""), _explain(result)
+    assert all(result["buttons_disabled_after"])
+    before = lab_copy.marked(result["setup"], lab_copy.SETUP)
+    after = lab_copy.marked(result.get("check", ""), lab_copy.CHECK)
+    assert after is not None, _explain(result)
+    assert after[lab_copy.KEY] == before[lab_copy.KEY], f"cilium-config changed after Cancel: {after}"
+    assert after["outcome"] is None and after["decision"] in {"not approved", "cancelled"}, after
+    assert "nothing was applied" in result["verify"]
+    assert {row[0]: row[1] for row in result["verify_rows"]} == dict.fromkeys(NODES, "-"), result["verify"]
+    _nothing_left_loopback(result)
