@@ -86,7 +86,9 @@ def test_apply_in_jupyterlab_changes_the_cluster_and_shows_nodes_and_plot(jupyte
     assert set(rows) == NODES, result["verify"]
     # The verification table carries the click's per-node outcome ("-" when nothing was clicked).
     assert "-" not in rows.values() and set(rows.values()) <= set(OUTCOMES), rows
+    assert result["after"].strip(), f"the measurement after the change showed nothing: {_explain(result)}"
     assert result["plots"] >= 1, f"no plotly figure in the comparison: {_explain(result)}"
+    assert "SIMULATED" in result["compare"], "a figure from the embedded cluster must say SIMULATED"
     assert not [e for e in result["errors_after"] if "Error" in e], result["errors_after"]
     _nothing_left_loopback(result)
 

@@ -129,9 +129,11 @@ async function drive(config, page, result) {
   result.after = await cellText(codeCell(page, 'lab.measure("after")'));
   const compare = codeCell(page, "lab.compare()");
   result.compare = await cellText(compare);
-  result.plots = await compare.locator(".js-plotly-plot .plot-container svg.main-svg").count();
+  const plots = compare.locator(".js-plotly-plot").filter({ has: page.locator(".plot-container svg.main-svg") });
+  result.plots = await plots.count();
+  result.plot_titles = await plots.locator(".gtitle").allInnerTexts();
   if (result.plots) {
-    result.shots.plot = await shoot(page, compare.locator(".js-plotly-plot").first(), path.join(config.artifacts, `${config.name}-plot.png`), "center");
+    result.shots.plot = await shoot(page, plots.first(), path.join(config.artifacts, `${config.name}-plot.png`), "center");
   }
   result.errors_after = await errorsShown(page);
 }
