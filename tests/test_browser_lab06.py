@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.ma
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "browser"
+RENDERERS = {"@jupyter-widgets/jupyterlab-manager", "jupyterlab-plotly"}
 NODES = {"vm-1", "vm-2", "vm-3", "board-1", "board-2", "board-3"}
 
 
@@ -62,6 +63,9 @@ def _nothing_left_loopback(result: dict) -> None:
     assert result["blocked"] == [], f"the page tried to reach beyond 127.0.0.1: {result['blocked']}"
     assert result["websockets"], "the notebook opened no kernel websocket"
     assert all(u.startswith("ws://127.0.0.1:") for u in result["websockets"]), result["websockets"]
+    # The widget and plotly renderers are the labextensions of the installed Python packages.
+    loaded = set(result["extensions"])
+    assert loaded >= RENDERERS, loaded
 
 
 def _confirmation_shown(result: dict) -> None:

@@ -5,7 +5,8 @@
 // notebook, runs the cells above the confirmation from the Run menu, clicks Apply or Cancel, runs
 // the cells from the verification down, takes screenshots and writes what the page showed as JSON
 // to config.result. It asserts nothing itself: the Python test does, so a failure names what the
-// page showed. Every request that leaves the loopback is aborted and recorded.
+// page showed. Every request that leaves the loopback is aborted and recorded, and so are the
+// JupyterLab extensions the page loaded (from the server, i.e. from the installed packages).
 "use strict";
 
 const fs = require("fs");
@@ -131,7 +132,7 @@ async function drive(config, page, result) {
   result.compare = await cellText(compare);
   const plots = compare.locator(".js-plotly-plot").filter({ has: page.locator(".plot-container svg.main-svg") });
   result.plots = await plots.count();
-  result.plot_titles = await plots.locator(".gtitle").allInnerTexts();
+  result.plot_titles = await plots.locator(".gtitle").allTextContents();  // svg text has no innerText
   if (result.plots) {
     result.shots.plot = await shoot(page, plots.first(), path.join(config.artifacts, `${config.name}-plot.png`), "center");
   }
@@ -140,7 +141,7 @@ async function drive(config, page, result) {
 
 async function main() {
   const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-  const result = { steps: [], shots: {}, blocked: [], websockets: [], console_errors: [] };
+  const result = { steps: [], shots: {}, blocked: [], websockets: [], console_errors: [], extensions: [] };
   const browser = await chromium.launch({
     executablePath: config.chromium,
     args: CHROMIUM_FLAGS,  // playwright adds a fresh --user-data-dir of its own
@@ -149,6 +150,8 @@ async function main() {
     const context = await browser.newContext({ viewport: { width: 1500, height: 1000 } });
     await context.route("**/*", (route) => {
       const url = route.request().url();
+      const extension = /\/lab\/extensions\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+      if (extension && !result.extensions.includes(extension[1])) result.extensions.push(extension[1]);
       if (isLoopback(url)) return route.continue();
       result.blocked.push(url);
       return route.abort("blockedbyclient");
