@@ -102,7 +102,15 @@ lab.measure("after")
 lab.compare()
 
 # %% [markdown]
-# ## 9. Record
+# ## 9. Switch Hubble back on
+# Unless `keep_disabled=True`, the change is undone: the same approval covered switching Hubble
+# off for the measurement and back on afterwards.
+
+# %%
+lab.restore()
+
+# %% [markdown]
+# ## 10. Record
 # The decision, the per-node outcome and the comparison go to a result record; lab 99 reads them.
 
 # %%

@@ -109,3 +109,27 @@ def verify(session: Any) -> pd.DataFrame | None:
     note = "" if changed else " (nothing was applied: this is the state as it was)"
     show.table(frame, caption=f"**What the agents run now{note}**")
     return frame
+
+
+def restore(session: Any) -> Any:
+    """Undo this lab's change (lab 08 measures Hubble's cost, then turns it back on by default)."""
+    from cilium_lab.change import apply as applying
+    from cilium_lab.change import plan as planning
+
+    if session._skip_local("the restore"):
+        return None
+    keep = session.params.extra.get("keep_disabled", False)
+    if not isinstance(keep, bool):
+        raise InputError(f"parameter keep_disabled must be bool, got {keep!r} ({type(keep).__name__})")
+    if keep or not applied(session):
+        show.markdown("_Restore: nothing to undo_" + (" (keep_disabled=True)._" if keep else "._"))
+        return None
+    previous = session.plan_.targets
+    undo = {name: (not value) if isinstance(value, bool) else value for name, value in previous.items()}
+    undo_plan = planning.plan(session.take_snapshot(), session.item.id, target=undo)
+    report = applying.apply(
+        session.target.connection, undo_plan, approved=True, results_dir=str(session.results_dir)
+    )
+    session.record_extra["restore"] = report.to_record()
+    show.html_or_text(report)
+    return report

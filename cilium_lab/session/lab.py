@@ -18,7 +18,7 @@ import pandas as pd
 from cilium_lab import catalog, targets
 from cilium_lab.catalog import Item
 from cilium_lab.params import LabParams
-from cilium_lab.session import about, changing, nodes, record, show, summary
+from cilium_lab.session import about, changing, measuring, nodes, record, show, summary
 
 STATUS_COLUMNS = {
     "routing": "routing_network",
@@ -50,6 +50,8 @@ class LabSession:
         self.measurements: dict[str, Any] = {}
         self.comparison: pd.DataFrame | None = None
         self.record_extra: dict[str, Any] = {}
+        self.nodes_for_bench: dict[str, tuple[str | None, str | None]] = {}
+        self.store: Any = None
 
     # -- the cluster as it is -------------------------------------------------------------
 
@@ -102,6 +104,17 @@ class LabSession:
             show.markdown(f"_{what}: skipped, the local kernel lab has no cluster._")
         return self.local
 
+    # -- measurements ------------------------------------------------------------------------
+
+    def measure(self, phase: str) -> pd.DataFrame | None:
+        return measuring.measure(self, phase)
+
+    def compare(self) -> pd.DataFrame | None:
+        return measuring.compare(self)
+
+    def journey(self) -> pd.DataFrame | None:
+        return measuring.journey(self)
+
     # -- the change ------------------------------------------------------------------------
 
     def plan(self) -> Any:
@@ -112,6 +125,9 @@ class LabSession:
 
     def verify(self) -> pd.DataFrame | None:
         return changing.verify(self)
+
+    def restore(self) -> Any:
+        return changing.restore(self)
 
     # -- views of the series -----------------------------------------------------------------
 
