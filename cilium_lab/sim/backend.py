@@ -2,7 +2,9 @@
 
 Created by `sim.cluster` and read by every handler (`access.backend_of(request)`) and by the
 controllers. Holds the store, the served resources, the profile, users, faults, the virtual clock,
-the seeded randomness, and the agent boots per pod (which are not API objects). Builds the
+the seeded randomness, the agent boots per pod and each node's mutable host settings (`sim.hosts`;
+neither are API objects). Every exec and every resolved endpoint sees a node with its current host
+settings. Builds the
 `ExecContext` for an exec and answers `resolve(ip, port)` for the performance model: a pod, a node,
 a ClusterIP's backend, or, for a node address with a Service's nodePort, that Service's backend
 reached through the node (`via_nodeport`, the node as balancer). Simplification: backends are chosen
@@ -20,6 +22,7 @@ from typing import Any
 
 from cilium_lab.sim import selectors
 from cilium_lab.sim.faults import Faults
+from cilium_lab.sim.hosts import HostStates
 from cilium_lab.sim.profiles import NodeProfile, Profile
 from cilium_lab.sim.rbac import Identity, Users
 from cilium_lab.sim.resources import Registry
@@ -87,6 +90,7 @@ class Backend:
         self.boots: dict[str, Boot] = {}  # pod uid -> the agent boot of its current container
         self.boot_configs: dict[str, dict[str, str]] = {}  # pod uid -> config that boot read (for restore)
         self.nodes = {n.name: n for n in profile.nodes}
+        self.hosts = HostStates(self.nodes)
 
     # config ------------------------------------------------------------------------------------------
     def node_config(self, node: str) -> dict[str, str]:
@@ -110,7 +114,7 @@ class Backend:
 
     # exec ----------------------------------------------------------------------------------------------
     def exec_context(self, pod: dict[str, Any], container: str) -> ExecContext:
-        node = self.nodes[pod["spec"]["nodeName"]]
+        node = self.node_profile(pod["spec"]["nodeName"])
         uid = pod["metadata"]["uid"]
         image = next((c["image"] for c in pod["spec"]["containers"] if c["name"] == container), "")
         version = image_version(image) if uid in self.boots else self._cilium_version()
@@ -131,6 +135,7 @@ class Backend:
             kubernetes_version=self.profile.kubernetes_version,
             cluster_nodes=len(self.store.list("nodes")),
             perf=self.profile.perf,
+            write_host=lambda changes: self.hosts.update(node.name, changes),
         )
 
     def _cilium_version(self) -> str:
@@ -146,7 +151,7 @@ class Backend:
         """Where traffic to `ip` (and `port`, when given) lands: a running pod, a node, a ClusterIP's
         next backend pod, or for a node address and a Service's nodePort that Service's next backend."""
         pods = [p for p in self.store.list("pods") if p.get("status", {}).get("phase") == "Running"]
-        for node in self.profile.nodes:
+        for node in map(self.node_profile, self.nodes):
             if node.internal_ip != ip:
                 continue
             svc = self._node_port_service(_port(port))
@@ -162,7 +167,7 @@ class Backend:
         return None
 
     def _pod_endpoint(self, pod: dict[str, Any], via_service: bool = False) -> Endpoint:
-        node = self.nodes[pod["spec"]["nodeName"]]
+        node = self.node_profile(pod["spec"]["nodeName"])
         host = bool(pod["spec"].get("hostNetwork"))
         return Endpoint(
             pod["status"]["podIP"],
@@ -220,4 +225,5 @@ class Backend:
         return boot.datapath if boot and boot.ok else None
 
     def node_profile(self, name: str) -> NodeProfile:
-        return self.nodes[name]
+        """The node as it is now: the profile's hardware with the current host settings."""
+        return self.hosts.node(name)

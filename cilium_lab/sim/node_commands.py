@@ -1,8 +1,7 @@
-"""Host facts in emulated pods: uname, sysctl, ethtool, tuned-adm, systemctl.
+"""Host facts in emulated pods: uname, sysctl, ethtool (tuned-adm, systemctl: `sim.host_commands`).
 
 Called by `sim.shell` through its command table. Calls `sim.shell_view`. Values come from the
-NodeProfile (kernel, arch, NIC, `host` settings: governor, tuned_profile, tuned_installed,
-irqbalance) and from the node's running datapath where Cilium changes them: Bandwidth Manager sets
+NodeProfile (kernel, arch, NIC) and from the node's running datapath where Cilium changes them: Bandwidth Manager sets
 fq as default qdisc and server-grade sysctls, BBR sets the congestion control (reference A.1 rows
 10-11). Simplifications: sysctl writes are refused (the emulator does not model host changes); a
 sysctl not listed here does not exist.
@@ -146,37 +145,8 @@ def _features(ctx: ExecContext) -> str:
     return f"Features for {_device_name(ctx)}:\n" + "".join(f"{k}: {v}\n" for k, v in rows)
 
 
-def tuned_adm(ctx: ExecContext, argv: list[str], stdin: str) -> ExecResult:
-    host = ctx.node.host
-    profile = host.get("tuned_profile", "none")
-    installed = host.get("tuned_installed", "true" if profile != "none" else "false") == "true"
-    if not installed:
-        return fail("sh: 1: tuned-adm: not found", 127)
-    if argv[1:] != ["active"]:
-        return fail("tuned-adm: only `tuned-adm active` is emulated", 1)
-    if profile == "none":
-        return ok("No current active profile.\n")
-    return ok(f"Current active profile: {profile}\n")
-
-
-def systemctl(ctx: ExecContext, argv: list[str], stdin: str) -> ExecResult:
-    if len(argv) != 3 or argv[1] != "is-active":
-        return fail("systemctl: only `systemctl is-active UNIT` is emulated", 1)
-    unit = argv[2].removesuffix(".service")
-    state = (
-        ctx.node.host.get(unit, "inactive")
-        if unit == "irqbalance"
-        else {"kubelet": "active"}.get(unit, "inactive")
-    )
-    if unit == "tuned":
-        state = "active" if ctx.node.host.get("tuned_profile", "none") != "none" else "inactive"
-    return ExecResult(stdout=state + "\n", code=0 if state == "active" else 3)
-
-
 COMMANDS = {
     "uname": uname,
     "sysctl": sysctl,
     "ethtool": ethtool,
-    "tuned-adm": tuned_adm,
-    "systemctl": systemctl,
 }

@@ -68,3 +68,7 @@ class ExecContext:
     kubernetes_version: str = ""  # the cluster's gitVersion, for the status "Kubernetes:" line
     cluster_nodes: int = 1  # nodes in the cluster, for the status "Cluster health:" line
     perf: Mapping[str, Any] = field(default_factory=dict)  # Profile.perf: the model's per-profile overrides
+    # Host changes (sim.hosts): `node.host` is the node's state when the exec started; a command that
+    # changes it calls write_host(changes) and continues with the returned node. None: read-only host.
+    write_host: Callable[[dict[str, str]], NodeProfile] | None = None
+    on_host: bool = False  # the command runs in the host's namespaces (nsenter from a privileged pod)

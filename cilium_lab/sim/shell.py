@@ -8,7 +8,11 @@ argv. Which commands exist depends on the container's image, as on a real cluste
     host would since the agent runs with hostNetwork and the host's view (a simplification);
   - the benchmark image (quay.io/cilium/network-perf, netbench.md §10): netperf, netserver, iperf3,
     uname, ip and the text tools;
-  - any other image: the text tools, uname, ip, sysctl.
+  - any other image: the text tools, uname, ip, sysctl;
+  - every image: tee, nproc (coreutils) and nsenter (util-linux); the agent image has nsenter too.
+`nsenter -t 1 -m ... -- CMD` in a privileged hostPID pod runs CMD on the host (`sim.host_commands`):
+there the host's tools exist (tuned-adm only where tuned is installed, systemctl, cpupower, apt-get)
+and host settings can change.
 `sh -c`/`bash -c` scripts go to `sim.shell_interp`. An unknown command fails as sh does
 (`sh: 1: <cmd>: not found`, exit 127).
 
@@ -24,12 +28,21 @@ import importlib
 import inspect
 from collections.abc import Callable
 
-from cilium_lab.sim import cilium_commands, net_commands, node_commands, shell_files, shell_interp, shell_text
+from cilium_lab.sim import (
+    cilium_commands,
+    host_commands,
+    host_tools,
+    net_commands,
+    node_commands,
+    shell_files,
+    shell_interp,
+    shell_text,
+)
 from cilium_lab.sim.runtime import ExecContext, ExecResult
 from cilium_lab.sim.shell_view import fail, image
 
 Handler = Callable[[ExecContext, list[str], str], ExecResult]
-TEXT_TOOLS = frozenset(shell_text.COMMANDS)
+TEXT_TOOLS = frozenset(shell_text.COMMANDS) | {"tee", "nproc"}
 PERF_TOOLS = frozenset({"netperf", "netserver", "iperf3"})
 AGENT_TOOLS = TEXT_TOOLS | {
     "ip",
@@ -40,12 +53,17 @@ AGENT_TOOLS = TEXT_TOOLS | {
     "ethtool",
     "tuned-adm",
     "systemctl",
+    "nsenter",
 }
 BENCH_TOOLS = TEXT_TOOLS | PERF_TOOLS | {"uname", "ip"}
-OTHER_TOOLS = TEXT_TOOLS | {"uname", "ip", "sysctl"}
+OTHER_TOOLS = TEXT_TOOLS | {"uname", "ip", "sysctl", "nsenter"}
+HOST_TOOLS = TEXT_TOOLS | {"uname", "ip", "iptables", "iptables-save", "sysctl", "ethtool", "systemctl"}
+HOST_TOOLS |= {"cpupower", "apt-get", "nsenter"}
 HANDLERS: dict[str, Handler] = {
     **shell_text.COMMANDS,
     **node_commands.COMMANDS,
+    **host_commands.COMMANDS,
+    **host_tools.COMMANDS,
     **net_commands.COMMANDS,
     **cilium_commands.COMMANDS,
 }
@@ -66,11 +84,23 @@ def _run(ctx: ExecContext, argv: list[str], stdin: str, concurrent: int) -> Exec
         return fail(f"sh: 1: {name}: not found", 127)
     if name in PERF_TOOLS:
         return _perf(ctx, argv, concurrent)
+    if name == "nsenter":
+        return host_commands.nsenter(ctx, argv, lambda c, cmd: _entered(c, cmd, stdin, concurrent))
     return HANDLERS[name](ctx, argv, stdin)
 
 
+def _entered(ctx: ExecContext, argv: list[str], stdin: str, concurrent: int) -> ExecResult:
+    """The command nsenter executes: a missing program is nsenter's own error, not the shell's."""
+    name = argv[0].rsplit("/", 1)[-1]
+    if name not in ("sh", "bash") and name not in available(ctx):
+        return fail(f"nsenter: failed to execute {argv[0]}: No such file or directory", 127)
+    return _run(ctx, argv, stdin, concurrent)
+
+
 def available(ctx: ExecContext) -> frozenset[str]:
-    """The commands the container's image has."""
+    """The commands the container's image has (the host's, after nsenter)."""
+    if ctx.on_host:
+        return HOST_TOOLS | ({"tuned-adm"} if host_commands.tuned_installed(ctx.node.host) else set())
     ref = image(ctx)
     if "network-perf" in ref or "netperf" in ref:
         return BENCH_TOOLS
@@ -88,7 +118,7 @@ def _shell(ctx: ExecContext, name: str, args: list[str]) -> ExecResult:
     def runner(c: ExecContext, argv: list[str], stdin: str, concurrent: int) -> ExecResult:
         return _run(c, argv, stdin, concurrent)
 
-    return shell_interp.run_script(ctx, args[1], runner, lambda: shell_files.paths(ctx))
+    return shell_interp.run_script(ctx, args[1], runner, lambda: shell_files.paths(ctx), shell_files.write)
 
 
 def _perf(ctx: ExecContext, argv: list[str], concurrent: int) -> ExecResult:

@@ -1,10 +1,15 @@
-"""The files a command may read on an emulated node: /proc, /sys cpufreq, /proc/irq, /boot/config-*.
+"""The files a command may read or write on an emulated node: /proc, /sys cpufreq, /proc/irq, /boot/config-*.
 
-Called by `sim.shell_text` (cat, grep FILE) and `sim.shell_interp` (glob expansion). Calls
-`sim.shell_view`. Contents are generated from the NodeProfile (kernel, CPUs, NIC, `host` settings);
-a path not generated here does not exist. Simplifications: /boot is visible from the pod (as with a
-hostPath mount); only the preemption lines of the kernel config exist; interrupt counters are
-constants; cpufreq files exist only where the profile says `cpufreq: "true"` (VMs often have none).
+Called by `sim.shell_text` (cat, grep FILE), `sim.shell_interp` (glob expansion, `>` redirections)
+and `sim.host_commands` (tee). Calls `sim.shell_view`. Contents are generated from the NodeProfile
+(kernel, CPUs, NIC, current `host` settings, see `sim.hosts`); a path not generated here does not
+exist. Writable: each CPU's scaling_governor and each NIC IRQ's smp_affinity_list, and only from
+the host's namespaces (nsenter) or a privileged container (whose /sys and /proc are read-write);
+elsewhere they are on a read-only file system. A write changes the node's host settings through
+`ExecContext.write_host`. Simplifications: /boot is visible from the pod (as with a hostPath mount);
+only the preemption lines of the kernel config exist; interrupt counters are constants; cpufreq
+files exist only where the profile says `cpufreq: "true"` (VMs often have none); a pinned IRQ stays
+pinned even while irqbalance runs (the real daemon would move it again); no other file is writable.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from cilium_lab.sim import shell_view
 from cilium_lab.sim.runtime import ExecContext
 
 CPUFREQ = "/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor"
+CPUFREQ_AVAILABLE = "/sys/devices/system/cpu/cpu{}/cpufreq/scaling_available_governors"
+IRQ_AFFINITY = "/proc/irq/{}/smp_affinity_list"
+GOVERNORS = ("conservative", "ondemand", "userspace", "powersave", "performance", "schedutil")
 IRQ_BASE = 40  # first NIC interrupt number (assumption; only has to be stable)
 PREEMPT_CONFIG = {
     "none": ("CONFIG_PREEMPT_NONE=y", "# CONFIG_PREEMPT_VOLUNTARY is not set", "# CONFIG_PREEMPT is not set"),
@@ -54,12 +62,59 @@ def _files(ctx: ExecContext) -> dict[str, Callable[[], str]]:
         "/sys/kernel/mm/transparent_hugepage/enabled": lambda: "always [madvise] never\n",
     }
     if node.host.get("cpufreq", "false") == "true":
-        governor = node.host.get("governor", "ondemand")
         for cpu in range(node.cpus):
-            files[CPUFREQ.format(cpu)] = lambda g=governor: g + "\n"
+            files[CPUFREQ.format(cpu)] = lambda cpu=cpu: _governor(ctx, cpu) + "\n"
+            files[CPUFREQ_AVAILABLE.format(cpu)] = lambda: " ".join(GOVERNORS) + "\n"
     for i in range(shell_view.queues(ctx)):
-        files[f"/proc/irq/{IRQ_BASE + i}/smp_affinity_list"] = lambda i=i: _affinity(ctx, i)
+        files[IRQ_AFFINITY.format(IRQ_BASE + i)] = lambda i=i: _affinity(ctx, i)
     return files
+
+
+def write(ctx: ExecContext, path: str, text: str | None) -> str | None:
+    """Write `text` to `path` (None: only open it); None when done, else the reason as strerror says it."""
+    if not (ctx.on_host or shell_view.privileged(ctx)) or ctx.write_host is None:
+        return "Read-only file system"
+    setting = _setting_of(ctx, path)
+    if setting is None:
+        return "Permission denied" if path in _files(ctx) else "Directory nonexistent"
+    if text is None:
+        return None
+    value = text.strip()
+    key, valid = setting
+    if not valid(value):
+        return "Invalid argument"
+    ctx.node = ctx.write_host({key: value})
+    return None
+
+
+def _setting_of(ctx: ExecContext, path: str) -> tuple[str, Callable[[str], bool]] | None:
+    """The host-settings key a writable file stands for, and what the kernel accepts there."""
+    node = ctx.node
+    if node.host.get("cpufreq", "false") == "true":
+        for cpu in range(node.cpus):
+            if path == CPUFREQ.format(cpu):
+                return f"governor.cpu{cpu}", lambda v: v in GOVERNORS
+    for i in range(shell_view.queues(ctx)):
+        if path == IRQ_AFFINITY.format(IRQ_BASE + i):
+            return f"irq.{IRQ_BASE + i}", lambda v: _cpu_list_ok(v, node.cpus)
+    return None
+
+
+def _cpu_list_ok(value: str, cpus: int) -> bool:
+    """`2`, `0-3`, `1,3`: every CPU named must exist (the kernel answers EINVAL otherwise)."""
+    try:
+        for part in value.split(","):
+            low, _, high = part.partition("-")
+            if not 0 <= int(low) <= int(high or low) < cpus:
+                return False
+    except ValueError:
+        return False
+    return bool(value)
+
+
+def _governor(ctx: ExecContext, cpu: int) -> str:
+    host = ctx.node.host
+    return host.get(f"governor.cpu{cpu}") or host.get("governor", "ondemand")
 
 
 def _proc_version(ctx: ExecContext) -> str:
@@ -106,8 +161,10 @@ def _interrupts(ctx: ExecContext) -> str:
 
 
 def _affinity(ctx: ExecContext, queue: int) -> str:
-    """irqbalance spreads queues one per CPU; without it they stay on all CPUs unless pinned."""
+    """A pinned IRQ keeps its CPUs; irqbalance spreads queues one per CPU; else they stay on all CPUs."""
     cpus = ctx.node.cpus
+    if pinned := ctx.node.host.get(f"irq.{IRQ_BASE + queue}"):
+        return pinned + "\n"
     if ctx.node.host.get("irqbalance") == "active" or ctx.node.host.get("irq_affinity") == "pinned":
         return f"{queue % cpus}\n"
     return f"0-{cpus - 1}\n"

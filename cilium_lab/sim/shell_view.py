@@ -18,6 +18,19 @@ def host_network(ctx: ExecContext) -> bool:
     return bool((ctx.pod.get("spec") or {}).get("hostNetwork"))
 
 
+def privileged(ctx: ExecContext) -> bool:
+    """The exec's container runs with securityContext.privileged."""
+    spec = ctx.pod.get("spec") or {}
+    for container in spec.get("containers", []) + spec.get("initContainers", []):
+        if container.get("name") == ctx.container:
+            return bool((container.get("securityContext") or {}).get("privileged"))
+    return False
+
+
+def host_pid(ctx: ExecContext) -> bool:
+    return bool((ctx.pod.get("spec") or {}).get("hostPID"))
+
+
 def datapath(ctx: ExecContext) -> Datapath | None:
     """The node's running datapath, or None while its agent is not running."""
     return ctx.boot.datapath if ctx.boot is not None and ctx.boot.ok else None

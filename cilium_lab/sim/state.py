@@ -3,8 +3,8 @@
 Called by `sim.cluster`: `restore` at start when the file exists, `Saver.maybe_save` after every
 controller tick (writes only when the store's revision moved or faults changed, at most every
 `interval` seconds) and `save` at stop. The file holds the API objects, the revision counter, users
-and tokens, faults, the virtual clock, and the config each running agent booted with, so agents
-come back with the datapath they had. Writes are atomic (temp file, then rename).
+and tokens, faults, the virtual clock, each node's host settings (`sim.hosts`), and the config each
+running agent booted with, so agents come back with the datapath they had. Writes are atomic (temp file, then rename).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def snapshot(b: Backend) -> dict[str, Any]:
             "faults": b.faults.dump(),
             "clock": b.clock.now(),
             "boot_configs": dict(b.boot_configs),
+            "hosts": b.hosts.dump(),
         }
 
 
@@ -70,6 +71,7 @@ def restore(b: Backend, path: str | Path) -> bool:
         b.users = Users.load(data["users"])
         b.faults.load(data["faults"])
         b.clock = VirtualClock(float(data["clock"]))
+        b.hosts.load(data.get("hosts", {}))  # absent in files written before host changes existed
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(
             f"state file {path} is not a cilium-lab cluster state ({err!r}): move it away and start again"
@@ -98,9 +100,8 @@ class Saver:
         self._last = 0.0
 
     def _fingerprint(self) -> tuple[int, str]:
-        return self.b.store.revision, json.dumps(self.b.faults.dump(), sort_keys=True) + str(
-            self.b.clock.now()
-        )
+        faults = json.dumps(self.b.faults.dump(), sort_keys=True)
+        return self.b.store.revision, f"{faults} {self.b.clock.now()} hosts@{self.b.hosts.revision}"
 
     def maybe_save(self) -> None:
         now = time.monotonic()
