@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from browser import lab_copy, lab_server
 
-from cilium_lab.change.outcomes import OUTCOMES
 from cilium_lab.session import LabSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.timeout(900)]
@@ -82,14 +81,14 @@ def test_apply_in_jupyterlab_changes_the_cluster_and_shows_nodes_and_plot(jupyte
     assert all(result["buttons_disabled_after"]), "Apply/Cancel stay clickable after the click"
     before = lab_copy.marked(result["setup"], lab_copy.SETUP)
     after = lab_copy.marked(result.get("check", ""), lab_copy.CHECK)
-    assert before == {lab_copy.KEY: "(absent)"}, result["setup"]
+    assert before == {lab_copy.KEY: "true"}, result["setup"]
     assert after is not None, _explain(result)
     assert after[lab_copy.KEY] == "false", f"cilium-config did not change: {after}"
-    assert after["outcome"] is not None and after["decision"] == after["outcome"], after
+    assert after["outcome"] == after["decision"] == "applied", after
+    # Per node, as the kernels allow: the VMs (6.2) take BPF host routing, the boards (4.19) refuse.
     rows = {row[0]: row[1] for row in result["verify_rows"]}
-    assert set(rows) == NODES, result["verify"]
-    # The verification table carries the click's per-node outcome ("-" when nothing was clicked).
-    assert "-" not in rows.values() and set(rows.values()) <= set(OUTCOMES), rows
+    assert rows == {n: "applied" if n.startswith("vm-") else "refused" for n in NODES}, result["verify"]
+    assert "nothing was applied" not in result["verify"]
     assert result["after"].strip(), f"the measurement after the change showed nothing: {_explain(result)}"
     assert result["plots"] >= 1, f"no plotly figure in the comparison: {_explain(result)}"
     assert "SIMULATED" in result["compare"], "a figure from the embedded cluster must say SIMULATED"

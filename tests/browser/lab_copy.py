@@ -3,7 +3,10 @@
 Used by tests/test_browser_lab06.py. Each JupyterLab kernel starts its own embedded cluster from the
 profile, where labs 02 and 03 (kube-proxy replacement, BPF masquerading) have not run, so lab 06 would
 plan nothing. The SETUP cell, after the session starts, applies those two steps through the library
-as the series would have, and prints the cilium-config value lab 06 changes. The CHECK cell, after
+as the series would have. Cilium 1.13 then turns BPF host routing on by itself where the kernel
+allows, which would leave lab 06 nothing to change; so the cell also pins legacy host routing
+(`bpf.hostLegacyRouting=true`, as an operator may have), and prints the value lab 06 changes. The
+CHECK cell, after
 the verification, reads the same value and the session's decision in the kernel, where the embedded
 cluster lives. Each prints one line "<MARK> <json>" that the test reads from the page.
 """
@@ -21,13 +24,15 @@ SETUP, CHECK = "BROWSER-SETUP", "BROWSER-CHECK"
 KEY = "enable-host-legacy-routing"
 
 SETUP_SOURCE = f"""\
-# {SETUP}: added by the browser test. Labs 02 and 03 first, on this kernel's embedded cluster.
+# {SETUP}: added by the browser test. Labs 02 and 03 first, on this kernel's embedded cluster,
+# then legacy host routing pinned, so that lab 06 has something to change.
 import json
 from cilium_lab.change import apply as applying, plan as planning
 from cilium_lab.cluster import snapshot as snapshots
-for item in ("kube-proxy-replacement", "bpf-masquerade"):
-    plan = planning.plan(snapshots.take(lab.target.connection), item)
-    print(item, applying.apply(lab.target.connection, plan, approved=True, results_dir=results_dir).outcome)
+for item, target in (("kube-proxy-replacement", None), ("bpf-masquerade", None),
+                     ("bpf-host-routing", {{"host_legacy_routing": True}})):
+    plan = planning.plan(snapshots.take(lab.target.connection), item, target=target)
+    print(item, target, applying.apply(lab.target.connection, plan, approved=True, results_dir=results_dir).outcome)
 config = snapshots.take(lab.target.connection).config
 print("{SETUP} " + json.dumps({{"{KEY}": config.get("{KEY}", "(absent)")}}))
 """
