@@ -35,7 +35,7 @@ bench: $(STAMP)
 
 ## make jupyter: JupyterLab on 127.0.0.1 with the labs open; every lab defaults to the embedded cluster
 jupyter: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=labs
+	$(VENV)/bin/jupyter lab --config=jupyter/jupyter_server_config.py --notebook-dir=labs
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports

@@ -85,6 +85,8 @@ def confirm(session: Any) -> Any:
 
 def applied(session: Any) -> bool:
     decision = getattr(session, "confirmation", None)
+    if decision is not None and decision.state == "cancelled":
+        session.decision = "cancelled"
     if decision is not None and decision.report is not None and session.report is None:
         session.report = decision.report  # clicked in JupyterLab after the cell returned
         session.decision = decision.report.outcome

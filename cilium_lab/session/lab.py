@@ -32,7 +32,12 @@ STATUS_COLUMNS = {
 
 
 class LabSession:
-    """The state of one lab run; created by `session.start`."""
+    """The state of one lab run; created by `session.start`.
+
+    Each step shows its result and returns None (a notebook would otherwise show it twice); what a
+    step found stays on the session: `snapshot_before`, `readiness_rows`, `plan_`, `report`,
+    `decision`, `measurements`, `comparison`, `record_path`.
+    """
 
     def __init__(self, lab: str, item: Item, params: LabParams, target: targets.Target) -> None:
         self.lab = lab
@@ -46,7 +51,9 @@ class LabSession:
         self.readiness_rows: list[dict[str, Any]] = []
         self.plan_: Any = None
         self.report: Any = None
-        self.decision = "not reached"
+        # a view of the series changes nothing; a tuning lab's decision comes from its confirm step
+        self.decision = "not reached" if item.kind == "tuning" else "no change (a view of the series)"
+        self.record_path: Path | None = None
         self.measurements: dict[str, Any] = {}
         self.comparison: pd.DataFrame | None = None
         self.record_extra: dict[str, Any] = {}
@@ -67,9 +74,9 @@ class LabSession:
 
         return snapshot.take(self.target.connection)
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> None:
         if self._skip_local("the cluster snapshot"):
-            return None
+            return
         self.snapshot_before = self.take_snapshot()
         snap = self.snapshot_before
         head = f"Cilium {snap.cilium_version} on {len(snap.nodes)} nodes ({self.target.label.lower()})"
@@ -78,11 +85,10 @@ class LabSession:
         show.table(nodes_frame(snap), caption=f"**{head}**")
         for node, why in sorted(snap.problems.items()):
             show.markdown(f"- {node}: {why}")
-        return snap
 
-    def readiness(self) -> pd.DataFrame | None:
+    def readiness(self) -> None:
         if self._skip_local("readiness"):
-            return None
+            return
         snap = self._need_snapshot()
         rows = []
         for node in snap.nodes:
@@ -90,9 +96,7 @@ class LabSession:
             rows.append({"node": node.name, "kernel": node.kernel, "state": r.state,
                          "reasons": "; ".join(r.reasons), "needs first": ", ".join(r.needs)})  # fmt: skip
         self.readiness_rows = rows
-        frame = pd.DataFrame(rows)
-        show.table(frame, caption=f"**{self.item.title}: readiness per node**")
-        return frame
+        show.table(pd.DataFrame(rows), caption=f"**{self.item.title}: readiness per node**")
 
     def _need_snapshot(self) -> Any:
         if self.snapshot_before is None:
@@ -106,51 +110,50 @@ class LabSession:
 
     # -- measurements ------------------------------------------------------------------------
 
-    def measure(self, phase: str) -> pd.DataFrame | None:
-        return measuring.measure(self, phase)
+    def measure(self, phase: str) -> None:
+        measuring.measure(self, phase)
 
-    def compare(self) -> pd.DataFrame | None:
-        return measuring.compare(self)
+    def compare(self) -> None:
+        measuring.compare(self)
 
-    def journey(self) -> pd.DataFrame | None:
-        return measuring.journey(self)
+    def journey(self) -> None:
+        measuring.journey(self)
 
     # -- the change ------------------------------------------------------------------------
 
-    def plan(self) -> Any:
-        return changing.plan(self)
+    def plan(self) -> None:
+        changing.plan(self)
 
-    def confirm(self) -> Any:
-        return changing.confirm(self)
+    def confirm(self) -> None:
+        changing.confirm(self)
 
-    def verify(self) -> pd.DataFrame | None:
-        return changing.verify(self)
+    def verify(self) -> None:
+        changing.verify(self)
 
-    def restore(self) -> Any:
-        return changing.restore(self)
+    def restore(self) -> None:
+        changing.restore(self)
 
     # -- views of the series -----------------------------------------------------------------
 
-    def scorecard(self) -> Any:
-        return summary.scorecard(self)
+    def scorecard(self) -> None:
+        summary.scorecard(self)
 
-    def checklist(self) -> pd.DataFrame | None:
-        return summary.checklist(self)
+    def checklist(self) -> None:
+        summary.checklist(self)
 
     # -- the nodes (labs 14 and 15) ---------------------------------------------------------
 
-    def node_report(self) -> pd.DataFrame | None:
-        return nodes.node_report(self)
+    def node_report(self) -> None:
+        nodes.node_report(self)
 
-    def node_commands(self) -> dict[str, list[str]]:
-        return nodes.node_commands(self)
+    def node_commands(self) -> None:
+        nodes.node_commands(self)
 
     # -- record ------------------------------------------------------------------------------
 
-    def finish(self) -> Path:
-        path = record.write(self)
-        show.markdown(f"Result record: `{path}`; decision: **{self.decision}**.")
-        return path
+    def finish(self) -> None:
+        self.record_path = record.write(self)
+        show.markdown(f"Result record: `{self.record_path}`; decision: **{self.decision}**.")
 
 
 def nodes_frame(snap: Any) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 These steps are not Cilium settings: the lab inspects, explains, and prints the exact commands per
 node. Commands are general Linux administration (distribution packages, tuned-adm, cpupower,
-systemctl, /proc/irq); they are shown, not run, unless lab 15's privileged path is approved.
+systemctl, /proc/irq); they are shown, not run, unless lab 15's privileged path is approved
+(`change.host.apply_host`, which also decides the commands).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab import catalog
+from cilium_lab.change import host
 from cilium_lab.kernel import parse_kernel
 from cilium_lab.session import show
 
@@ -57,29 +59,9 @@ def kernel_commands(node: Any) -> list[str]:
     return ["install your distribution's newest LTS kernel (>= 6.8 unlocks every step)", "reboot"]
 
 
-PIN_IRQS = (
-    "for irq in $(grep {device} /proc/interrupts | cut -d: -f1); do "
-    "echo $((irq % $(nproc))) > /proc/irq/$irq/smp_affinity_list; done"
-)
-
-
 def host_commands(node: Any, profile: str) -> list[str]:
-    """Only what this node still needs, in the order that makes sense."""
-    host, device = node.host, node.device or "eth0"
-    lines = []
-    if not host.get("tuned_profile"):
-        lines.append("apt-get install -y tuned  # tuned is not installed")
-    if host.get("tuned_profile") != profile:
-        lines.append(f"tuned-adm profile {profile}")
-    governor = host.get("cpu_governor")
-    if not governor:
-        lines.append("# no cpufreq on this node (typical of VMs): the hypervisor owns the CPU frequency")
-    elif governor != "performance":
-        lines.append("echo performance | tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor")
-    if host.get("irqbalance") == "active":
-        lines.append("systemctl disable --now irqbalance")
-    lines.append(PIN_IRQS.format(device=device))
-    return lines
+    """Only what this node still needs, in the order that makes sense (`change.host` decides it)."""
+    return host.node_plan(node, profile).commands
 
 
 def node_report(session: Any) -> pd.DataFrame | None:
@@ -105,4 +87,7 @@ def node_commands(session: Any) -> dict[str, list[str]]:
             commands[node.name] = host_commands(node, str(profile))
     text = "\n\n".join(f"# {name}\n" + "\n".join(lines) for name, lines in commands.items())
     show.markdown(f"Run on each node as root, one node at a time:\n\n```sh\n{text}\n```")
+    if session.item.id == "kernel":
+        session.decision = "no change (commands shown; a kernel change is a node reboot)"
+    session.record_extra["commands"] = commands
     return commands
