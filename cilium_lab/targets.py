@@ -60,6 +60,7 @@ class Target:
     context: str = ""
     connection: Any = None  # cilium_lab.cluster.connect.Connection
     simulated: bool = False
+    started_embedded: bool = False  # this target started its own embedded cluster (nobody else's state)
     _closers: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -124,4 +125,5 @@ def _start_embedded(target: Target, profile: str, seed: int) -> None:
     target.kubeconfig = str(embedded.kubeconfig)
     target.context = ""
     target._closers.append(embedded.stop)
+    target.started_embedded = True
     atexit.register(embedded.stop)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from cilium_lab import catalog, params, targets
-from cilium_lab.session import show
+from cilium_lab.session import catchup, show
 from cilium_lab.session.lab import LabSession
 
 __all__ = ["LabSession", "start"]
@@ -31,4 +31,6 @@ def start(lab: str, **given: Any) -> LabSession:
     show.markdown(f"**{item.title}** on `{where}` [{target.label}], run `{session.run_id}`")
     if target.label != targets.LIVE:
         show.markdown(show.banner(target.label))
+    if catchup.wanted(session):
+        catchup.announce(session, catchup.catch_up(session))
     return session

@@ -108,7 +108,10 @@ def verify(session: Any) -> pd.DataFrame | None:
                      "why": getattr(outcome, "reason", ""), "in effect": seen.enabled,
                      "observed": "; ".join(seen.evidence)})  # fmt: skip
     frame = pd.DataFrame(rows)
-    note = "" if changed else " (nothing was applied: this is the state as it was)"
+    if session.report is None:
+        note = " (nothing was applied: this is the state as it was)"
+    else:
+        note = "" if changed else f" (the change ended {session.report.outcome})"
     show.table(frame, caption=f"**What the agents run now{note}**")
     return frame
 
