@@ -144,3 +144,14 @@ def test_host_settings_survive_the_state_file(tmp_path):
     assert state.restore(second, tmp_path / "state.json")
     assert second.node_profile(BOARD).host["governor.cpu0"] == "performance"
     assert second.node_profile("board-2").host["governor"] == "ondemand"
+
+
+def test_an_injected_host_fault_fails_the_write_once():
+    b = Backend(SEED)
+    b.faults.host_write_error(BOARD, "governor", times=1)
+    ctx = pod_ctx(b.hosts, BOARD)
+    ctx = replace(ctx, write_host=lambda changes: b._write_host(BOARD, changes))
+    script = "echo performance > /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"
+    assert shell.run(ctx, [*ENTER, script]).code == 1
+    assert shell.run(ctx, [*ENTER, script]).code == 0
+    assert b.hosts.current(BOARD)["governor.cpu0"] == "performance"

@@ -22,7 +22,7 @@ from typing import Any
 
 from cilium_lab.sim import selectors
 from cilium_lab.sim.faults import Faults
-from cilium_lab.sim.hosts import HostStates
+from cilium_lab.sim.hosts import HostStates, HostWriteError
 from cilium_lab.sim.profiles import NodeProfile, Profile
 from cilium_lab.sim.rbac import Identity, Users
 from cilium_lab.sim.resources import Registry
@@ -135,8 +135,13 @@ class Backend:
             kubernetes_version=self.profile.kubernetes_version,
             cluster_nodes=len(self.store.list("nodes")),
             perf=self.profile.perf,
-            write_host=lambda changes: self.hosts.update(node.name, changes),
+            write_host=lambda changes: self._write_host(node.name, changes),
         )
+
+    def _write_host(self, node: str, changes: dict[str, str]) -> NodeProfile:
+        if self.faults.take_host(node, list(changes)):
+            raise HostWriteError(f"fault injected by the embedded cluster: host change on {node}")
+        return self.hosts.update(node, changes)
 
     def _cilium_version(self) -> str:
         ds = self.store.find("daemonsets.apps", CILIUM_NS, "cilium")

@@ -10,6 +10,9 @@ errors and delays) and by the controllers (agent crash loops, stuck rollouts, No
 - `crash_loop(*nodes)`: agent pods on those nodes crash-loop whatever the config.
 - `stuck_rollout()`: newly created agent pods stay Pending, so a rollout never finishes.
 - `node_not_ready(*nodes)`: the node's Ready condition turns False and its pods become unready.
+- `host_write_error(node, setting)`: on that node, changing a host setting whose key starts with
+  `setting` ("governor", "irq.", "irqbalance", "tuned") fails with EIO (optionally `times` times);
+  read by `sim.backend` when a host command writes (`sim.hosts`).
 """
 
 from __future__ import annotations
@@ -43,11 +46,19 @@ class ApiFault:
 
 
 @dataclass
+class HostFault:
+    node: str
+    setting: str = ""  # a prefix of the host-settings key; "" matches every change
+    times: int | None = None
+
+
+@dataclass
 class FaultState:
     api: list[ApiFault] = field(default_factory=list)
     crash_loop_nodes: list[str] = field(default_factory=list)
     stuck_rollout: bool = False
     not_ready_nodes: list[str] = field(default_factory=list)
+    host: list[HostFault] = field(default_factory=list)
 
 
 class Faults:
@@ -101,6 +112,22 @@ class Faults:
             self.state.not_ready_nodes = sorted({*self.state.not_ready_nodes, *nodes})
         self._changed()
 
+    def host_write_error(self, node: str, setting: str = "", *, times: int | None = None) -> None:
+        with self._lock:
+            self.state.host.append(HostFault(node, setting, times))
+        self._changed()
+
+    def take_host(self, node: str, keys: list[str]) -> bool:
+        """Whether this change of host settings on `node` fails; counts down `times`."""
+        with self._lock:
+            for fault in self.state.host:
+                hit = fault.node == node and any(k.startswith(fault.setting) for k in keys)
+                if hit and (fault.times is None or fault.times > 0):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return True
+        return False
+
     def clear(self) -> None:
         with self._lock:
             self.state = FaultState()
@@ -142,10 +169,11 @@ class Faults:
                 crash_loop_nodes=list(data.get("crash_loop_nodes", [])),
                 stuck_rollout=bool(data.get("stuck_rollout", False)),
                 not_ready_nodes=list(data.get("not_ready_nodes", [])),
+                host=[HostFault(**f) for f in data.get("host", [])],
             )
         except TypeError as err:
             raise InputError(
-                f"malformed faults document ({err}): expected keys api, crash_loop_nodes, stuck_rollout, not_ready_nodes"
+                f"malformed faults document ({err}): expected keys api, crash_loop_nodes, stuck_rollout, not_ready_nodes, host"
             ) from err
         with self._lock:
             self.state = state

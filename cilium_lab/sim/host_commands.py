@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from cilium_lab.sim import shell_view
+from cilium_lab.sim import shell_files, shell_view
 from cilium_lab.sim.runtime import ExecContext, ExecResult
 from cilium_lab.sim.shell_view import fail, ok
 
@@ -106,7 +106,8 @@ def tuned_adm(ctx: ExecContext, argv: list[str], stdin: str) -> ExecResult:
         return fail(
             f"Unable to switch profile: Cannot load profile(s) '{wanted}': Cannot find profile '{wanted}' in '{where}'."
         )
-    ctx.node = ctx.write_host({"tuned_profile": wanted})
+    if why := shell_view.change_host(ctx, {"tuned_profile": wanted}):
+        return fail(f"Unable to switch profile: {why}")
     return ExecResult()
 
 
@@ -143,8 +144,22 @@ def systemctl(ctx: ExecContext, argv: list[str], stdin: str) -> ExecResult:
     if unit not in ("irqbalance", "tuned") or (unit == "tuned" and enabled == "not-found"):
         return fail(f"Failed to {verb} {unit}.service: Unit {unit}.service not loaded.", 5)
     changes = _unit_changes(unit, verb, now)
-    ctx.node = ctx.write_host(changes)
+    if unit == "irqbalance" and active == "active" and changes.get("irqbalance") == "inactive":
+        changes.update(_frozen_affinity(ctx))
+    if why := shell_view.change_host(ctx, changes):
+        return fail(f"Failed to {verb} {unit}.service: {why}")
     return ExecResult(stderr=_symlink_note(unit, verb))
+
+
+def _frozen_affinity(ctx: ExecContext) -> dict[str, str]:
+    """irqbalance leaves each IRQ where it last put it when it stops: those become pinned values."""
+    files = shell_files.paths(ctx)
+    irqs = [p for p in files if p.startswith("/proc/irq/") and p.endswith("/smp_affinity_list")]
+    return {
+        f"irq.{p.split('/')[3]}": (shell_files.read(ctx, p) or "").strip()
+        for p in irqs
+        if not ctx.node.host.get(f"irq.{p.split('/')[3]}")
+    }
 
 
 def _unit_state(ctx: ExecContext, unit: str) -> tuple[str, str]:

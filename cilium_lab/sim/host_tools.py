@@ -12,7 +12,7 @@ unknown.
 
 from __future__ import annotations
 
-from cilium_lab.sim import host_commands, shell_files
+from cilium_lab.sim import host_commands, shell_files, shell_view
 from cilium_lab.sim.runtime import ExecContext, ExecResult
 from cilium_lab.sim.shell_view import fail, ok
 
@@ -68,22 +68,20 @@ def apt_get(ctx: ExecContext, argv: list[str], stdin: str) -> ExecResult:
         return ok(header + state + "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
     if not flags & {"-y", "--yes", "--assume-yes", "-qq"}:
         return ExecResult(stdout=header + "Do you want to continue? [Y/n] Abort.\n", code=1)
-    if words[0] == "install":
-        ctx.node = ctx.write_host(
-            {
-                "tuned_installed": "true",
-                "tuned_service": "active",
-                "tuned_enabled": "enabled",
-                "tuned_profile": host_commands.recommended(ctx),
-            }
-        )
+    install = words[0] == "install"
+    changes = {"tuned_installed": "true", "tuned_service": "active", "tuned_enabled": "enabled"}
+    changes = (
+        {**changes, "tuned_profile": host_commands.recommended(ctx)}
+        if install
+        else {**dict.fromkeys(changes, ""), "tuned_installed": "false", "tuned_profile": "none"}
+    )
+    if why := shell_view.change_host(ctx, changes):
+        return fail(f"E: Sub-process /usr/bin/dpkg returned an error code (1): {why}", 100)
+    if install:
         return ok(
             header
             + "The following NEW packages will be installed:\n  tuned\nSetting up tuned (2.19.0-1) ...\n"
         )
-    ctx.node = ctx.write_host(
-        {"tuned_installed": "false", "tuned_service": "", "tuned_enabled": "", "tuned_profile": "none"}
-    )
     return ok(header + "The following packages will be REMOVED:\n  tuned\nRemoving tuned (2.19.0-1) ...\n")
 
 

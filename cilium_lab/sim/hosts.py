@@ -24,6 +24,10 @@ from cilium_lab.sim.profiles import NodeProfile
 GOVERNOR_KEY = "governor.cpu{}"
 
 
+class HostWriteError(OSError):
+    """A host setting could not be changed (an injected fault): the tool reports EIO."""
+
+
 class HostStates:
     """Per node host settings, seeded from the profile; thread-safe; `revision` moves on every change."""
 

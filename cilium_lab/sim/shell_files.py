@@ -83,8 +83,7 @@ def write(ctx: ExecContext, path: str, text: str | None) -> str | None:
     key, valid = setting
     if not valid(value):
         return "Invalid argument"
-    ctx.node = ctx.write_host({key: value})
-    return None
+    return shell_view.change_host(ctx, {key: value})
 
 
 def _setting_of(ctx: ExecContext, path: str) -> tuple[str, Callable[[str], bool]] | None:

@@ -9,6 +9,7 @@ for every pod, as on a real node.
 from __future__ import annotations
 
 from cilium_lab.sim.datapath import Datapath
+from cilium_lab.sim.hosts import HostWriteError
 from cilium_lab.sim.runtime import ExecContext, ExecResult
 
 MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -59,6 +60,17 @@ def queues(ctx: ExecContext) -> int:
     """NIC queue count: one per CPU up to the driver's usual limit (assumption: 8 for virtio and boards)."""
     limit = 64 if ctx.node.nic.driver in ("mlx5_core", "ice", "i40e") else 8
     return max(1, min(ctx.node.cpus, limit))
+
+
+def change_host(ctx: ExecContext, changes: dict[str, str]) -> str | None:
+    """Change the node's host settings; None when done, else the reason (strerror) it failed."""
+    if ctx.write_host is None:
+        return "Read-only file system"
+    try:
+        ctx.node = ctx.write_host(changes)
+    except HostWriteError:
+        return "Input/output error"
+    return None
 
 
 def ok(text: str = "") -> ExecResult:

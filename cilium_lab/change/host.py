@@ -1,0 +1,288 @@
+"""Lab 15: host tuning per node (tuned profile, CPU governor, irqbalance, NIC IRQ pinning) through a privileged pod.
+
+`plan_host(snapshot)` says per node the exact commands still needed and what cannot be done and why
+(`session.nodes` prints them); `apply_host(conn, plan, approved=True)` runs them: per node, one
+privileged host pod (`cluster.privileged`), the previous values read and saved to disk first
+(`change.host_node`), the commands, a read-back; a failure restores that node's saved values
+("rolled back"). The host pods are always deleted (also on KeyboardInterrupt) and leftovers of an
+earlier run are swept first. Nothing changes without approval. Outcomes are `change.outcomes`'
+named values in a `change.apply.ApplyReport`. Nodes are changed one at a time, in name order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cilium_lab.change import host_node, outcomes
+from cilium_lab.change.apply import NOT_APPROVED, ApplyReport
+from cilium_lab.cluster import privileged
+from cilium_lab.cluster.connect import Connection
+from cilium_lab.errors import ClusterError, InputError
+
+DEFAULT_IMAGE = "docker.io/library/debian:bookworm-slim"
+NO_CPUFREQ = "# no cpufreq on this node (typical of VMs): the hypervisor owns the CPU frequency"
+GOVERNOR = "echo performance | tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
+IRQBALANCE = "systemctl disable --now irqbalance"
+PIN_IRQS = (
+    "for irq in $(grep {device} /proc/interrupts | cut -d: -f1); do "
+    "echo $((irq % $(nproc))) > /proc/irq/$irq/smp_affinity_list; done"
+)
+_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class NodeHostPlan:
+    """One node: the commands as shown (`display`), the settings apply will change, what it cannot."""
+
+    node: str
+    display: tuple[str, ...]
+    tuned: str  # the profile to set, "" when none
+    install_tuned: bool
+    governor: bool
+    irqbalance: bool
+    irq_pattern: str
+    cannot: tuple[str, ...]  # "<setting>: <why>" for what is left undone
+
+    @property
+    def commands(self) -> list[str]:
+        return list(self.display)
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    profile: str
+    nodes: dict[str, NodeHostPlan]
+    simulated: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        return {"profile": self.profile, "simulated": self.simulated,
+                "nodes": {n: {"commands": p.commands, "cannot": list(p.cannot)} for n, p in self.nodes.items()}}  # fmt: skip
+
+
+def plan_host(
+    snapshot: Any,
+    *,
+    profile: str = "network-latency",
+    nodes: Iterable[str] | None = None,
+    install_tuned: bool = False,
+) -> HostPlan:
+    """Per node what is still needed for `profile`; `install_tuned` lets apply install tuned where it is missing."""
+    if not isinstance(profile, str) or not _PROFILE_NAME.match(profile):
+        raise InputError(f"profile must be a tuned profile name such as network-latency, got {profile!r}")
+    if not isinstance(install_tuned, bool):
+        raise InputError(f"install_tuned must be True or False, got {install_tuned!r}")
+    known = [n.name for n in snapshot.nodes]
+    chosen = known if nodes is None else list(nodes)
+    if unknown := sorted(set(chosen) - set(known)):
+        raise InputError(f"unknown nodes {', '.join(unknown)}: choose among {', '.join(known)}")
+    plans = {
+        n.name: node_plan(n, profile, install_tuned=install_tuned) for n in snapshot.nodes if n.name in chosen
+    }
+    return HostPlan(profile, plans, bool(getattr(snapshot, "simulated", False)))
+
+
+def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHostPlan:
+    """The snapshot's host facts of one node -> what it still needs (the lines lab 15 prints)."""
+    host, device = node.host, node.device or "eth0"
+    tuned = host_node.tuned_profile_of(host.get("tuned_profile"))
+    lines, cannot = [], []
+    if tuned == host_node.NOT_INSTALLED:
+        lines.append("apt-get install -y tuned  # tuned is not installed")
+        if not install_tuned:
+            cannot.append(
+                "tuned profile: tuned is not installed (install it, or apply with install_tuned=True)"
+            )
+    if tuned != profile:
+        lines.append(f"tuned-adm profile {profile}")
+    governor = host.get("cpu_governor")
+    if not governor:
+        lines.append(NO_CPUFREQ)
+        cannot.append(
+            "CPU governor: no cpufreq on this node (typical of VMs): the hypervisor owns the CPU frequency"
+        )
+    elif governor != "performance":
+        lines.append(GOVERNOR)
+    if host.get("irqbalance") == "active":
+        lines.append(IRQBALANCE)
+    lines.append(PIN_IRQS.format(device=device))
+    can_tune = tuned != host_node.NOT_INSTALLED or install_tuned
+    return NodeHostPlan(
+        node=node.name, display=tuple(lines), tuned=profile if tuned != profile and can_tune else "",
+        install_tuned=tuned == host_node.NOT_INSTALLED and install_tuned,
+        governor=bool(governor) and governor != "performance", irqbalance=host.get("irqbalance") == "active",
+        irq_pattern=host_node.irq_pattern(device, node.nic_driver), cannot=tuple(cannot),
+    )  # fmt: skip
+
+
+def apply_host(
+    conn: Connection,
+    plan: HostPlan,
+    *,
+    approved: bool,
+    namespace: str = privileged.NAMESPACE,
+    image: str = DEFAULT_IMAGE,
+    timeout: float = 120,
+    results_dir: str | Path = "runs",
+    progress: Progress | None = None,
+) -> ApplyReport:
+    """Apply `plan` node by node if `approved`; returns what happened per node. Nothing changes unless approved."""
+    _check(conn, plan, approved, timeout, results_dir)
+    report = ApplyReport("host", outcomes.SKIPPED, NOT_APPROVED, simulated=plan.simulated)
+    if not approved:
+        report.nodes = {n: outcomes.NodeOutcome(n, outcomes.SKIPPED, NOT_APPROVED) for n in plan.nodes}
+        return report
+    say = progress or (lambda _: None)
+    run_id = f"host-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    backup = Path(results_dir) / "host-backups" / f"{run_id}.json"
+    privileged.ensure_namespace(conn, namespace)
+    if swept := privileged.sweep(conn, namespace=namespace):
+        report.warnings.append(f"removed host pods an earlier run left behind: {', '.join(swept)}")
+    saved: dict[str, dict] = {}
+    for name in sorted(plan.nodes):
+        say(f"{name}: host settings")
+        node = _NodeRun(
+            conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
+        )
+        report.nodes[name] = node.apply(lambda state, n=name: _save(backup, saved, n, state))
+        report.steps += node.steps
+        report.warnings += node.warnings
+    report.backup_path = str(backup) if saved else ""
+    report.outcome = outcomes.overall(report.nodes.values())
+    report.message = _summary(report)
+    return report
+
+
+class _NodeRun:
+    """One node: host pod up, read and save, change, read back, restore on failure; the pod always removed."""
+
+    def __init__(self, conn: Connection, plan: NodeHostPlan, *, namespace: str, image: str, timeout: float, run_id: str) -> None:  # fmt: skip
+        self.conn, self.plan, self.namespace, self.image, self.timeout, self.run_id = conn, plan, namespace, image, timeout, run_id  # fmt: skip
+        self.steps: list[str] = []
+        self.warnings: list[str] = []
+
+    def apply(self, save: Callable[[host_node.HostState], None]) -> outcomes.NodeOutcome:
+        name, pod = self.plan.node, privileged.pod_name(self.plan.node)
+        try:
+            privileged.create(self.conn, name, image=self.image, run_id=self.run_id, namespace=self.namespace)
+            privileged.wait_running(self.conn, pod, timeout=self.timeout, namespace=self.namespace)
+            shell = host_node.HostShell(self.conn, pod, self.namespace, self.timeout)
+            before = host_node.read(shell, self.plan.irq_pattern)
+            save(before)
+        except ClusterError as err:
+            return outcomes.NodeOutcome(name, outcomes.FAILED, f"nothing changed: {err}")
+        try:
+            return self._change(shell, before)
+        except BaseException:
+            self._restore(shell, before)  # interrupted half way: put the node back before leaving
+            raise
+        finally:
+            self._remove(pod)
+
+    def _change(self, shell: host_node.HostShell, before: host_node.HostState) -> outcomes.NodeOutcome:
+        commands = self._commands(before)
+        if not commands and not host_node.pins(before):
+            return outcomes.NodeOutcome(
+                self.plan.node, outcomes.SKIPPED, _with_cannot("nothing to do", self.plan)
+            )
+        try:
+            for command in commands:
+                self._run(shell, command)
+            # pin after the rest: stopping irqbalance leaves the IRQs where it last put them
+            for command in host_node.pin_commands(host_node.read(shell, self.plan.irq_pattern)):
+                self._run(shell, command)
+                commands.append(command)
+            after = host_node.read(shell, self.plan.irq_pattern)
+            wrong = host_node.problems(after, profile=self.plan.tuned or None, governor=self.plan.governor,
+                                       irqbalance=self.plan.irqbalance, pinned=True)  # fmt: skip
+            if wrong:
+                raise ClusterError("read-back shows " + "; ".join(wrong))
+        except ClusterError as err:
+            return self._restore(shell, before, why=str(err))
+        done = f"applied {len(commands)} commands and verified"
+        return outcomes.NodeOutcome(self.plan.node, outcomes.APPLIED, _with_cannot(done, self.plan))
+
+    def _commands(self, before: host_node.HostState) -> list[str]:
+        lines = ["apt-get install -y tuned"] if self.plan.install_tuned else []
+        lines += (
+            [f"tuned-adm profile {self.plan.tuned}"]
+            if self.plan.tuned and before.tuned != self.plan.tuned
+            else []
+        )
+        lines += (
+            [GOVERNOR]
+            if self.plan.governor and before.governors and set(before.governors) != {"performance"}
+            else []
+        )
+        lines += [IRQBALANCE] if self.plan.irqbalance and before.irqbalance == "active" else []
+        return lines
+
+    def _run(self, shell: host_node.HostShell, command: str) -> None:
+        shell.ok(command)
+        self.steps.append(f"{self.plan.node}: {command}")
+
+    def _restore(self, shell: host_node.HostShell, before: host_node.HostState, why: str = "interrupted") -> outcomes.NodeOutcome:  # fmt: skip
+        name = self.plan.node
+        try:
+            now = host_node.read(shell, self.plan.irq_pattern)
+            for command in host_node.restore_commands(before, now):
+                shell.ok(command)
+                self.steps.append(f"{name} (restore): {command}")
+            left = host_node.restore_commands(before, host_node.read(shell, self.plan.irq_pattern))
+        except ClusterError as err:
+            return outcomes.NodeOutcome(
+                name, outcomes.FAILED, f"{why}; restoring the saved values failed too: {err}"
+            )
+        if left:
+            return outcomes.NodeOutcome(
+                name, outcomes.FAILED, f"{why}; still not restored: {'; '.join(left)}"
+            )
+        return outcomes.NodeOutcome(name, outcomes.ROLLED_BACK, f"{why}; the saved values are restored")
+
+    def _remove(self, pod: str) -> None:
+        try:
+            privileged.delete(self.conn, pod, namespace=self.namespace)
+        except ClusterError as err:
+            self.warnings.append(
+                f"could not delete host pod {self.namespace}/{pod}: {err}; delete it by hand"
+            )
+
+
+def _with_cannot(text: str, plan: NodeHostPlan) -> str:
+    return text + ("; not done: " + "; ".join(plan.cannot) if plan.cannot else "")
+
+
+def _save(path: Path, saved: dict[str, dict], node: str, state: host_node.HostState) -> None:
+    """Write every node's previous values so far, before that node changes (atomic rename)."""
+    saved[node] = state.to_record()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(saved, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _summary(report: ApplyReport) -> str:
+    counts = {o: sum(1 for n in report.nodes.values() if n.outcome == o) for o in outcomes.OUTCOMES}
+    return "host tuning: " + ", ".join(f"{k} on {v} node{'s' * (v != 1)}" for k, v in counts.items() if v)
+
+
+def _check(conn: object, plan: object, approved: object, timeout: object, results_dir: object) -> None:
+    if not isinstance(conn, Connection):
+        raise InputError(
+            f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
+        )
+    if not isinstance(plan, HostPlan):
+        raise InputError(f"plan must be a HostPlan from change.host.plan_host(), got {type(plan).__name__}")
+    if not isinstance(approved, bool):
+        raise InputError(f"approved must be True or False, got {approved!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if not isinstance(results_dir, str | Path) or not str(results_dir):
+        raise InputError(f"results_dir must be a folder path, got {results_dir!r}")

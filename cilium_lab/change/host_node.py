@@ -1,0 +1,136 @@
+"""One node's host settings as read through its privileged host pod, and the commands that change or restore them.
+
+Called by `change.host` (apply, verify, roll back); calls `cluster.privileged.run` only. Every read
+is a plain command in the host's namespaces (tuned-adm active, cat scaling_governor per CPU,
+systemctl is-active/is-enabled irqbalance, grep /proc/interrupts, cat smp_affinity_list), so the
+same code reads a real node and an emulated one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from cilium_lab.cluster import privileged
+from cilium_lab.cluster.connect import Connection
+from cilium_lab.errors import ClusterError
+
+GOVERNOR = "/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor"
+AFFINITY = "/proc/irq/{}/smp_affinity_list"
+NOT_INSTALLED = "not installed"
+_ACTIVE = re.compile(r"Current active profile:\s*(\S+)")
+
+
+@dataclass(frozen=True)
+class HostState:
+    """What the node runs now. `tuned` is a profile name, "none", or NOT_INSTALLED."""
+
+    cpus: int
+    tuned: str
+    governors: tuple[str, ...] | None  # per CPU; None: no cpufreq on this node
+    irqbalance: str  # systemctl is-active
+    irqbalance_enabled: str  # systemctl is-enabled
+    irqs: dict[int, str] = field(default_factory=dict)  # NIC IRQ -> smp_affinity_list
+
+    def to_record(self) -> dict:
+        return {**asdict(self), "irqs": {str(k): v for k, v in self.irqs.items()}}
+
+
+def tuned_profile_of(text: str | None) -> str:
+    """`tuned-adm active` output -> the profile, "none", or NOT_INSTALLED (no output: the tool is missing)."""
+    if not text or not text.strip():
+        return NOT_INSTALLED
+    match = _ACTIVE.search(text)
+    return match.group(1) if match else "none"
+
+
+def irq_pattern(device: str, driver: str | None) -> str:
+    """How the NIC's queues are named in /proc/interrupts: virtio names them virtioN-input.M, not the device."""
+    return "virtio[0-9]+-input" if driver == "virtio_net" else device
+
+
+class HostShell:
+    """Runs scripts in one node's host pod; a command that cannot run at all raises ClusterError."""
+
+    def __init__(self, conn: Connection, pod: str, namespace: str, timeout: float) -> None:
+        self.conn, self.pod, self.namespace, self.timeout = conn, pod, namespace, timeout
+
+    def run(self, script: str) -> tuple[int, str]:
+        out = privileged.run(self.conn, self.pod, script, timeout=self.timeout, namespace=self.namespace)
+        return out.code, (out.stdout if out.ok else (out.stderr or out.stdout)).strip()
+
+    def ok(self, script: str) -> None:
+        code, text = self.run(script)
+        if code != 0:
+            raise ClusterError(f"`{script}` failed with exit {code}: {text or 'no output'}")
+
+
+def read(shell: HostShell, pattern: str) -> HostState:
+    code, text = shell.run("nproc")
+    if code != 0 or not text.isdigit():
+        raise ClusterError(f"cannot count the CPUs of the node through {shell.pod}: {text or 'no output'}")
+    cpus = int(text)
+    code, text = shell.run("tuned-adm active")
+    tuned = tuned_profile_of(text if code == 0 else None)
+    code, text = shell.run("cat " + " ".join(GOVERNOR.format(c) for c in range(cpus)))
+    governors = tuple(text.split()) if code == 0 and len(text.split()) == cpus else None
+    irqbalance = shell.run("systemctl is-active irqbalance")[1] or "unknown"
+    enabled = shell.run("systemctl is-enabled irqbalance")[1] or "unknown"
+    code, text = shell.run(f"grep -E '{pattern}' /proc/interrupts")
+    numbers = [
+        int(line.split(":")[0])
+        for line in text.splitlines()
+        if code == 0 and line.split(":")[0].strip().isdigit()
+    ]
+    irqs = {}
+    if numbers:
+        code, text = shell.run("cat " + " ".join(AFFINITY.format(n) for n in numbers))
+        irqs = dict(zip(numbers, text.split(), strict=False)) if code == 0 else {}
+    return HostState(cpus, tuned, governors, irqbalance.split()[0], enabled.split()[0], irqs)
+
+
+def pins(state: HostState) -> dict[int, str]:
+    """Each NIC IRQ on one CPU, spread as `irq % nproc` (the plan's loop), only those not there yet."""
+    wanted = {irq: str(irq % state.cpus) for irq in state.irqs}
+    return {irq: cpu for irq, cpu in wanted.items() if state.irqs.get(irq) != cpu}
+
+
+def pin_commands(state: HostState) -> list[str]:
+    return [f"echo {cpu} > {AFFINITY.format(irq)}" for irq, cpu in pins(state).items()]
+
+
+def problems(
+    state: HostState, *, profile: str | None, governor: bool, irqbalance: bool, pinned: bool
+) -> list[str]:
+    """What the read-back shows is not as wanted (empty: verified)."""
+    found = []
+    if profile and state.tuned != profile:
+        found.append(f"tuned profile is {state.tuned}, not {profile}")
+    if governor and state.governors and set(state.governors) != {"performance"}:
+        found.append(f"CPU governors are {','.join(sorted(set(state.governors)))}, not performance")
+    if irqbalance and state.irqbalance == "active":
+        found.append("irqbalance is still active")
+    if pinned and pins(state):
+        found.append(f"{len(pins(state))} NIC IRQs are not pinned")
+    return found
+
+
+def restore_commands(before: HostState, now: HostState) -> list[str]:
+    """Put back every value that differs from `before`, tuned last-but-one so its own changes are undone first."""
+    lines = [f"echo {v} > {AFFINITY.format(irq)}" for irq, v in before.irqs.items() if now.irqs.get(irq) != v]
+    if before.governors and now.governors:
+        lines += [
+            f"echo {g} > {GOVERNOR.format(c)}"
+            for c, (g, n) in enumerate(zip(before.governors, now.governors, strict=False))
+            if g != n
+        ]
+    if before.irqbalance_enabled == "enabled" and now.irqbalance_enabled != "enabled":
+        lines.append("systemctl enable irqbalance")
+    if before.irqbalance == "active" and now.irqbalance != "active":
+        lines.append("systemctl start irqbalance")
+    if before.tuned != now.tuned:
+        if before.tuned == NOT_INSTALLED:
+            lines.append("apt-get remove -y tuned")
+        else:
+            lines.append("tuned-adm off" if before.tuned == "none" else f"tuned-adm profile {before.tuned}")
+    return lines

@@ -1,0 +1,196 @@
+"""Lab 15's privileged host path on the embedded cluster, through its kubeconfig only: plan, approval, apply,
+read-back, roll back per node, cleanup of the host pods, and the effect on an emulated TCP_RR benchmark.
+
+Every benchmark number here is SIMULATED; the test checks the direction the model defines, not a value.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+from cilium_lab.change import host, host_node, outcomes
+from cilium_lab.cluster import apierrors, discover, privileged, rollout, snapshot
+from cilium_lab.cluster import exec as pod_exec
+from cilium_lab.cluster.connect import connect
+from cilium_lab.errors import InputError
+
+sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
+BOARDS, VMS = ("board-1", "board-2", "board-3"), ("vm-1", "vm-2", "vm-3")
+BENCH_IMAGE = "quay.io/cilium/network-perf:3.21-1782913202-88c270c"
+
+
+@pytest.fixture
+def embedded():
+    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def conn(embedded):
+    conn = connect(str(embedded.kubeconfig))
+    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
+    return conn
+
+
+def host_facts(conn) -> dict[str, dict[str, str]]:
+    return {n.name: dict(n.host) for n in snapshot.take(conn).nodes}
+
+
+def host_pods(conn) -> list[str]:
+    return [p.metadata.name for p in conn.core.list_namespaced_pod(privileged.NAMESPACE).items]
+
+
+def apply(conn, tmp_path, *, approved=True, **plan_kw):
+    plan = host.plan_host(snapshot.take(conn), **plan_kw)
+    return host.apply_host(conn, plan, approved=approved, results_dir=tmp_path, timeout=20)
+
+
+def test_plan_lists_per_node_what_is_still_needed(conn):
+    plan = host.plan_host(snapshot.take(conn))
+    board, vm = plan.nodes["board-1"], plan.nodes["vm-1"]
+    assert board.commands[:3] == ["apt-get install -y tuned  # tuned is not installed",
+                                  "tuned-adm profile network-latency", host.GOVERNOR]  # fmt: skip
+    assert host.IRQBALANCE not in board.commands and host.IRQBALANCE in vm.commands
+    assert host.NO_CPUFREQ in vm.commands and any("no cpufreq" in c for c in vm.cannot)
+    assert all("tuned is not installed" in c for p in plan.nodes.values() for c in p.cannot[:1])
+
+
+def test_not_approved_changes_nothing(conn, tmp_path):
+    before = host_facts(conn)
+    report = apply(conn, tmp_path, approved=False)
+    assert {o.outcome for o in report.nodes.values()} == {outcomes.SKIPPED}
+    assert host_facts(conn) == before
+    assert not (tmp_path / "host-backups").exists()
+
+
+def test_approved_apply_tunes_what_each_node_can_and_says_why_not_the_rest(conn, tmp_path):
+    report = apply(conn, tmp_path)
+    assert report.outcome == outcomes.APPLIED and report.simulated
+    after = host_facts(conn)
+    for board in BOARDS:
+        assert after[board]["cpu_governor"] == "performance"
+        assert report.nodes[board].outcome == outcomes.APPLIED
+    for vm in VMS:
+        # snapshot keeps only zero-exit output, and `systemctl is-active` exits 3 for inactive: the fact is gone
+        assert after[vm].get("irqbalance") != "active" and "cpu_governor" not in after[vm]
+        assert "no cpufreq" in report.nodes[vm].reason
+    assert all("tuned is not installed" in o.reason for o in report.nodes.values())
+    saved = json.loads(Path(report.backup_path).read_text())
+    assert saved["board-1"]["governors"] == ["ondemand"] * 4 and saved["vm-1"]["irqbalance"] == "active"
+    assert host_pods(conn) == []
+    again = host.plan_host(snapshot.take(conn)).nodes["board-1"]
+    assert host.GOVERNOR not in again.commands  # the plan now knows the governor is done
+
+
+def test_install_tuned_sets_the_profile_everywhere(conn, tmp_path):
+    report = apply(conn, tmp_path, install_tuned=True, profile="latency-performance")
+    assert report.outcome == outcomes.APPLIED, report.to_text()
+    facts = host_facts(conn)
+    assert {host_node.tuned_profile_of(f["tuned_profile"]) for f in facts.values()} == {"latency-performance"}
+
+
+def test_a_refused_host_pod_fails_that_node_only_and_leaves_no_pod(embedded, conn, tmp_path):
+    embedded.faults.forbid("create", "pods", times=1)  # the first node in name order: board-1
+    report = apply(conn, tmp_path)
+    assert report.nodes["board-1"].outcome == outcomes.FAILED
+    assert (
+        "nothing changed" in report.nodes["board-1"].reason
+        and "forbidden" in report.nodes["board-1"].reason.lower()
+    )
+    assert report.nodes["board-2"].outcome == outcomes.APPLIED and report.outcome == outcomes.FAILED
+    facts = host_facts(conn)
+    assert (facts["board-1"]["cpu_governor"], facts["board-2"]["cpu_governor"]) == ("ondemand", "performance")
+    assert host_pods(conn) == []
+
+
+def test_a_failing_command_rolls_that_node_back(embedded, conn, tmp_path):
+    embedded.faults.host_write_error("board-2", "irq.", times=1)  # the IRQ pinning fails once on board-2
+    report = apply(conn, tmp_path)
+    assert report.nodes["board-2"].outcome == outcomes.ROLLED_BACK, report.to_text()
+    assert "restored" in report.nodes["board-2"].reason
+    assert report.nodes["board-3"].outcome == outcomes.APPLIED
+    facts = host_facts(conn)
+    assert (facts["board-2"]["cpu_governor"], facts["board-3"]["cpu_governor"]) == ("ondemand", "performance")
+    assert host_pods(conn) == []
+
+
+def test_an_interrupt_restores_the_node_and_removes_its_pod(conn, tmp_path, monkeypatch):
+    before = host_facts(conn)
+
+    def interrupted(state):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(host_node, "pin_commands", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        apply(conn, tmp_path)
+    assert host_pods(conn) == [] and host_facts(conn) == before
+
+
+def test_leftover_host_pods_are_swept(conn, tmp_path):
+    privileged.ensure_namespace(conn)
+    privileged.create(conn, "vm-2", image=host.DEFAULT_IMAGE, run_id="old-run")
+    report = apply(conn, tmp_path, nodes=["vm-1"])
+    assert any(privileged.pod_name("vm-2") in w for w in report.warnings) and host_pods(conn) == []
+
+
+def test_bad_input_is_one_clear_line(conn):
+    snap = snapshot.take(conn)
+    with pytest.raises(InputError, match="unknown nodes nope"):
+        host.plan_host(snap, nodes=["nope"])
+    with pytest.raises(InputError, match="tuned profile name"):
+        host.plan_host(snap, profile="rm -rf /")
+    with pytest.raises(InputError, match="approved must be True or False"):
+        host.apply_host(conn, host.plan_host(snap), approved="yes")
+
+
+def _bench_pod(conn, name: str, node: str) -> str:
+    body = {
+        "metadata": {"name": name},
+        "spec": {"nodeName": node, "containers": [{"name": "perf", "image": BENCH_IMAGE}]},
+    }
+    conn.core.create_namespaced_pod("default", body)
+    deadline = time.monotonic() + 10
+    while not (pod := conn.core.read_namespaced_pod(name, "default")).status.pod_ip:
+        assert time.monotonic() < deadline, f"{name} did not start"
+        time.sleep(0.05)
+    return pod.status.pod_ip
+
+
+def _tcp_rr(conn, target: str) -> float:
+    argv = ["netperf", "-H", target, "-l", "10", "-t", "TCP_RR", "--", "-o", "TRANSACTION_RATE"]
+    rates = []
+    for _ in range(5):
+        out = pod_exec.run(conn, "default", "rr-client", argv)
+        assert out.ok, out.stdout + out.stderr
+        rates.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(rates)
+
+
+def test_host_tuning_raises_the_simulated_tcp_rr_rate_between_boards(conn, tmp_path):
+    _bench_pod(conn, "rr-client", "board-1")
+    server = _bench_pod(conn, "rr-server", "board-2")
+    before = _tcp_rr(conn, server)
+    assert apply(conn, tmp_path, nodes=["board-1", "board-2"]).outcome == outcomes.APPLIED
+    after = _tcp_rr(conn, server)
+    assert after > before  # ondemand -> performance on both ends (data/perfmodel.yaml host.governor)
+
+
+def test_a_user_without_the_host_role_is_refused_before_anything_changes(embedded, conn, tmp_path):
+    token = embedded.add_user("viewer", ("cilium-lab-inspectors",))
+    cfg = k8s.Configuration()
+    cfg.host, cfg.verify_ssl = conn.configuration.host, False
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    api = k8s.ApiClient(cfg)
+    viewer = type(conn)(
+        api, k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.CustomObjectsApi(api), "viewer", conn.server
+    )
+    plan = host.plan_host(snapshot.take(conn), nodes=["vm-1"])
+    with pytest.raises(apierrors.Forbidden):
+        host.apply_host(viewer, plan, approved=True, results_dir=tmp_path, timeout=10)
+    assert host_facts(conn)["vm-1"]["irqbalance"] == "active" and not (tmp_path / "host-backups").exists()
