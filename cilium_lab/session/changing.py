@@ -56,10 +56,15 @@ def confirm(session: Any) -> Any:
 
     if session._skip_local("the change"):
         return None
+    if session.item.id == "host-tuning":
+        apply = _host_path(session)
+    else:
+        apply = functools.partial(
+            applying.apply, session.target.connection, results_dir=str(session.results_dir)
+        )
     if session.plan_ is None:
         show.markdown("_Nothing to confirm: there is no plan (see the plan step)._")
         return None
-    apply = functools.partial(applying.apply, session.target.connection, results_dir=str(session.results_dir))
 
     def on_report(decision: Any) -> None:
         session.report = decision.report
@@ -81,6 +86,16 @@ def confirm(session: Any) -> Any:
             display(decision.widget)
         print(confirming.NOT_APPLIED)
     return decision
+
+
+def _host_path(session: Any) -> Any:
+    """Lab 15 changes nodes, not Cilium: a privileged pod per node, only after approval."""
+    from cilium_lab.change import host
+
+    if session.plan_ is None:
+        profile = _string(session.params.extra.get("profile", "network-latency"), "profile")
+        session.plan_ = host.plan_host(session._need_snapshot(), profile=profile)
+    return functools.partial(host.apply_host, session.target.connection, results_dir=str(session.results_dir))
 
 
 def applied(session: Any) -> bool:
