@@ -22,6 +22,7 @@ def test_netperf_rr_command_targets_pinned_server_and_prints_csv():
 def test_netperf_ipv6_and_fixed_data_port():
     argv = measure.netperf_argv("TCP_CRR", "fd00:2::2", seconds=1, port=12865, data_port=12870)
     assert argv[1] == "-6"
+    assert argv[argv.index("-l") + 1] == f"-{measure.CRR_PER_SECOND}"  # a transaction count, not seconds
     assert argv[-2:] == ["-P", ",12870"]
 
 
@@ -113,8 +114,8 @@ def test_commands_only_ever_enter_the_labs_own_namespaces():
     assert shell.in_netns("cl-a", ["ss"]) == ["ip", "netns", "exec", "cl-a", "ss"]
     with pytest.raises(LocalLabError, match="only uses 'cl-"):
         shell.in_netns("default", ["iptables", "-F"])
-    assert shell.pinned(1, ["netperf"]) == ["taskset", "-c", "1", "netperf"]
-    assert shell.pinned(None, ["netperf"]) == ["netperf"]
+    assert shell.pinned(1, ["netperf"]) == ["taskset", "-c", "1", "nice", "-n", "-10", "netperf"]
+    assert shell.pinned(None, ["netperf"]) == ["nice", "-n", "-10", "netperf"]
 
 
 def test_run_reports_the_failing_command_in_one_line():

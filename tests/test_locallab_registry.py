@@ -63,10 +63,18 @@ def test_congestion_control_reason():
     assert probe.congestion_controls_reason("reno cubic") == "kernel lacks TCP congestion control bbr"
 
 
-def test_ratio_ci_brackets_the_ratio_of_medians():
-    ci = stats.ratio_of_medians([100, 102, 98, 101, 99], [50, 52, 49, 51, 48])
-    assert ci.ratio == pytest.approx(0.5)
-    assert 0.45 < ci.low <= ci.ratio <= ci.high < 0.55
+def test_paired_ratio_brackets_the_median_pair_ratio():
+    ci = stats.paired_ratio([100, 102, 98, 101, 99], [50, 52, 49, 51, 48])
+    assert ci.ratio == pytest.approx(0.5, abs=0.01)
+    assert 0.47 < ci.low <= ci.ratio <= ci.high < 0.53
+
+
+def test_paired_ratio_cancels_drift_between_pairs():
+    # the host's level halves mid-run; B is 10% above A in every pair
+    a = [100, 100, 50, 50, 100, 50]
+    b = [110, 110, 55, 55, 110, 55]
+    ci = stats.paired_ratio(a, b)
+    assert ci.ratio == pytest.approx(1.1) and ci.low == pytest.approx(1.1) and ci.high == pytest.approx(1.1)
 
 
 def test_verdict_needs_ci_off_one_and_an_effect_above_the_noise_floor():
@@ -80,9 +88,16 @@ def test_verdict_needs_ci_off_one_and_an_effect_above_the_noise_floor():
     assert stats.verdict(stats.RatioCI(0.3, 0.2, 0.4), higher_is_better=True, noise=0.25) == "worse"
 
 
+def test_pair_spread_is_zero_for_constant_ratios_and_grows_with_noise():
+    assert stats.pair_spread([100, 50, 80, 60], [110, 55, 88, 66]) == pytest.approx(0.0, abs=1e-12)
+    assert stats.pair_spread([100, 100, 100, 100], [80, 100, 120, 140]) > 0.2
+
+
 def test_ratio_ci_refuses_too_few_samples():
     with pytest.raises(InputError, match="at least 2 samples"):
-        stats.ratio_of_medians([1.0], [2.0, 3.0])
+        stats.paired_ratio([1.0], [2.0])
+    with pytest.raises(InputError, match="equal counts"):
+        stats.paired_ratio([1.0, 2.0], [2.0, 3.0, 4.0])
 
 
 def test_cli_without_root_is_one_line_and_exit_2(monkeypatch, capsys):

@@ -41,13 +41,17 @@ TESTS = {
     )
 }
 NETPERF_TESTS = ("TCP_RR", "TCP_CRR", "TCP_STREAM")
+CRR_PER_SECOND = 6_000  # typical pinned TCP_CRR rate on a 2-vCPU VM (kernel-lab.md §2.1: 8-10k)
 
 
 def netperf_argv(test: str, host: str, *, seconds: int, port: int, data_port: int | None = None) -> list[str]:
     """netperf client command printing one CSV line `throughput,units,mean_latency_us`."""
     if test not in NETPERF_TESTS:
         raise LocalLabError(f"netperf test {test!r} is not one of {', '.join(NETPERF_TESTS)}")
-    argv = ["netperf", "-P", "0", "-H", host, "-p", str(port), "-t", test, "-l", str(seconds)]
+    # a timed TCP_CRR ends with a fixed ~4 s wait in netserver (seen with strace: the client's select on
+    # the control socket); a transaction count ends at once, so CRR runs ~CRR_PER_SECOND x seconds
+    length = f"-{CRR_PER_SECOND * seconds}" if test == "TCP_CRR" else str(seconds)
+    argv = ["netperf", "-P", "0", "-H", host, "-p", str(port), "-t", test, "-l", length]
     if ":" in host:
         argv.insert(1, "-6")
     argv += ["--", "-o", "THROUGHPUT,THROUGHPUT_UNITS,MEAN_LATENCY"]
@@ -104,12 +108,14 @@ def latency_under_load(
     """Bulk iperf3 flow with congestion control `cc`; meanwhile a TCP_RR probe measures the RTT it causes."""
     warmup = 1.0  # let the sender fill the bottleneck queue before probing
     bulk = subprocess.Popen(
-        shell.in_netns(client.netns, iperf3_argv(server.ipv4, seconds=seconds + warmup + 0.5, cc=cc)),
+        shell.in_netns(client.netns, shell.pinned(None, iperf3_argv(server.ipv4, seconds=seconds + warmup + 0.5, cc=cc))),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         time.sleep(warmup)
-        probe = netperf_argv("TCP_RR", server.ipv4, seconds=seconds, port=NETPERF_FREE_PORT)
+        probe = shell.pinned(
+            None, netperf_argv("TCP_RR", server.ipv4, seconds=seconds, port=NETPERF_FREE_PORT)
+        )
         _, latency_us = parse_netperf(topo.exec(client.netns, probe, timeout=seconds + 30))
         out, _ = bulk.communicate(timeout=seconds + 30)
     finally:

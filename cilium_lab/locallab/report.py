@@ -46,8 +46,8 @@ def render(results: Sequence[KnobResult], *, samples: int, duration: int) -> str
     notes = {r.knob: r.note for r in results if r.note}
     lines = [
         HEADER,
-        f"{samples} samples x {duration} s per arm, interleaved A/B/A/B; RR/CRR pinned to one CPU; "
-        "ratio = median(B)/median(A), percentile bootstrap CI",
+        f"{samples} samples x {duration} s per arm, interleaved in pairs (AB, BA, ...); RR/CRR pinned to one CPU; "
+        "B/A = median of per-pair ratios (A and B measured back to back), percentile bootstrap CI over pairs",
         "",
         table(result_rows(results), header),
     ]

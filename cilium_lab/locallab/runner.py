@@ -25,7 +25,8 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class KnobResult:
-    """One test of one knob: A against B, ratio = median(B)/median(A) with a bootstrap CI."""
+    """One test of one knob: A against B; ratio = median of the per-pair ratios B_i/A_i (pairs measured
+    back to back) with a bootstrap CI; median_a/median_b are the arms' own medians."""
 
     knob: str
     test: str
@@ -42,6 +43,7 @@ class KnobResult:
     ci_low: float | None = None
     ci_high: float | None = None
     verdict: str = ""
+    pair_spread: float | None = None  # IQR/median of the per-pair ratios: the host's noise during the run
     label: str = LABEL
     note: str = ""
     source: str = ""
@@ -86,15 +88,17 @@ def run(
 def measure_knob(
     knob: knob_registry.Knob, *, samples: int, seconds: int, progress: Progress
 ) -> dict[str, dict[str, list[float]]]:
-    """Raw values per arm and test: {'a': {test: [...]}, 'b': {...}}, sampled A/B/A/B in one topology."""
+    """Raw values per arm and test: {'a': {test: [...]}, 'b': {...}}, pair i of each list measured back to
+    back (order alternating AB, BA, ...) in one topology."""
     values: dict[str, dict[str, list[float]]] = {
         "a": {t: [] for t in knob.tests},
         "b": {t: [] for t in knob.tests},
     }
     with Topology() as topo:
         knob.setup(topo)
+        arms = (("a", knob.apply_a), ("b", knob.apply_b))
         for i in range(samples):
-            for arm, apply in (("a", knob.apply_a), ("b", knob.apply_b)):
+            for arm, apply in arms if i % 2 == 0 else arms[::-1]:  # A B, B A, ...: cancels linear drift
                 apply(topo)
                 for test, value in knob.sample(topo, arm, seconds=seconds).items():
                     values[arm][test].append(value)
@@ -107,12 +111,13 @@ def _compare(
 ) -> KnobResult:
     a, b = values["a"][test], values["b"][test]
     spec = TESTS[test]
-    ci = stats.ratio_of_medians(a, b)
+    ci = stats.paired_ratio(a, b)
     return KnobResult(
         knob.name, test, spec.metric, spec.unit, knob.a_label, knob.b_label, n,
         values_a=tuple(a), values_b=tuple(b), median_a=median(a), median_b=median(b),
         ratio=ci.ratio, ci_low=ci.low, ci_high=ci.high,
         verdict=stats.verdict(ci, higher_is_better=spec.higher_is_better, noise=spec.noise),
+        pair_spread=stats.pair_spread(a, b),
         note=knob.note, source=knob.source,
     )  # fmt: skip
 

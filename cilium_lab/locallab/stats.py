@@ -1,19 +1,22 @@
-"""Statistics for local-lab comparisons: bootstrap CI of the ratio of medians (B over A) and a verdict.
+"""Statistics for local-lab comparisons: bootstrap CI of the paired ratio B/A, and a verdict.
 
 Called by `locallab.runner`; calls scipy.stats.bootstrap. Written here because the benchmark
-engine's `cilium_lab.bench.stats` did not exist yet when the local lab was built; it is small on
-purpose so the two can be merged.
+engine's `cilium_lab.bench.stats` did not exist yet when the local lab was built.
+
+Why paired: the lab samples A and B back to back (A/B/A/B), and on a shared 2-vCPU host the level
+drifts by 2x within a minute (kernel-lab.md §1 "Noise"; other load on the host). The ratio within a
+pair cancels that drift, so the statistic is the median of the per-pair ratios B_i/A_i, with a
+percentile bootstrap CI that resamples pairs. With no drift it equals the ratio of medians.
 
 Verdict rule (kernel-lab.md §1 "Rules for the lab"): an effect counts only if the confidence interval
-of the ratio excludes 1 *and* the ratio's distance from 1 exceeds the test's noise floor on this host
-(10% RR/CRR, 25% throughput); otherwise it is "within noise".
+excludes 1 *and* the ratio's distance from 1 exceeds the test's noise floor on this host (10% RR/CRR,
+25% throughput); otherwise it is "within noise".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import median
 
 import numpy as np
 from scipy import stats
@@ -25,31 +28,30 @@ BETTER, WORSE, WITHIN_NOISE = "better", "worse", "within noise"
 
 @dataclass(frozen=True)
 class RatioCI:
-    """Ratio of medians median(b)/median(a) with a bootstrap confidence interval."""
+    """A ratio B/A with the bounds of its bootstrap confidence interval."""
 
     ratio: float
     low: float
     high: float
 
 
-def ratio_of_medians(
+def paired_ratio(
     a: Sequence[float], b: Sequence[float], *, confidence: float = 0.95, seed: int = 0
 ) -> RatioCI:
-    """Percentile bootstrap CI of median(b)/median(a), resampling each arm independently."""
-    if len(a) < 2 or len(b) < 2:
+    """Median of b[i]/a[i] over pairs measured back to back, with a bootstrap CI over the pairs."""
+    if len(a) != len(b):
+        raise InputError(f"paired samples need equal counts (A has {len(a)}, B has {len(b)})")
+    if len(a) < 2:
         raise InputError("need at least 2 samples per arm for a confidence interval: raise --samples")
     if min(*a, *b) <= 0:
-        raise InputError("ratio of medians needs positive measurements")
-    point = median(b) / median(a)
-    if len(set(a)) == 1 and len(set(b)) == 1:
+        raise InputError("a ratio needs positive measurements")
+    ratios = np.asarray(b, float) / np.asarray(a, float)
+    point = float(np.median(ratios))
+    if np.all(ratios == ratios[0]):
         return RatioCI(point, point, point)  # no spread to resample
-
-    def statistic(xa: np.ndarray, xb: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(xb, axis=axis) / np.median(xa, axis=axis)
-
     res = stats.bootstrap(
-        (np.asarray(a, float), np.asarray(b, float)),
-        statistic,
+        (ratios,),
+        np.median,
         n_resamples=4000,
         confidence_level=confidence,
         method="percentile",
@@ -57,6 +59,14 @@ def ratio_of_medians(
         random_state=np.random.default_rng(seed),
     )
     return RatioCI(point, float(res.confidence_interval.low), float(res.confidence_interval.high))
+
+
+def pair_spread(a: Sequence[float], b: Sequence[float]) -> float:
+    """Interquartile range of the per-pair ratios over their median: how much the host's own noise
+    moves one pair. A quiet 2-vCPU VM gives ~0.02-0.05 for pinned CRR; heavy other load gives 0.2+."""
+    ratios = np.asarray(b, float) / np.asarray(a, float)
+    q1, mid, q3 = np.percentile(ratios, [25, 50, 75])
+    return float((q3 - q1) / mid)
 
 
 def verdict(ci: RatioCI, *, higher_is_better: bool, noise: float) -> str:
