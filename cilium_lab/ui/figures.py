@@ -1,23 +1,57 @@
 """plotly figures of benchmark results: before/after bars, latency percentiles, the journey across labs.
 
-Called by the labs and `bench` callers with plain pandas tables (this layer does not import
+Called by the labs (through `session.measuring`) with plain pandas tables (this layer does not import
 `bench`): a summary table with columns lab, phase, scenario, test, metric, unit, median, ci_low,
 ci_high (as `bench.summary` returns it) or the raw sample frame of `bench.store`. Calls plotly only
 and returns `go.Figure` objects; it never sets a global renderer, so the notebooks choose one that
 inlines plotly.js for offline HTML (notebook-practice.md §4). A figure of anything measured on a
-simulated cluster says SIMULATED in its title and in an annotation on the plot.
+simulated cluster says SIMULATED in its title and in a note above the panels.
+
+Each test gets a panel of its own (TCP_STREAM in Mbit/s, TCP_RR at ~10^4 trans/s and TCP_CRR at
+~10^3 trans/s share no useful scale), and within a panel each scenario is a group with one bar per
+phase side by side, whiskers at the 95 % CI.
 """
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cilium_lab.errors import InputError
+
 SIMULATED_NOTE = "SIMULATED: measured on the embedded cluster's performance model, not on real hardware"
 RATE_METRICS = ("throughput", "transaction_rate")
 PERCENTILES = ("latency_p50", "latency_p90", "latency_p99")
-PHASE_COLOURS = {"before": "#7f7f7f", "aa": "#bcbd22", "after": "#1f77b4"}
+JOURNEY_PANELS = {  # panel title -> the metrics it draws, relative to their first measurement
+    "rates (higher is better)": RATE_METRICS,
+    "latency p99 (lower is better)": ("latency_p99",),
+}
+TEST_COLOURS = {
+    "TCP_STREAM": "#1f77b4",
+    "TCP_STREAM_MULTI": "#17becf",
+    "TCP_RR": "#ff7f0e",
+    "TCP_CRR": "#2ca02c",
+}
+SCENARIO_DASHES = ("solid", "dot", "dash", "dashdot")
+PHASE_ORDER = ("baseline", "before", "aa", "after")
+PHASE_COLOURS = {"baseline": "#7f7f7f", "before": "#7f7f7f", "aa": "#bcbd22", "after": "#1f77b4"}
+CI_COLOUR = "#222222"
+
+# The head of every figure, in pixels from its top: the title and its subtitle (how to read the
+# figure), below them the SIMULATED note, below that the panel titles (plotly draws them just above
+# each panel), none on top of another.
+TITLE_PAD = 10  # px above the title
+TITLE_SIZE = 17
+SUBTITLE_SIZE = 12
+NOTE_SIZE = 11
+NOTE_LIFT = 30  # px from the top of the panels up to the note's bottom: clears a panel title
+PANEL_TITLE_SIZE = 13
+TOP_MARGIN = 115  # px: title and subtitle (10-55), note (70-85), panel titles (98-115)
+PANEL_HEIGHT = 300
+MAX_COLUMNS = 3
 
 
 def is_simulated(table: pd.DataFrame) -> bool:
@@ -26,106 +60,161 @@ def is_simulated(table: pd.DataFrame) -> bool:
     return bool("simulated" in table and table["simulated"].astype(bool).any())
 
 
-def label(fig: go.Figure, title: str, simulated: bool) -> go.Figure:
-    """Set the title; on simulated data prefix it with SIMULATED and add the note on the plot."""
-    fig.update_layout(title=f"SIMULATED · {title}" if simulated else title, template="plotly_white")
+def label(fig: go.Figure, title: str, simulated: bool, *, subtitle: str = "") -> go.Figure:
+    """Set the title; on simulated data prefix it with SIMULATED and put the note between title and panels."""
+    fig.update_layout(
+        title={"text": f"SIMULATED · {title}" if simulated else title, "yref": "container", "y": 1,
+               "yanchor": "top", "pad": {"t": TITLE_PAD}, "font": {"size": TITLE_SIZE},
+               "subtitle": {"text": subtitle, "font": {"size": SUBTITLE_SIZE}}},
+        template="plotly_white", margin={"t": TOP_MARGIN},
+    )  # fmt: skip
     if simulated:
         fig.add_annotation(
-            text=SIMULATED_NOTE, xref="paper", yref="paper", x=0.5, y=1.0, yanchor="bottom", showarrow=False,
-            font={"color": "#d62728", "size": 11},
+            text=SIMULATED_NOTE, name="simulated", xref="paper", yref="paper", x=0.5, y=1, yanchor="bottom",
+            yshift=NOTE_LIFT, showarrow=False, font={"color": "#d62728", "size": NOTE_SIZE},
         )  # fmt: skip
     return fig
-
-
-def _error_bars(rows: pd.DataFrame) -> dict:
-    return {
-        "type": "data",
-        "array": (rows["ci_high"] - rows["median"]).clip(lower=0).tolist(),
-        "arrayminus": (rows["median"] - rows["ci_low"]).clip(lower=0).tolist(),
-    }
-
-
-def _phase_bars(fig: go.Figure, rows: pd.DataFrame, x: pd.Series, *, row: int, legend: bool) -> None:
-    for phase, part in rows.groupby("phase", sort=False):
-        fig.add_trace(
-            go.Bar(
-                name=str(phase), x=x[part.index].tolist(), y=part["median"].tolist(), error_y=_error_bars(part),
-                marker_color=PHASE_COLOURS.get(str(phase)), legendgroup=str(phase), showlegend=legend,
-            ),
-            row=row, col=1,
-        )  # fmt: skip
 
 
 def before_after(
     summary: pd.DataFrame, *, title: str = "Before and after", simulated: bool | None = None
 ) -> go.Figure:
-    """Median per test and phase with its 95 % CI as error bars; one panel per rate metric."""
+    """Median per phase with its 95 % CI as whiskers: a panel per test and rate metric, a group per scenario."""
     rows = summary[summary["metric"].isin(RATE_METRICS)]
-    metrics = [m for m in RATE_METRICS if m in set(rows["metric"])]
-    fig = make_subplots(rows=max(1, len(metrics)), cols=1, subplot_titles=[_axis(rows, m) for m in metrics])
-    for i, metric in enumerate(metrics, start=1):
-        part = rows[rows["metric"] == metric]
-        _phase_bars(fig, part, part["test"] + " " + part["scenario"], row=i, legend=i == 1)
-    fig.update_layout(barmode="group", height=320 * max(1, len(metrics)))
-    return label(fig, f"{title} (median of samples, 95 % bootstrap CI)", _sim(summary, simulated))
+    panels = _panels(rows.assign(group=rows["scenario"]), ["metric", "test"], RATE_METRICS)
+    fig = _grid([f"{test} {metric.replace('_', ' ')}" for (metric, test), _ in panels])
+    for i, ((_, _), part) in enumerate(panels):
+        _phase_bars(
+            fig, part, cell=_cell(i, len(panels)), y_title=f"{part['unit'].iloc[0]}, higher is better"
+        )
+    fig.update_layout(legend_title_text="phase")
+    subtitle = "bars: median of the samples per phase; whiskers: 95 % bootstrap confidence interval"
+    return label(fig, f"{title}: before and after", _sim(summary, simulated), subtitle=subtitle)
 
 
 def latency_percentiles(
     summary: pd.DataFrame, *, title: str = "Latency percentiles", simulated: bool | None = None
 ) -> go.Figure:
-    """p50/p90/p99 per RR test and phase: each is the median of the per-sample percentile, with its CI."""
+    """p50/p90/p99 per phase, a panel per RR test: each is the median of the per-sample percentile, with its CI."""
     rows = summary[summary["metric"].isin(PERCENTILES)]
-    x = rows["test"] + " " + rows["scenario"] + " " + rows["metric"].str.replace("latency_", "", regex=False)
-    fig = make_subplots(rows=1, cols=1)
-    _phase_bars(fig, rows, x, row=1, legend=True)
-    fig.update_layout(barmode="group", yaxis_title="latency (µs, lower is better)")
-    return label(fig, f"{title} (median of per-sample percentiles, 95 % CI)", _sim(summary, simulated))
+    short = rows["metric"].str.replace("latency_", "", regex=False)
+    group = rows["scenario"] + " " + short if rows["scenario"].nunique() > 1 else short
+    panels = _panels(rows.assign(group=group), ["test"], ())
+    fig = _grid([f"{test} latency" for (test,), _ in panels])
+    for i, (_, part) in enumerate(panels):
+        _phase_bars(fig, part, cell=_cell(i, len(panels)), y_title=f"{part['unit'].iloc[0]}, lower is better")
+    fig.update_layout(legend_title_text="phase")
+    subtitle = (
+        "bars: median of the per-sample percentile per phase; whiskers: 95 % bootstrap confidence interval"
+    )
+    return label(fig, title, _sim(summary, simulated), subtitle=subtitle)
 
 
 def journey(
     samples: pd.DataFrame, *, title: str = "Performance across the labs", simulated: bool | None = None
 ) -> go.Figure:
-    """One line per test, scenario and metric across lab numbers: each lab's median after its change,
-    relative to the first lab's median before (1.0 = the starting point)."""
+    """One line per test, scenario and metric across the labs: its first measurement (the start), then
+    each lab's median after its change, relative to the start (1.0). Labs without an after are left out."""
     ok = samples[samples["ok"].astype(bool)]
-    medians = (
-        ok.groupby(["lab", "phase", "scenario", "test", "metric", "unit"], sort=True)["value"]
-        .median()
-        .reset_index()
+    keys = ["scenario", "test", "metric", "unit"]
+    medians = ok.groupby(["lab", "phase", *keys], sort=True)["value"].median().reset_index()
+    scenarios = sorted(set(medians["scenario"]))
+    fig = _grid(list(JOURNEY_PANELS), columns=1)
+    for row, metrics in enumerate(JOURNEY_PANELS.values(), start=1):
+        chosen = medians[medians["metric"].isin(metrics)]
+        for (scenario, test, metric, unit), part in chosen.groupby(keys, sort=True):
+            trace = _journey_line(_journey_points(part), test=test, metric=metric, unit=unit)
+            if len(scenarios) > 1:
+                trace.update(name=f"{trace.name} {scenario}")
+            trace.line.dash = SCENARIO_DASHES[scenarios.index(scenario) % len(SCENARIO_DASHES)]
+            fig.add_trace(trace, row=row, col=1)
+        fig.update_yaxes(title_text="× its first measurement", row=row, col=1)
+    labs = sorted(set(medians.loc[medians["phase"] == "after", "lab"].str.split("-").str[0]))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=["start", *labs], title_text="lab")
+    subtitle = (
+        "each line: its first measurement (start), then the median after each lab's change; 1.0 = start"
     )
-    fig = go.Figure()
-    for (scenario, test, metric, unit), part in medians.groupby(
-        ["scenario", "test", "metric", "unit"], sort=True
-    ):
-        points = _journey_points(part)
-        if points.empty:
-            continue
+    return label(fig, title, _sim(samples, simulated), subtitle=subtitle)
+
+
+def _journey_line(points: pd.DataFrame, *, test: str, metric: str, unit: str) -> go.Scatter:
+    short = metric.replace("latency_", "").replace("_", " ")
+    return go.Scatter(
+        x=points["x"].tolist(), y=(points["value"] / points["value"].iloc[0]).tolist(), mode="lines+markers",
+        name=f"{test} {short}", line={"color": TEST_COLOURS.get(test)},
+        customdata=list(zip(points["lab"], points["phase"], points["value"], strict=True)),
+        hovertemplate=f"%{{customdata[0]}} %{{customdata[1]}}<br>%{{customdata[2]:.4g}} {unit}"
+        f"<br>%{{y:.2f}} × start<extra>{test} {metric}</extra>",
+    )  # fmt: skip
+
+
+def _panels(rows: pd.DataFrame, by: list[str], first: tuple[str, ...]) -> list[tuple[tuple, pd.DataFrame]]:
+    """Rows split per panel, `first` metrics in that order; a group drawn twice in one phase is refused."""
+    rows = rows.reset_index(drop=True)
+    twice = rows.duplicated(["phase", *by, "group"])
+    if twice.any():
+        dup = rows[twice].iloc[0]
+        raise InputError(
+            f"the summary has more than one row for phase {dup['phase']!r}, {dup['test']} {dup['scenario']} "
+            f"{dup['metric']} (lab {dup.get('lab', '?')!r}): pass the summary of one lab"
+        )
+    order = {metric: i for i, metric in enumerate(first)}
+    panels = [((key,) if isinstance(key, str) else key, part) for key, part in rows.groupby(by, sort=False)]
+    return sorted(panels, key=lambda panel: order.get(panel[0][0], len(order)))
+
+
+def _grid(titles: list[str], columns: int = MAX_COLUMNS) -> go.Figure:
+    cols = max(1, min(columns, len(titles)))
+    rows = max(1, math.ceil(len(titles) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.45 / rows)
+    fig.update_annotations(font_size=PANEL_TITLE_SIZE)  # only the panel titles exist yet
+    fig.update_layout(height=TOP_MARGIN + rows * PANEL_HEIGHT, barmode="group")
+    return fig
+
+
+def _cell(index: int, count: int) -> tuple[int, int]:
+    cols = max(1, min(MAX_COLUMNS, count))
+    return index // cols + 1, index % cols + 1
+
+
+def _phase_bars(fig: go.Figure, part: pd.DataFrame, *, cell: tuple[int, int], y_title: str) -> None:
+    """One bar trace per phase (before, then after), x the panel's groups, whiskers the CI."""
+    shown = {trace.name for trace in fig.data if trace.showlegend is not False}
+    phases = sorted(set(part["phase"]), key=lambda p: (PHASE_ORDER.index(p) if p in PHASE_ORDER else 99, p))
+    for phase in phases:
+        rows = part[part["phase"] == phase]
         fig.add_trace(
-            go.Scatter(
-                x=points["lab"].tolist(), y=(points["value"] / points["value"].iloc[0]).tolist(), mode="lines+markers",
-                name=f"{test} {scenario} {metric}", customdata=points["value"].tolist(),
-                hovertemplate=f"lab %{{x}}<br>%{{customdata:.4g}} {unit}<extra>{test} {metric}</extra>",
-            )
+            go.Bar(
+                name=phase, x=rows["group"].tolist(), y=rows["median"].tolist(), error_y=_error_bars(rows),
+                marker_color=PHASE_COLOURS.get(phase), legendgroup=phase, showlegend=phase not in shown,
+                customdata=rows[["ci_low", "ci_high"]].to_numpy().tolist(),
+                hovertemplate="%{x}: %{y:.4g} (95 % CI %{customdata[0]:.4g} to %{customdata[1]:.4g})",
+            ),
+            row=cell[0], col=cell[1],
         )  # fmt: skip
-    fig.update_layout(
-        xaxis={"title": "lab", "type": "category"}, yaxis_title="relative to the first measurement"
-    )
-    return label(fig, title, _sim(samples, simulated))
+    fig.update_yaxes(title_text=y_title, rangemode="tozero", row=cell[0], col=cell[1])
+
+
+def _error_bars(rows: pd.DataFrame) -> dict:
+    return {
+        "type": "data", "color": CI_COLOUR, "thickness": 1.5, "width": 6,
+        "array": (rows["ci_high"] - rows["median"]).clip(lower=0).tolist(),
+        "arrayminus": (rows["median"] - rows["ci_low"]).clip(lower=0).tolist(),
+    }  # fmt: skip
 
 
 def _journey_points(part: pd.DataFrame) -> pd.DataFrame:
-    """The starting point (first lab, before) followed by each lab's after (or its only phase)."""
-    first_lab = part["lab"].min()
-    start = part[(part["lab"] == first_lab) & (part["phase"] == "before")].assign(lab="start")
-    afters = part[part["phase"] == "after"]
-    if afters.empty:
-        afters = part.drop_duplicates("lab", keep="last")
-    return pd.concat([start, afters], ignore_index=True)[["lab", "value"]]
+    """The line's first measurement (its first lab's before or baseline), then each lab's after."""
+    first = part[part["lab"] == part["lab"].min()]
+    start = first.sort_values("phase", key=lambda phases: phases.map(_start_rank)).head(1)
+    afters = part[(part["phase"] == "after") & ~part.index.isin(start.index)]
+    return pd.concat(
+        [start.assign(x="start"), afters.assign(x=afters["lab"].str.split("-").str[0])], ignore_index=True
+    )[["x", "lab", "phase", "value"]]
 
 
-def _axis(rows: pd.DataFrame, metric: str) -> str:
-    unit = rows[rows["metric"] == metric]["unit"].iloc[0]
-    return f"{metric.replace('_', ' ')} ({unit}, higher is better)"
+def _start_rank(phase: str) -> int:
+    return {"before": 0, "baseline": 1, "aa": 2, "after": 4}.get(phase, 3)
 
 
 def _sim(table: pd.DataFrame, simulated: bool | None) -> bool:
