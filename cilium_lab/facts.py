@@ -27,6 +27,9 @@ class NodeFacts:
     nic_driver: str | None = None  # `ethtool -i <device>` driver: "virtio_net", "mlx5_core"
     mtu: int | None = None  # the device MTU
     max_mtu: int | None = None  # from `ip -d link show`
+    # The MTU Cilium runs on the node: cilium_host's MTU (`ip link show cilium_host`), None when no agent
+    # runs or it was not read. What pods are given, as opposed to what cilium-config asks for.
+    pod_mtu: int | None = None
     cilium_version: str | None = None
     status: CiliumStatus | None = None  # parsed `cilium-dbg status --verbose` of this node's agent
     config: dict[str, str] = field(default_factory=dict)  # effective cilium-config for this node

@@ -137,6 +137,12 @@ class Look:
     name: str
     accept: tuple[object, ...] = ()
     at_least: float | str | None = None  # a number, or a kernel version for where="facts", name="kernel"
+    # where="status": the status attribute whose line answers this look (default: `name` itself). When
+    # that line is there, the status decides even if `name` is None: `BandwidthManager: Disabled` means
+    # no BBR, whatever cilium-config asks for.
+    line: str | None = None
+    # A NodeFacts attribute that caps what the node can carry ("max_mtu"): a larger value is not in effect.
+    within: str | None = None
 
     def __post_init__(self) -> None:
         if self.where == "config" and self.name not in SETTINGS:
@@ -146,17 +152,22 @@ class Look:
             )
 
 
-def in_status(name: str, *accept: object, at_least: float | None = None) -> Look:
-    return Look("status", name, accept, at_least)
+def in_status(name: str, *accept: object, at_least: float | None = None, line: str | None = None) -> Look:
+    """A CiliumStatus attribute; `line` names the attribute whose presence means the status answers."""
+    return Look("status", name, accept, at_least, line=line)
 
 
-def in_config(setting: str, *accept: object, at_least: float | None = None) -> Look:
+def in_config(
+    setting: str, *accept: object, at_least: float | None = None, within: str | None = None
+) -> Look:
     """A logical setting ("routing") as cilium-config holds it for the node's version; accept logical values."""
-    return Look("config", setting, accept, at_least)
+    return Look("config", setting, accept, at_least, within=within)
 
 
-def in_facts(name: str, *accept: object, at_least: float | str | None = None) -> Look:
-    return Look("facts", name, accept, at_least)
+def in_facts(
+    name: str, *accept: object, at_least: float | str | None = None, within: str | None = None
+) -> Look:
+    return Look("facts", name, accept, at_least, within=within)
 
 
 def in_host(key: str, *accept: object) -> Look:
@@ -165,7 +176,11 @@ def in_host(key: str, *accept: object) -> Look:
 
 @dataclass(frozen=True)
 class Check:
-    """How to see one part of an item in effect: the first look that finds a value decides."""
+    """How to see one part of an item in effect.
+
+    When the agent's status has the line a status look reads, that status look decides and nothing
+    else is consulted; otherwise the first other look that finds a value decides (see `verify.run`).
+    """
 
     what: str
     looks: tuple[Look, ...]

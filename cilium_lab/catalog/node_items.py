@@ -57,13 +57,24 @@ JUMBO_FRAMES = Item(
     targets={"mtu": Param("mtu", "the underlay's jumbo MTU", JUMBO_MTU)},
     requires=(DeviceMtuAtLeast(JUMBO_MTU, "jumbo frames on the node's device", src.TUNING_GUIDE),),
     restart=(RESTART_AGENTS, RESTART_PODS),
-    verify=(Check("jumbo MTU", (in_config("mtu", at_least=JUMBO_MTU), in_facts("mtu", at_least=JUMBO_MTU))),),
+    # What the node runs (cilium_host's MTU) decides; cilium-config only when the agent was not read. A
+    # value above the device's max MTU is not in effect: the NIC cannot carry those frames.
+    verify=(
+        Check(
+            "jumbo MTU",
+            (
+                in_facts("pod_mtu", at_least=JUMBO_MTU, within="max_mtu"),
+                in_config("mtu", at_least=JUMBO_MTU, within="max_mtu"),
+                in_facts("mtu", at_least=JUMBO_MTU, within="max_mtu"),
+            ),
+        ),
+    ),
     caveats=(
         "Every hop of the underlay (NICs, switches, gateways) must carry jumbo frames; only the node's "
         "device is visible here.",
         "Auto-detection can pick the minimum over all devices or the wrong NIC (issues #10309, #14339).",
         "Pod MTUs are set at pod creation: existing pods must be re-created (PR #4323).",
-        "No status line shows the MTU: read cilium-config and the devices.",
+        "No status line shows the MTU: read cilium_host's MTU on the node (cilium-config when it cannot be read).",
         "Tunnel mode subtracts the encapsulation overhead (50 bytes for VXLAN).",
     ),
     sources=(src.TUNING_GUIDE, src.ISSUE_MTU_WRONG_DEVICE, src.ISSUE_MTU_PER_ROUTE, src.PR_MTU_REDEPLOY),
@@ -110,7 +121,13 @@ BBR = Item(
         ),
     ),
     restart=(RESTART_AGENTS, RESTART_PODS),
-    verify=(Check("BBR", (in_status("congestion_control", "BBR"), in_config("bbr", True))),),
+    # The congestion control is part of the BandwidthManager line: `Disabled` there answers "no BBR".
+    verify=(
+        Check(
+            "BBR",
+            (in_status("congestion_control", "BBR", line="bandwidth_manager"), in_config("bbr", True)),
+        ),
+    ),
     caveats=(
         "More TCP retransmissions and more aggressive behaviour towards CUBIC flows.",
         "Cilium cannot migrate existing sockets to BBR: restart the pods.",

@@ -2,8 +2,14 @@
 
 Called by `evaluate` (the "enabled" state) and by the change flow after a rollout. Calls `configured`
 for cilium-config (logical settings, read per Cilium version) and `kernel` for the facts about the
-kernel. Each check takes the first of its looks that finds a value: a status line beats a config key,
-because the agent may have fallen back from what the config asks for.
+kernel.
+
+"Enabled" means in effect, not merely configured. When the agent's status has the line a check's
+status look reads (`Look.line`), the status decides and cilium-config is never consulted: the agent
+may have fallen back from what the config asks for (BBR with `BandwidthManager: Disabled` is off).
+Only when the status is silent (no agent, an older format without the line) does the first other
+look that finds a value decide. A value above what the node can carry (`Look.within`, e.g. an MTU
+above the device's max MTU) is not in effect either.
 """
 
 from __future__ import annotations
@@ -47,13 +53,46 @@ def observe(
 
 
 def run(check: Check, node: NodeFacts, cilium_version: str | None = None) -> tuple[bool | None, str]:
-    """(passed, what was seen) from the first look that finds a value; (None, "") when none does."""
+    """(passed, what was seen): the status when it answers, else the first look that finds a value;
+    (None, "") when none does."""
+    answering = next((look for look in check.looks if status_answers(look, node)), None)
+    if answering is not None:
+        return _judged(check, answering, node, _status_sighting(answering, node))
     for look in check.looks:
-        seen = sighting(look, node, cilium_version)
+        seen = None if look.where == "status" else sighting(look, node, cilium_version)
         if seen is not None:
-            name, value, shown = seen
-            return accepts(look, value), f"{check.what}: {name} = {shown} ({WHERE[look.where]})"
+            return _judged(check, look, node, seen)
     return None, ""
+
+
+def status_answers(look: Look, node: NodeFacts) -> bool:
+    """Does the node's status have the line this status look reads?"""
+    if look.where != "status" or node.status is None:
+        return False
+    return getattr(node.status, look.line or look.name, None) is not None
+
+
+def _status_sighting(look: Look, node: NodeFacts) -> tuple[str, object, object]:
+    value = getattr(node.status, look.name, None)
+    if value is None:  # the line is there without this part: say what it shows instead
+        line = look.line or look.name
+        return look.name, None, f"none ({line} = {getattr(node.status, line, None)})"
+    return look.name, value, value
+
+
+def _judged(check: Check, look: Look, node: NodeFacts, seen: tuple[str, object, object]) -> tuple[bool, str]:
+    name, value, shown = seen
+    cap = getattr(node, look.within, None) if look.within else None
+    over = cap is not None and _number(value) is not None and _number(value) > cap
+    suffix = f", above the {look.within} {cap} {node.device or 'the device'} carries" if over else ""
+    return accepts(look, value) and not over, f"{check.what}: {name} = {shown}{suffix} ({WHERE[look.where]})"
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
 
 
 def sighting(
@@ -87,6 +126,8 @@ def read(look: Look, node: NodeFacts) -> object | None:
 
 
 def accepts(look: Look, value: object) -> bool:
+    if value is None:
+        return False
     if isinstance(value, KernelVersion):
         return value.at_least(str(look.at_least))
     if look.at_least is not None:

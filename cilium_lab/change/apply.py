@@ -4,7 +4,10 @@ Called by the labs (through `ui.confirm` or with `approve=True`) and the CLI; ca
 `change.backup`, `change.restarts`, `change.verify`, `cluster.configmaps`, `cluster.nodeconfig`,
 `cluster.rollout` and `cluster.snapshot`. The steps read top to bottom in `_run`. A failed rollout
 (timeout, crash loop) or a failed verification restores the saved config exactly and restarts the
-same agents again. A canary restarts only its nodes' agents (`change.restarts`).
+same agents again. A change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes
+that can take it) labels those nodes, creates the CiliumNodeConfig and restarts only their agents
+(`change.restarts`); its rollback deletes both. Nodes the plan refused are never touched and stay
+refused in the report, whatever happens to the others.
 
 A NotReady node in the change's scope is refused up front (`NodesNotReady`, naming each node; nothing
 changes): its agent cannot restart, so the rollout would hang until the timeout and the rollback would
@@ -92,8 +95,23 @@ def _check(
         raise InputError(f"results_dir must be a folder path, got {results_dir!r}")
 
 
-def _everyone(plan: Plan, outcome: str, reason: str) -> dict[str, outcomes.NodeOutcome]:
-    return {n: outcomes.NodeOutcome(n, outcome if e.outcome != outcomes.SKIPPED else e.outcome, reason if e.outcome != outcomes.SKIPPED else e.reason) for n, e in plan.expected.items()}  # fmt: skip
+def _everyone(
+    plan: Plan, outcome: str, reason: str, *, device: bool = False
+) -> dict[str, outcomes.NodeOutcome]:
+    """Every node the change reached gets `outcome`; skipped and refused nodes keep what the plan said.
+
+    `device` adds each node's device and driver to the reason (what a crash after a change points at)."""
+    kept = (outcomes.SKIPPED, outcomes.REFUSED)
+    return {
+        n: e
+        if e.outcome in kept
+        else outcomes.NodeOutcome(n, outcome, _on(plan, n, reason) if device else reason)
+        for n, e in plan.expected.items()
+    }
+
+
+def _on(plan: Plan, node: str, reason: str) -> str:
+    return f"{reason}; this node's device: {plan.devices[node]}" if node in plan.devices else reason
 
 
 def apply(
@@ -116,10 +134,9 @@ def apply(
         report.nodes = _everyone(plan, outcomes.SKIPPED, NOT_APPROVED)
         return report
     if plan.nothing_to_do:
-        report.message = "nothing to do: cilium-config already has these values"
-        report.nodes = {
-            n: outcomes.NodeOutcome(n, outcomes.SKIPPED, "nothing to change") for n in plan.expected
-        }
+        report.nodes = _everyone(plan, outcomes.SKIPPED, "nothing to change")
+        report.outcome = outcomes.overall(report.nodes.values())
+        report.message = f"nothing to do: {plan.scope_note or 'cilium-config already has these values'}"
         return report
     if plan.helm_managed:
         report.warnings.append(_helm_warning(plan))
@@ -133,6 +150,12 @@ def apply(
 
 
 def _helm_warning(plan: Plan) -> str:
+    if plan.scoped and not plan.canary:  # Helm values are cluster-wide: they cannot say "these nodes only"
+        return (
+            f"Helm manages cilium-config, which this change leaves alone: it lives in CiliumNodeConfig"
+            f" {plan.node_config['metadata']['name']}, outside Helm (a `helm upgrade` neither undoes nor"
+            f" keeps it in the values); do not put it in the Helm values: {', '.join(plan.refused)} cannot take it"
+        )  # fmt: skip
     if plan.canary:  # a CiliumNodeConfig is not part of the Helm release: upgrades leave it alone
         return (
             f"Helm manages cilium-config: this canary lives in CiliumNodeConfig {plan.node_config['metadata']['name']}"
@@ -213,14 +236,14 @@ def _change(conn: Connection, plan: Plan, say: Progress) -> tuple[str, ...]:
             f"patched {plan.namespace}/{plan.configmap}: {', '.join(f'{k}={v}' for k, v in sorted(plan.changes.items()))}"
         )
         return ()
-    nodeconfig.label_nodes(conn, plan.canary, plan.canary_label, "true")
+    nodeconfig.label_nodes(conn, plan.selected, plan.node_label, "true")
     name = plan.node_config["metadata"]["name"]
     try:
         nodeconfig.create(conn, plan.node_config)
     except ClusterError:
-        nodeconfig.label_nodes(conn, plan.canary, plan.canary_label, None)
+        nodeconfig.label_nodes(conn, plan.selected, plan.node_label, None)
         raise
-    say(f"created CiliumNodeConfig {name} for {', '.join(plan.canary)}")
+    say(f"created CiliumNodeConfig {name} for {', '.join(plan.selected)}; {plan.configmap} unchanged")
     return (name,)
 
 
@@ -231,10 +254,10 @@ def _roll_back(
     say(f"rolling back: {failure}")
     try:
         backup.restore(conn, saved, created_node_configs=created, cilium_version=plan.cilium_version)
-        if plan.canary:
-            nodeconfig.label_nodes(conn, plan.canary, plan.canary_label, None)
+        if plan.node_config is not None:
+            nodeconfig.label_nodes(conn, plan.selected, plan.node_label, None)
             say(
-                f"deleted CiliumNodeConfig {', '.join(created)} and label {plan.canary_label} from {', '.join(plan.canary)}"
+                f"deleted CiliumNodeConfig {', '.join(created)} and label {plan.node_label} from {', '.join(plan.selected)}"
             )
         say(f"restored {plan.namespace}/{plan.configmap} from {saved.configmap_backup}")
         again = restarts.roll_out(conn, install, nodes, say, timeout)
@@ -247,4 +270,4 @@ def _roll_back(
         return
     suffix = "" if again is None else f" (config restored, but the agents' rollout after it: {again})"
     report.outcome, report.message = outcomes.ROLLED_BACK, f"{failure}; previous config restored{suffix}"
-    report.nodes = _everyone(plan, outcomes.ROLLED_BACK, failure)
+    report.nodes = _everyone(plan, outcomes.ROLLED_BACK, failure, device=True)

@@ -1,10 +1,15 @@
 """Plan one tuning change: the cilium-config diff, Helm values, CLI commands, restarts, per-node outcome.
 
 Called by the labs and the CLI before `change.apply`; calls `catalog` (the item, per-node
-readiness), `cilium.translate` (logical settings -> this version's keys) and `change.render`. Pure:
-a plan reads a `Snapshot` and changes nothing. A canary plan puts the change in a CiliumNodeConfig
-that selects the chosen nodes by a label (cilium.io/v2alpha1 for 1.13-1.15, v2 from 1.16:
-https://docs.cilium.io/en/stable/configuration/per-node-config/).
+readiness), `change.scope` (which nodes), `cilium.translate` (logical settings -> this version's
+keys) and `change.render`. Pure: a plan reads a `Snapshot` and changes nothing.
+
+Where the change goes: when every node in scope can take it, the cluster-wide cilium-config is
+patched. A canary (`nodes=`) puts it in a CiliumNodeConfig that selects the chosen nodes by a label
+(cilium.io/v2alpha1 for 1.13-1.15, v2 from 1.16: https://docs.cilium.io/en/stable/configuration/per-node-config/).
+When some nodes in scope are blocked for the item, it is never forced on them: the change goes only
+to the nodes that can take it, through a CiliumNodeConfig of its own (label `cilium-lab.io/takes-<item>`),
+and the blocked nodes are refused with the reason (`change.scope`). When no node can, nothing changes.
 """
 
 from __future__ import annotations
@@ -14,17 +19,24 @@ from dataclasses import dataclass, field
 
 import cilium_lab.cilium as cilium_pkg
 from cilium_lab import catalog
-from cilium_lab.change import outcomes
-from cilium_lab.cluster import nodeconfig
+from cilium_lab.change import outcomes, scope
+from cilium_lab.cluster import nodeconfig, objects
 from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import InputError
+from cilium_lab.facts import NodeFacts
 
 CANARY_LABEL = "cilium-lab.io/canary"  # prefix: one label per item, so two canaries on a node keep both
+TAKES_LABEL = "cilium-lab.io/takes"  # prefix: the nodes a change narrowed to (the others cannot take it)
 
 
 def canary_label(item_id: str) -> str:
     """The node label whose CiliumNodeConfig carries this item's canary (value "true")."""
     return f"{CANARY_LABEL}-{item_id}"
+
+
+def takes_label(item_id: str) -> str:
+    """The node label whose CiliumNodeConfig carries this item on the nodes that can take it."""
+    return f"{TAKES_LABEL}-{item_id}"
 
 
 @dataclass(frozen=True)
@@ -46,22 +58,43 @@ class Plan:
     helm_managed: bool
     helm_release: str
     simulated: bool
-    canary: tuple[str, ...] = ()
-    node_config: dict | None = None  # the CiliumNodeConfig a canary creates
+    canary: tuple[str, ...] = ()  # the nodes the operator chose (nodes=...)
+    node_config: dict | None = None  # the CiliumNodeConfig the change creates (canary or narrowed)
     not_ready: tuple[str, ...] = ()  # nodes in scope that were NotReady in the snapshot: apply refuses them
     notes: tuple[str, ...] = field(default=())
+    scoped: tuple[str, ...] = ()  # the nodes a change narrowed to because others in scope cannot take it
+    scope_note: str = ""  # why the change is scoped (or refused everywhere), in words; "" when it is not
+    left_out: tuple[str, ...] = ()  # target settings left out: some node in scope cannot take them
+    devices: dict[str, str] = field(default_factory=dict)  # node -> "enp1s0 (virtio_net)", for reasons
 
     @property
     def nothing_to_do(self) -> bool:
         return not self.changes
 
     @property
-    def nodes_in_scope(self) -> tuple[str, ...]:
-        return self.canary or tuple(self.expected)
+    def refused(self) -> tuple[str, ...]:
+        """The nodes the plan refuses (they cannot take the change): never touched."""
+        return tuple(n for n, e in self.expected.items() if e.outcome == outcomes.REFUSED)
 
     @property
-    def canary_label(self) -> str:
-        return canary_label(self.item)
+    def selected(self) -> tuple[str, ...]:
+        """The nodes the CiliumNodeConfig selects (and whose agents restart); () for cilium-config."""
+        if self.node_config is None:
+            return ()
+        return self.scoped or self.canary
+
+    @property
+    def nodes_in_scope(self) -> tuple[str, ...]:
+        return self.selected or self.canary or tuple(self.expected)
+
+    @property
+    def node_label(self) -> str:
+        """The label that puts a node under this change's CiliumNodeConfig."""
+        return canary_label(self.item) if self.canary else takes_label(self.item)
+
+    @property
+    def canary_label(self) -> str:  # the earlier name of node_label
+        return self.node_label
 
     @property
     def helm_command(self) -> str:
@@ -170,7 +203,10 @@ def plan(
     nodes: Sequence[str] | None = None,
     **params: object,
 ) -> Plan:
-    """Plan the change of one item; `nodes` makes it a canary on those nodes first."""
+    """Plan the change of one item; `nodes` makes it a canary on those nodes first.
+
+    Nodes blocked for the item are refused, never forced: the change then goes to the others only,
+    through a CiliumNodeConfig (`change.scope`)."""
     if not isinstance(snapshot, Snapshot):
         raise InputError(f"plan needs a Snapshot from cluster.snapshot.take(), got {type(snapshot).__name__}")
     if not isinstance(item_id, str | int) or isinstance(item_id, bool):
@@ -183,43 +219,90 @@ def plan(
     canary = _check_nodes(snapshot, nodes)
     targets = _check_target(item, target, params)
     version = snapshot.cilium_version
+    # NodeFacts.config is each node's effective config (cilium-config + the CiliumNodeConfigs selecting
+    # it), so a prerequisite an earlier narrowed change set counts on the nodes that took it.
     readiness = {n.name: catalog.evaluate(item, n, cilium_version=version) for n in snapshot.nodes}
-    scope = canary or snapshot.node_names
-    _refuse_unmet_needs(item, readiness, scope)
-    change = cilium_pkg.translate(version, targets, snapshot.config)
-    changes = {k: v for k, v in change.configmap.items() if snapshot.config.get(k) != v}
-    expected = {n: _expect(r, n in scope) for n, r in readiness.items()}
-    node_config = _canary_config(snapshot, item.id, canary, changes) if canary else None
+    in_scope = canary or snapshot.node_names
+    _refuse_unmet_needs(item, readiness, in_scope)
+    where = scope.decide(readiness, in_scope, tuple(targets))
+    kept = {k: v for k, v in targets.items() if k not in where.left_out}
+    selected = where.capable if where.narrowed else canary
+    name = _node_config_name(item.id, canary, where)
+    refused_everywhere = where.narrowed and where.nothing_can_take_it
+    change = _translate(snapshot, kept, selected if name else ()) if kept and not refused_everywhere else None
+    changes = dict(change.configmap) if change else {}
+    node_config = _node_config(snapshot, item.id, name, canary, changes) if name and changes else None
+    base = _config_of(snapshot, selected if node_config else ())
     return Plan(
         item=item.id, title=item.title, cilium_version=version, namespace=snapshot.namespace,
         configmap=snapshot.install.configmap, targets=targets, changes=changes,
-        previous={k: snapshot.config.get(k) for k in changes}, helm=dict(change.helm), cli=tuple(change.cli),
-        restart=tuple(item.restart), readiness=readiness, expected=expected,
+        previous={k: base.get(k) for k in changes}, helm=dict(change.helm) if change else {},
+        cli=tuple(change.cli) if change else (), restart=tuple(item.restart), readiness=readiness,
+        expected={n: _expect(r, n in in_scope) for n, r in readiness.items()},
         config_resource_version=snapshot.config_resource_version, helm_managed=snapshot.helm_managed,
         helm_release=snapshot.install.helm_release, simulated=snapshot.simulated, canary=canary,
         node_config=node_config, notes=tuple(item.caveats),
-        not_ready=tuple(n.name for n in snapshot.nodes if n.name in scope and not n.ready),
+        not_ready=tuple(n.name for n in snapshot.nodes if n.name in (selected or in_scope) and not n.ready),
+        scoped=where.capable if where.narrowed else (), left_out=where.left_out,
+        scope_note=scope.explain(item.id, readiness, where, name if node_config else None),
+        devices={n.name: _device(n) for n in snapshot.nodes},
     )  # fmt: skip
+
+
+def _node_config_name(item_id: str, canary: tuple[str, ...], where: scope.Scope) -> str | None:
+    """The CiliumNodeConfig the change goes through; None for the cluster-wide cilium-config."""
+    if canary:
+        return canary_name(item_id)
+    return scoped_name(item_id) if where.narrowed else None
+
+
+def _config_of(snapshot: Snapshot, selected: Sequence[str]) -> dict[str, str]:
+    """The config the change starts from: the first selected node's effective config, else cilium-config."""
+    return dict(snapshot.node(selected[0]).config) if selected else dict(snapshot.config)
+
+
+def _translate(
+    snapshot: Snapshot, targets: Mapping[str, object], selected: Sequence[str]
+) -> cilium_pkg.ConfigChange:
+    """The change for cilium-config, or for the selected nodes: every key any of them lacks."""
+    first = cilium_pkg.translate(snapshot.cilium_version, targets, _config_of(snapshot, selected))
+    for node in selected[1:]:
+        more = cilium_pkg.translate(snapshot.cilium_version, targets, snapshot.node(node).config)
+        first.configmap.update({k: v for k, v in more.configmap.items() if k not in first.configmap})
+    return first
+
+
+def _device(node: NodeFacts) -> str:
+    if node.device is None:
+        return "device unknown"
+    return f"{node.device} ({node.nic_driver or 'driver unknown'})"
 
 
 def canary_name(item_id: str) -> str:
     return f"cilium-lab-canary-{item_id}"
 
 
-def _canary_config(
-    snapshot: Snapshot, item_id: str, canary: tuple[str, ...], changes: dict[str, str | None]
+def scoped_name(item_id: str) -> str:
+    """The CiliumNodeConfig of a change narrowed to the nodes that can take it."""
+    return f"cilium-lab-{item_id}"
+
+
+def _node_config(
+    snapshot: Snapshot, item_id: str, name: str, canary: tuple[str, ...], changes: dict[str, str | None]
 ) -> dict:
     removed = sorted(k for k, v in changes.items() if v is None)
     if removed:
+        what = "a canary" if canary else f"a change some nodes cannot take ({item_id})"
+        fix = "apply to the whole cluster (nodes=None)" if canary else "change cilium-config by hand"
         raise InputError(
-            f"a canary cannot remove cilium-config keys ({', '.join(removed)}): a CiliumNodeConfig only sets"
-            " values; apply to the whole cluster (nodes=None)"
+            f"{what} cannot remove cilium-config keys ({', '.join(removed)}): a CiliumNodeConfig only sets"
+            f" values; {fix}"
         )
+    if any(objects.name_of(cnc) == name for cnc in snapshot.node_configs):
+        raise InputError(
+            f"CiliumNodeConfig {snapshot.namespace}/{name} already exists (an earlier change of {item_id});"
+            f" delete it first: kubectl -n {snapshot.namespace} delete ciliumnodeconfig {name}"
+        )
+    label = canary_label(item_id) if canary else takes_label(item_id)
     defaults = {k: v for k, v in changes.items() if v is not None}
-    return nodeconfig.manifest(
-        canary_name(item_id),
-        snapshot.namespace,
-        snapshot.cilium_version,
-        {canary_label(item_id): "true"},
-        defaults,
-    )
+    return nodeconfig.manifest(name, snapshot.namespace, snapshot.cilium_version, {label: "true"}, defaults)

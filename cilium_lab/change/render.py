@@ -22,29 +22,54 @@ def _tag(simulated: bool) -> str:
     return " [SIMULATED]" if simulated else ""
 
 
+def _scope(plan: Plan) -> str:
+    if plan.scoped:
+        return f"only {', '.join(plan.scoped)} (the others cannot take it)"
+    if plan.canary:
+        return f"canary on {', '.join(plan.canary)}"
+    return "whole cluster"
+
+
+def _where(plan: Plan) -> str:
+    """What the diff lines change: cilium-config, or the CiliumNodeConfig (whose values start from the
+    selected nodes' effective config)."""
+    if plan.node_config:
+        return f"CiliumNodeConfig {plan.node_config['metadata']['name']}"
+    return f"{plan.namespace}/{plan.configmap}"
+
+
 def plan_lines(plan: Plan) -> list[str]:
-    scope = f"canary on {', '.join(plan.canary)}" if plan.canary else "whole cluster"
     lines = [
-        f"Plan: {plan.title} ({plan.item}) on Cilium {plan.cilium_version}, {scope}{_tag(plan.simulated)}"
+        f"Plan: {plan.title} ({plan.item}) on Cilium {plan.cilium_version}, {_scope(plan)}{_tag(plan.simulated)}"
     ]
+    if plan.scope_note:
+        lines.append(f"  {plan.scope_note}")
     if plan.nothing_to_do:
         lines.append("  nothing to change in cilium-config")
     for key, new in sorted(plan.changes.items()):
-        lines.append(
-            f"  {plan.namespace}/{plan.configmap} {key}: {_value(plan.previous.get(key))} -> {_value(new)}"
-        )
+        lines.append(f"  {_where(plan)} {key}: {_value(plan.previous.get(key))} -> {_value(new)}")
     if plan.node_config:
         lines.append(
             f"  via CiliumNodeConfig {plan.node_config['metadata']['name']} ({plan.node_config['apiVersion']})"
+            f" selecting {plan.node_label}=true on {', '.join(plan.selected)}"
         )
-    if plan.helm:
+    if plan.helm and plan.scoped and not plan.canary:
+        lines.append(
+            "  Helm: none: Helm values are cluster-wide and the refused nodes cannot take them; the"
+            " CiliumNodeConfig is outside Helm"
+        )
+    elif plan.helm:
         lines.append(f"  Helm: {plan.helm_command}")
     lines.extend(f"  cilium CLI: {command}" for command in plan.cli)
     if plan.restart:
         lines.append(f"  restarts: {', '.join(plan.restart)}")
     for node, expected in plan.expected.items():
         lines.append(f"  {node}: {expected.outcome} - {expected.reason}{_not_ready(plan, node)}")
-    if plan.helm_managed and not plan.nothing_to_do and plan.canary:
+    if plan.helm_managed and not plan.nothing_to_do and plan.scoped and not plan.canary:
+        lines.append(
+            "  note: Helm manages cilium-config, which stays unchanged; the CiliumNodeConfig is outside Helm"
+        )
+    elif plan.helm_managed and not plan.nothing_to_do and plan.canary:
         lines.append(
             "  note: Helm manages cilium-config; to promote the canary, change the Helm values (above)"
         )
@@ -76,13 +101,14 @@ def _table(rows: list[tuple[str, str, str]], head: tuple[str, str, str]) -> str:
 def plan_html(plan: Plan) -> str:
     first, *rest = plan_lines(plan)
     diff = [(k, _value(plan.previous.get(k)), _value(v)) for k, v in sorted(plan.changes.items())]
+    where = "CiliumNodeConfig key" if plan.node_config else "cilium-config key"
     nodes = [(n, e.outcome, e.reason + _not_ready(plan, n)) for n, e in plan.expected.items()]
     extra = "".join(
         f"<li>{escape(line.strip())}</li>" for line in rest if not line.startswith("  ") or ":" in line[:14]
     )
     return (
         f"<div class='cilium-lab-plan'><h4>{escape(first)}</h4>"
-        f"{_table(diff, ('cilium-config key', 'now', 'planned'))}"
+        f"{_table(diff, (where, 'now', 'planned'))}"
         f"{_table(nodes, ('node', 'expected', 'why'))}<ul>{extra}</ul></div>"
     )
 

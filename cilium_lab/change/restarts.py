@@ -2,8 +2,9 @@
 
 Called by `change.apply` (after the change, and again after a rollback); calls `cluster.rollout`.
 A whole-cluster change restarts every agent through the DaemonSet (`kubectl rollout restart`). A
-canary restarts only the canary nodes' agents, one node at a time, so the other nodes keep their
-running agents (same pods, same restart counts). When NotReady nodes are allowed
+change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes that can take it)
+restarts only the selected nodes' agents, one node at a time, so the other nodes keep their running
+agents (same pods, same restart counts). When NotReady nodes are allowed
 (`apply(..., allow_not_ready=True)`), a whole-cluster change is also restarted node by node, leaving
 them out: a DaemonSet rolling update stalls on a NotReady node, whose unavailable pod uses up
 maxUnavailable, so `kubectl rollout status` would never finish.
@@ -24,7 +25,7 @@ MIN_WAIT = 0.1  # seconds each node gets even when an earlier one used up the de
 
 def nodes_to_restart(plan: Plan, not_ready: Mapping[str, str]) -> tuple[str, ...] | None:
     """None: restart the whole DaemonSet; otherwise the nodes whose agents restart, one by one."""
-    if not plan.canary and not not_ready:
+    if not plan.selected and not not_ready:
         return None
     return tuple(n for n in plan.nodes_in_scope if n not in not_ready)
 

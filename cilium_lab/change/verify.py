@@ -1,7 +1,8 @@
 """After a rollout: does every node's effective state match the plan?
 
-Called by `change.apply` with a fresh `Snapshot`; calls `catalog.evaluate`. A node expected to take
-the change must now show the item enabled; a node expected to refuse must run a healthy agent that
+Called by `change.apply` with a fresh `Snapshot`; calls `catalog.observe` and `catalog.evaluate`. A
+node expected to take the change must now show it in effect (the agent's status decides where it has
+the line; settings the node cannot take or the plan left out are not checked); a node expected to refuse must run a healthy agent that
 shows the fallback (the item not in effect), not fail; nodes outside the scope, and nodes the apply left out (NotReady), are skipped.
 """
 
@@ -25,16 +26,20 @@ def node_outcome(plan: Plan, after: Snapshot, node: str) -> outcomes.NodeOutcome
     if facts.status is None:
         why = after.problems.get(node, "no agent status")
         return outcomes.NodeOutcome(node, outcomes.FAILED, f"agent not healthy after the change: {why}")
-    seen = catalog.evaluate(plan.item, facts, cilium_version=after.cilium_version)
     if expected.outcome == outcomes.REFUSED:
+        seen = catalog.evaluate(plan.item, facts, cilium_version=after.cilium_version)
         if seen.state == catalog.ENABLED:
             return outcomes.NodeOutcome(node, outcomes.APPLIED, "expected to refuse, but took the change")
         return outcomes.NodeOutcome(node, outcomes.REFUSED, f"falls back as planned: {expected.reason}")
-    if seen.state == catalog.ENABLED:
-        return outcomes.NodeOutcome(node, outcomes.APPLIED, "; ".join(seen.reasons) or "in effect")
-    return outcomes.NodeOutcome(
-        node, outcomes.FAILED, f"not in effect after the change: {'; '.join(seen.reasons)}"
+    # Settings the node cannot take, or the plan left out, were not changed: their checks do not count.
+    skip = {*plan.readiness[node].blocked_settings, *plan.left_out}
+    seen = catalog.observe(
+        catalog.get(plan.item), facts, skip_settings=skip, cilium_version=after.cilium_version
     )
+    if seen.enabled:
+        return outcomes.NodeOutcome(node, outcomes.APPLIED, "; ".join(seen.evidence) or "in effect")
+    why = "; ".join(seen.evidence) or f"nothing reports {', '.join(seen.unseen)}"
+    return outcomes.NodeOutcome(node, outcomes.FAILED, f"not in effect after the change: {why}")
 
 
 def check(

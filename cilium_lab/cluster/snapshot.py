@@ -1,4 +1,4 @@
-"""A snapshot of the cluster as it is: per node kernel, OS, NIC, MTU, effective Cilium config and status.
+"""A snapshot of the cluster as it is: per node kernel, OS, NIC, MTUs, effective Cilium config and status.
 
 Called by the labs, the scorecard and the change flow (before a plan, and again to verify after a
 rollout); calls `cluster.discover`, `cluster.configmaps`, `cluster.nodeconfig`, `cluster.exec` and
@@ -145,6 +145,9 @@ def _read_node(
     if device:
         mtu, max_mtu = parse_link(agent.run("ip", "-d", "link", "show", device) or "")
         driver = parse_driver(agent.run("ethtool", "-i", device) or "")
+    # cilium_host carries the MTU the agent gives pods (the device MTU it chose or was told); it exists
+    # only while an agent has set the node up.
+    pod_mtu, _ = parse_link(agent.run("ip", "-d", "link", "show", "cilium_host") or "")
     status_text = agent.run(*install.status_command)
     status, problem = None, ""
     if status_text:
@@ -156,7 +159,7 @@ def _read_node(
         problem = f"`{' '.join(install.status_command)}` failed in {pod.name}"
     host = {k: v.strip() for k, argv in HOST_COMMANDS.items() if (v := agent.run(*argv)) and v.strip()}
     facts = replace(
-        facts, device=device, nic_driver=driver, mtu=mtu, max_mtu=max_mtu, status=status, host=host,
+        facts, device=device, nic_driver=driver, mtu=mtu, max_mtu=max_mtu, pod_mtu=pod_mtu, status=status, host=host,
         kernel_build=(agent.run("uname", "-v") or "").strip() or None,
     )  # fmt: skip
     return facts, problem or agent.problem
