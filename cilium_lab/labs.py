@@ -89,6 +89,7 @@ def run(
     seed: int = 0,
     parameters: Mapping[str, Any] | None = None,
     on_lab: Callable[[LabRun], None] | None = None,
+    shared_kernel: bool = True,
 ) -> list[LabRun]:
     """Execute labs in order through papermill; a failing lab is reported and the batch goes on."""
     if not labs:
@@ -97,7 +98,10 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "results"
     runs = []
-    with _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig:
+    with (
+        _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
+        _kernel(labs, shared_kernel) as engine,
+    ):
         for lab in labs:
             params = {
                 "cluster": cluster,
@@ -107,7 +111,7 @@ def run(
                 "seed": seed,
                 **dict(parameters or {}),
             }
-            lab_run = _run_one(lab, out_dir, params)
+            lab_run = _run_one(lab, out_dir, params, engine)
             if html:
                 lab_run.html = export.to_html(lab_run.executed)
             runs.append(lab_run)
@@ -116,7 +120,16 @@ def run(
     return runs
 
 
-def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any]) -> LabRun:
+def _kernel(labs: Sequence[Lab], shared: bool) -> AbstractContextManager[str | None]:
+    """A batch of several labs shares one kernel (see `batch_kernel`); a single lab gets its own."""
+    if shared and len(labs) > 1:
+        from cilium_lab import batch_kernel
+
+        return batch_kernel.shared_kernel(labs[0].source.parent)
+    return contextlib.nullcontext(None)
+
+
+def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None) -> LabRun:
     import papermill
 
     executed = out_dir / f"{lab.name}.ipynb"
@@ -133,6 +146,7 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any]) -> LabRun:
             log_output=False,
             request_save_on_cell_execute=False,
             shutdown_kernel="immediate",
+            engine_name=engine,
         )
     except Exception as err:  # papermill raises its own error types; the notebook keeps the details
         error = _one_line(err)
