@@ -1,0 +1,162 @@
+"""Exported HTML walkthroughs, opened in headless Chromium as a reader would open them from disk.
+
+Runs labs 00, 02 and 03 in one batch on the embedded cluster (`cilium_lab.labs.run`, html=True,
+small samples), keeps the batch's kubeconfig secrets while the cluster is up, then opens every
+walkthrough with tests/browser/open_walkthrough.js: every plot must draw its svg, no request may leave
+file:// (any other is aborted and recorded), the page must show each decision and the SIMULATED label,
+the SIMULATED note must not overlap a title, and no HTML file may carry a token or kubeconfig content.
+Screenshots go to test-artifacts/walkthrough/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from browser import lab_server
+
+from cilium_lab import labs
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser"),
+              pytest.mark.timeout(900)]  # fmt: skip
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts" / "walkthrough"
+DRIVER = Path(lab_server.__file__).with_name("open_walkthrough.js")
+LABS = ("00", "02", "03")  # 02 and 03 apply on a fresh cluster, so they plot before against after
+SMALL = {"samples": 3, "duration": 1}
+
+
+def kubeconfig_secrets(path: Path) -> set[str]:
+    """Tokens, client keys and certificates, passwords and CA data: what must never reach an export."""
+    config = yaml.safe_load(path.read_text())
+    users = [entry.get("user") or {} for entry in config.get("users") or []]
+    clusters = [entry.get("cluster") or {} for entry in config.get("clusters") or []]
+    fields = ("token", "client-key-data", "client-certificate-data", "password")
+    found = {user[name] for user in users for name in fields if user.get(name)}
+    return found | {c["certificate-authority-data"] for c in clusters if c.get("certificate-authority-data")}
+
+
+def open_in_chromium(htmls: list[Path], work: Path, timeout: float = 240) -> dict:
+    pages = [{"html": str(html), "shots": {"page": str(ARTIFACTS / f"{html.stem}.png"),
+                                           "figure": str(ARTIFACTS / f"{html.stem}-figure.png")}}
+             for html in htmls]  # fmt: skip
+    config = {"chromium": lab_server.CHROMIUM, "timeoutMs": 30000, "pages": pages,
+              "result": str(work / "walkthrough-result.json")}  # fmt: skip
+    (work / "walkthrough-config.json").write_text(json.dumps(config))
+    process = subprocess.Popen(
+        ["node", str(DRIVER), str(work / "walkthrough-config.json")], cwd=DRIVER.parent,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        output = f"driver timed out after {timeout:.0f}s"
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # node and the Chromium it started
+        process.wait()
+    result_path = Path(config["result"])
+    assert result_path.exists(), f"the walkthrough driver wrote no result: {output[-2000:]}"
+    result = json.loads(result_path.read_text())
+    assert not result["error"], result["error"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    if not Path(lab_server.CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {lab_server.CHROMIUM} (apt-get install chromium)")
+    reason = lab_server.missing_tools()
+    if reason:
+        pytest.skip(reason)
+    out, secrets = tmp_path_factory.mktemp("walkthrough"), set()
+
+    def keep_secrets(run: labs.LabRun) -> None:  # the batch's kubeconfig is gone once the batch ends
+        parameters = json.loads(run.executed.read_text())["metadata"]["papermill"]["parameters"]
+        secrets.update(kubeconfig_secrets(Path(parameters["kubeconfig"])))
+
+    runs = labs.run([labs.get(n) for n in LABS], out_dir=out, approve=True, html=True, parameters=SMALL,
+                    on_lab=keep_secrets)  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shown = open_in_chromium([run.html for run in runs if run.html], out)
+    return runs, secrets, {Path(page["file"]).stem: page for page in shown["pages"]}, shown["blocked"]
+
+
+def test_every_lab_ran_and_was_exported(batch):
+    runs, _, pages, _ = batch
+    assert [(run.lab.name[:2], run.ok, run.error) for run in runs] == [(n, True, "") for n in LABS]
+    assert set(pages) == {run.lab.name for run in runs}
+
+
+def test_every_plot_drew_its_svg_with_ci_whiskers_on_every_bar(batch):
+    _, _, pages, _ = batch
+    for name, page in pages.items():
+        assert page["errors"] == [], name
+        for figure in page["figures"]:
+            assert figure["svg"], f"{name}: figure {figure['title']!r} did not render"
+            assert figure["errorbars"] == figure["bars"], f"{name}: {figure['title']!r} has bars without a CI"
+    compared = [f for name in ("02-kube-proxy-replacement", "03-bpf-masquerade")
+                for f in pages[name]["figures"] if "before and after" in f["title"]]  # fmt: skip
+    assert len(compared) == 2 and all(f["bars"] >= 6 for f in compared)  # 3 tests x before, after
+
+
+def test_no_request_left_the_machine(batch):
+    _, _, _, blocked = batch
+    assert blocked == []
+
+
+def test_each_page_shows_its_decisions_and_the_simulated_label(batch):
+    runs, _, pages, _ = batch
+    for run in runs:
+        text = pages[run.lab.name]["text"]
+        assert "SIMULATED" in text, run.lab.name
+        assert f"decision: {run.record['decision']}" in text, run.lab.name
+        for node in (run.record.get("apply") or {}).get("nodes", []):
+            assert node["node"] in text and node["outcome"] in text, (run.lab.name, node)
+        assert all("SIMULATED" in f["title"] for f in pages[run.lab.name]["figures"])
+
+
+def test_the_simulated_note_overlaps_no_title(batch):
+    _, _, pages, _ = batch
+    checked = 0
+    for name, page in pages.items():
+        for figure in page["figures"]:
+            notes = [t for t in figure["texts"] if t["text"].startswith("SIMULATED:")]
+            if figure["bars"]:  # the benchmark figures carry the note (the scorecard: its title only)
+                assert len(notes) == 1, (name, figure["title"])
+            checked += len(notes)
+            for note in notes:
+                for other in (t for t in figure["texts"] if t is not note):
+                    assert not overlap(note["box"], other["box"]), (name, other["text"])
+    assert checked >= 4  # before/after and latency in labs 02 and 03
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    )
+
+
+def test_no_html_carries_a_token_or_kubeconfig_content(batch):
+    runs, secrets, _, _ = batch
+    assert any(len(secret) >= 16 for secret in secrets)  # the check below has something to look for
+    for run in runs:
+        html = run.html.read_text()
+        leaked = [secret[:6] + "..." for secret in secrets if secret in html]
+        assert leaked == [], f"{run.html.name} carries kubeconfig secrets {leaked}"
+
+
+def test_screenshots_are_kept(batch):
+    _, _, pages, _ = batch
+    for page in pages.values():
+        assert Path(page["shots"]["page"]).stat().st_size > 10_000
