@@ -163,3 +163,20 @@ def test_bar_counts_and_logs_a_closing_line(caplog, capsys):
     ):
         bar.update(2)
     assert "samples: 2 of 3 done" in caplog.text
+
+
+def test_journey_gives_a_lab_measured_on_other_nodes_a_line_of_its_own():
+    vms = samples().assign(client_node="vm-1", server_node="vm-2")
+    boards = pd.DataFrame([{**vms.iloc[0].to_dict(), "lab": "05-bypass-iptables-conntrack", "phase": phase,
+                            "value": value, "client_node": "board-2", "server_node": "board-1"}
+                           for phase, value in (("before", 300), ("after", 450))])  # fmt: skip
+    fig = figures.journey(pd.concat([vms, boards], ignore_index=True))
+    rates = {t.name: (list(t.x), list(t.y)) for t in fig.data}
+    assert rates["TCP_STREAM throughput pod-to-pod vm-1/vm-2"] == (
+        ["start", "01", "06"],
+        pytest.approx([1, 1.2, 1.8]),
+    )
+    assert rates["TCP_STREAM throughput pod-to-pod board-1/board-2"] == (
+        ["start", "05"],
+        pytest.approx([1, 1.5]),
+    )

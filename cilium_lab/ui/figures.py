@@ -35,7 +35,7 @@ TEST_COLOURS = {
     "TCP_RR": "#ff7f0e",
     "TCP_CRR": "#2ca02c",
 }
-SCENARIO_DASHES = ("solid", "dot", "dash", "dashdot")
+LINE_DASHES = ("solid", "dot", "dash", "dashdot")
 PHASE_ORDER = ("baseline", "before", "aa", "after")
 PHASE_COLOURS = {"baseline": "#7f7f7f", "before": "#7f7f7f", "aa": "#bcbd22", "after": "#1f77b4"}
 CI_COLOUR = "#222222"
@@ -113,20 +113,22 @@ def latency_percentiles(
 def journey(
     samples: pd.DataFrame, *, title: str = "Performance across the labs", simulated: bool | None = None
 ) -> go.Figure:
-    """One line per test, scenario and metric across the labs: its first measurement (the start), then
-    each lab's median after its change, relative to the start (1.0). Labs without an after are left out."""
+    """One line per test, scenario, node pair and metric across the labs: its first measurement (the
+    start), then each lab's median after its change, relative to the start (1.0). Labs without an after
+    are left out; a lab measured on other nodes (the ones that can take its step) starts a line of its own."""
     ok = samples[samples["ok"].astype(bool)]
-    keys = ["scenario", "test", "metric", "unit"]
+    ok = ok.assign(nodes=_node_pairs(ok))  # labs measure on the nodes that can take their step
+    keys = ["scenario", "nodes", "test", "metric", "unit"]
     medians = ok.groupby(["lab", "phase", *keys], sort=True)["value"].median().reset_index()
-    scenarios = sorted(set(medians["scenario"]))
+    styles = sorted(set(zip(medians["scenario"], medians["nodes"], strict=True)))
     fig = _grid(list(JOURNEY_PANELS), columns=1)
     for row, metrics in enumerate(JOURNEY_PANELS.values(), start=1):
         chosen = medians[medians["metric"].isin(metrics)]
-        for (scenario, test, metric, unit), part in chosen.groupby(keys, sort=True):
+        for (scenario, nodes, test, metric, unit), part in chosen.groupby(keys, sort=True):
             trace = _journey_line(_journey_points(part), test=test, metric=metric, unit=unit)
-            if len(scenarios) > 1:
-                trace.update(name=f"{trace.name} {scenario}")
-            trace.line.dash = SCENARIO_DASHES[scenarios.index(scenario) % len(SCENARIO_DASHES)]
+            if len(styles) > 1:
+                trace.update(name=f"{trace.name} {scenario} {nodes}".rstrip())
+            trace.line.dash = LINE_DASHES[styles.index((scenario, nodes)) % len(LINE_DASHES)]
             fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(title_text="× its first measurement", row=row, col=1)
     labs = sorted(set(medians.loc[medians["phase"] == "after", "lab"].str.split("-").str[0]))
@@ -135,6 +137,14 @@ def journey(
         "each line: its first measurement (start), then the median after each lab's change; 1.0 = start"
     )
     return label(fig, title, _sim(samples, simulated), subtitle=subtitle)
+
+
+def _node_pairs(frame: pd.DataFrame) -> list[str]:
+    """'vm-1/vm-2' per sample, either direction alike; '' where the frame names no nodes."""
+    if not {"client_node", "server_node"} <= set(frame.columns):
+        return [""] * len(frame)
+    pairs = zip(frame["client_node"].fillna(""), frame["server_node"].fillna(""), strict=True)
+    return ["/".join(sorted(pair)) if all(pair) else "" for pair in pairs]
 
 
 def _journey_line(points: pd.DataFrame, *, test: str, metric: str, unit: str) -> go.Scatter:
