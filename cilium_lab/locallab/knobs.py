@@ -10,7 +10,7 @@ Every effect and recipe here was measured in /work/shared/reference/kernel-lab.m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import bpfprog, measure, rules
@@ -45,7 +45,6 @@ class Knob:
     cc: tuple[str, str] = ("", "")  # congestion control per arm (latency-under-load knobs)
     note: str = ""
     source: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def target(self) -> str:
         return self.host or self.server.ipv4

@@ -8,7 +8,7 @@ real packets between namespaces on this host, never a cluster measurement and ne
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from statistics import median
 
 from cilium_lab.errors import InputError
@@ -48,7 +48,6 @@ class KnobResult:
     note: str = ""
     source: str = ""
     reason: str = ""  # why the knob was skipped, when it was
-    extra: dict[str, str] = field(default_factory=dict)
 
     def record(self) -> dict[str, object]:
         """A JSON-ready dict."""
