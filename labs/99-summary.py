@@ -41,8 +41,9 @@ lab.checklist()
 
 # %% [markdown]
 # ## 2. The performance journey
-# The median of each metric after every step, with its confidence interval, from the result
-# records the labs wrote.
+# The median of each rate after every step, relative to where the series started, from the
+# samples the labs stored in this results folder (one line per test and node pair). The table
+# below it gives each median with its 95 % bootstrap confidence interval.
 
 # %%
 lab.journey()

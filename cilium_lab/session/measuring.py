@@ -32,7 +32,10 @@ def pick_nodes(session: Any) -> tuple[str | None, str | None]:
     snap = session._need_snapshot()
     ready = {r["node"] for r in session.readiness_rows if r["state"] in ("enabled", "can-enable")}
     control = {n.name for n in snap.nodes if n.name in getattr(snap, "control_plane", ())}
-    candidates = [n for n in snap.nodes if n.name in ready or not session.readiness_rows]
+    # nodes that can take the step; when none can, the most capable ones (newest kernel) as a baseline
+    candidates = [n for n in snap.nodes if n.name in ready] or sorted(
+        snap.nodes, key=lambda n: _kernel_key(n), reverse=True
+    )
     candidates.sort(key=lambda n: (n.name in control, n.arch, n.kernel, n.name))
     for i, first in enumerate(candidates):
         for second in candidates[i + 1 :]:
@@ -43,6 +46,16 @@ def pick_nodes(session: Any) -> tuple[str | None, str | None]:
             ):
                 return first.name, second.name
     return None, None
+
+
+def _kernel_key(node: Any) -> tuple[int, ...]:
+    from cilium_lab.kernel import parse_kernel
+
+    try:
+        kernel = parse_kernel(node.kernel, node.kernel_build)
+    except ValueError:
+        return (0,)
+    return (kernel.major, kernel.minor, kernel.patch)
 
 
 def measure(session: Any, phase: str) -> pd.DataFrame | None:

@@ -1,7 +1,8 @@
 """The scorecard as a plotly heatmap: items x nodes, coloured by state, reasons on hover.
 
 Called by the overview lab with a `scorecard.Scorecard`; calls plotly. The title carries
-SIMULATED when the scorecard was taken on the embedded cluster.
+SIMULATED (title and note, as `ui.figures.label` puts them) when the scorecard was taken on
+the embedded cluster.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
+
+from cilium_lab.ui import figures
 
 STATE_CODES = {"n/a": 0, "blocked": 1, "can-enable": 2, "enabled": 3}
 COLOURS = [[0.0, "#d9d9d9"], [0.33, "#d73027"], [0.66, "#fee08b"], [1.0, "#1a9850"]]
@@ -28,7 +31,8 @@ def figure(card: Any) -> go.Figure:
         x=list(matrix.columns), y=list(matrix.index), text=matrix.to_numpy(), texttemplate="%{text}",
         hovertext=hover, hoverinfo="text", colorscale=COLOURS, zmin=0, zmax=3, showscale=False,
     )  # fmt: skip
-    title = f"Tuning scorecard, Cilium {card.cilium_version}" + (" - SIMULATED" if card.simulated else "")
     fig = go.Figure(heat)
-    fig.update_layout(title=title, yaxis={"autorange": "reversed"}, height=120 + 28 * len(matrix.index))
-    return fig
+    fig.update_layout(yaxis={"autorange": "reversed"}, height=160 + 28 * len(matrix.index))
+    # the same title and SIMULATED note as every measured figure
+    return figures.label(fig, f"Tuning scorecard, Cilium {card.cilium_version}", card.simulated,
+                         subtitle="hover a cell for the reasons")  # fmt: skip
