@@ -86,6 +86,7 @@ def test_nothing_is_left_behind_after_a_run(done_when):
 
 
 def test_start_sweeps_leftovers_with_the_prefix():
+    needs("iptables-rules")  # the topology starts netservers
     subprocess.run(["ip", "netns", "add", "cl-leftover"], check=True)
     with Topology():
         assert (
@@ -96,6 +97,8 @@ def test_start_sweeps_leftovers_with_the_prefix():
 
 
 def test_an_error_mid_run_tears_everything_down():
+    needs("iptables-rules")
+
     def boom(topo: Topology) -> None:
         raise LocalLabError("simulated failure while switching arms")
 
