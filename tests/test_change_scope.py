@@ -62,6 +62,7 @@ def test_jumbo_mtu_goes_to_the_vms_only_and_cilium_config_is_unchanged(conn, tmp
         "defaults": {"mtu": "9000"},
     }
     assert JUMBO_NOTE in planned.to_text() and "the CiliumNodeConfig is outside Helm" in planned.to_text()
+    assert JUMBO_NOTE.replace("'", "&#x27;") in planned.to_html()
     report = change_apply.apply(conn, planned, approved=True, timeout=20, results_dir=str(tmp_path))
     assert report.outcome == outcomes.APPLIED
     assert {n: report.nodes[n].outcome for n in VMS + BOARDS} == {

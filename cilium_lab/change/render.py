@@ -108,6 +108,7 @@ def plan_html(plan: Plan) -> str:
     )
     return (
         f"<div class='cilium-lab-plan'><h4>{escape(first)}</h4>"
+        f"{f'<p><b>Scope</b>: {escape(plan.scope_note)}</p>' if plan.scope_note else ''}"
         f"{_table(diff, (where, 'now', 'planned'))}"
         f"{_table(nodes, ('node', 'expected', 'why'))}<ul>{extra}</ul></div>"
     )
