@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from cilium_lab import catalog, params, targets
-from cilium_lab.session import catchup, show
+from cilium_lab.session import catchup, local, show
 from cilium_lab.session.lab import LabSession
 
 __all__ = ["LabSession", "start"]
@@ -17,6 +17,8 @@ def start(lab: str, **given: Any) -> LabSession:
     """Check the parameters, open the target and return the lab's session."""
     checked = params.build(**given)
     item = catalog.for_lab(lab)
+    if targets.parse(checked.cluster).kind == "local":
+        local.check(item.id, lab)
     if show.in_notebook():
         from cilium_lab.ui import rendering
 

@@ -1,0 +1,72 @@
+"""The local kernel lab inside a lab notebook: `cluster="local"` measures the step's host-level
+equivalent with real packets between network namespaces on this host (needs root).
+
+Called by `session.measuring`; calls `locallab.run`. There is no cluster: the snapshot, plan and
+apply steps say they are skipped, and one A/B run (interleaved, paired) gives the comparison.
+Results are labelled LOCAL KERNEL, never SIMULATED and never as a cluster measurement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cilium_lab.errors import InputError
+from cilium_lab.session import show
+
+# the catalogue item each local knob reproduces (reference/kernel-lab.md section 3)
+KNOBS_FOR_ITEM = {
+    "native-routing": ("vxlan",),
+    "kube-proxy-replacement": ("iptables-rules", "service-nat"),
+    "bypass-iptables-conntrack": ("conntrack",),
+    "bpf-host-routing": ("bpf-host-routing",),
+    "big-tcp": ("big-tcp",),
+    "jumbo-mtu": ("mtu",),
+    "bbr": ("bbr",),
+}
+SHOWN = [
+    "knob",
+    "test",
+    "metric",
+    "unit",
+    "median_a",
+    "median_b",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "samples",
+]
+
+
+def check(item_id: str, lab: str) -> None:
+    """Refuse cluster="local" for a step with no host-level equivalent, before anything runs."""
+    if item_id not in KNOBS_FOR_ITEM:
+        labs = ", ".join(sorted(KNOBS_FOR_ITEM))
+        raise InputError(
+            f"{lab} has no local kernel equivalent: use a cluster (e.g. sim:seed-mixed); local works for {labs}"
+        )
+
+
+def measure(session: Any, phase: str) -> pd.DataFrame | None:
+    from cilium_lab import locallab
+
+    if phase != "before":
+        show.markdown(
+            "_The local kernel lab measured both sides (A and B, interleaved) in the first measurement._"
+        )
+        return None
+    knobs = KNOBS_FOR_ITEM[session.item.id]
+    p = session.params
+    results = locallab.run(knobs, samples=max(p.samples, 2), duration=p.duration, progress=print)
+    frame = pd.DataFrame([r.record() for r in results])
+    session.local_comparison = frame
+    session.comparison = frame
+    session.decision = "measured locally (no cluster changed)"
+    show.table(frame[[c for c in SHOWN if c in frame.columns]].round(3),
+               caption=f"**A against B** (ratio = B / A, paired, 95 % bootstrap CI)  \n{show.banner('LOCAL KERNEL')}")  # fmt: skip
+    for result in results:
+        if result.note or result.reason:
+            show.markdown(f"- {result.knob}: {result.reason or result.note}")
+    return frame
