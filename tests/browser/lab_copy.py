@@ -1,14 +1,13 @@
 """The copy of lab 06 that the browser test opens: the generated notebook plus two marked cells.
 
 Used by tests/test_browser_lab06.py. Each JupyterLab kernel starts its own embedded cluster from the
-profile, where labs 02 and 03 (kube-proxy replacement, BPF masquerading) have not run, so lab 06 would
-plan nothing. The SETUP cell, after the session starts, applies those two steps through the library
-as the series would have. Cilium 1.13 then turns BPF host routing on by itself where the kernel
-allows, which would leave lab 06 nothing to change; so the cell also pins legacy host routing
-(`bpf.hostLegacyRouting=true`, as an operator may have), and prints the value lab 06 changes. The
-CHECK cell, after
-the verification, reads the same value and the session's decision in the kernel, where the embedded
-cluster lives. Each prints one line "<MARK> <json>" that the test reads from the page.
+profile; `session.start` catches it up with the earlier steps (labs 01-05). Cilium 1.13 then turns BPF
+host routing on by itself where the kernel allows, which would leave lab 06 nothing to change; so the
+SETUP cell pins legacy host routing in cilium-config (`bpf.hostLegacyRouting=true`, as an operator may
+have), and prints the value lab 06 changes. Lab 06 then changes it only on the nodes that can take
+it (the VMs), through a CiliumNodeConfig. The CHECK cell, after the verification, reads cilium-config,
+each node's effective value and the session's decision in the kernel, where the embedded cluster
+lives. Each prints one line "<MARK> <json>" that the test reads from the page.
 """
 
 from __future__ import annotations
@@ -24,25 +23,30 @@ SETUP, CHECK = "BROWSER-SETUP", "BROWSER-CHECK"
 KEY = "enable-host-legacy-routing"
 
 SETUP_SOURCE = f"""\
-# {SETUP}: added by the browser test. Labs 02 and 03 first, on this kernel's embedded cluster,
-# then legacy host routing pinned, so that lab 06 has something to change.
+# {SETUP}: added by the browser test. The session caught this kernel's fresh embedded cluster up with
+# labs 01-05; Cilium then turns BPF host routing on by itself where it can, so pin legacy host
+# routing cluster-wide (as an operator may have) to leave lab 06 something to change.
 import json
-from cilium_lab.change import apply as applying, plan as planning
+from cilium_lab.cluster import configmaps, discover, rollout
 from cilium_lab.cluster import snapshot as snapshots
-for item, target in (("kube-proxy-replacement", None), ("bpf-masquerade", None),
-                     ("bpf-host-routing", {{"host_legacy_routing": True}})):
-    plan = planning.plan(snapshots.take(lab.target.connection), item, target=target)
-    print(item, target, applying.apply(lab.target.connection, plan, approved=True, results_dir=results_dir).outcome)
-config = snapshots.take(lab.target.connection).config
+conn = lab.target.connection
+install = discover.find(conn)
+configmaps.patch(conn, install.namespace, install.configmap, {{"{KEY}": "true"}})
+rollout.restart(conn, install.namespace, install.daemonset)
+rollout.wait(conn, install, timeout=120)
+lab.snapshot_before = None  # lab 06 reads the cluster as it is now
+config = snapshots.take(conn).config
 print("{SETUP} " + json.dumps({{"{KEY}": config.get("{KEY}", "(absent)")}}))
 """
 
 CHECK_SOURCE = f"""\
-# {CHECK}: added by the browser test. The cluster's state and the session's decision, in this kernel.
-config = snapshots.take(lab.target.connection).config
+# {CHECK}: added by the browser test. The cluster's state and the session's decision, in this kernel:
+# cilium-config, and the effective per-node config (cilium-config plus CiliumNodeConfigs).
+snap = snapshots.take(lab.target.connection)
 print("{CHECK} " + json.dumps({{
     "decision": lab.decision, "outcome": getattr(lab.report, "outcome", None),
-    "{KEY}": config.get("{KEY}", "(absent)"),
+    "cilium-config": snap.config.get("{KEY}", "(absent)"),
+    **{{n.name: n.config.get("{KEY}", "(absent)") for n in snap.nodes}},
 }}))
 """
 
