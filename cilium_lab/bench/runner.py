@@ -18,6 +18,7 @@ import pandas as pd
 from cilium_lab.bench import fingerprint, netperf, pods, scenarios, tables
 from cilium_lab.bench.store import ResultStore, SampleRow, check_word
 from cilium_lab.cluster import exec as pod_exec
+from cilium_lab.cluster import snapshot as cluster_snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 from cilium_lab.ui import progress
@@ -98,8 +99,13 @@ def measure(
     image: str = pods.DEFAULT_IMAGE,
     progress_bar: bool = True,
     interactive: bool = True,
+    snapshot: cluster_snapshot.Snapshot | None = None,
 ) -> Measurement:
-    """Measure `tests` x `scenario` `samples` times each and append every sample to `store`."""
+    """Measure `tests` x `scenario` `samples` times each and append every sample to `store`.
+
+    `snapshot`, when the caller has one taken since the cluster last changed, is the fingerprint's
+    source; otherwise a fresh snapshot is taken.
+    """
     check_word(lab, "lab")
     check_word(phase, "phase")
     p = plan(tests=tests, scenario=scenario, samples=samples, duration=duration, streams=streams)
@@ -110,9 +116,12 @@ def measure(
         image=image, streams=multi,
     ) as deployment:  # fmt: skip
         nodes = (deployment.client_node, deployment.server_node)
-        store.add_fingerprint(
-            lab=lab, phase=phase, fingerprint=fingerprint.collect(conn, simulated=simulated, nodes=nodes)
+        print_ = (
+            fingerprint.from_snapshot(snapshot, nodes=nodes)
+            if snapshot is not None
+            else fingerprint.collect(conn, simulated=simulated, nodes=nodes)
         )
+        store.add_fingerprint(lab=lab, phase=phase, fingerprint=print_)
         _run_all(
             conn,
             deployment,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from cilium_lab.change import backup, lock, outcomes, render, restarts, verify
@@ -47,6 +48,7 @@ class ApplyReport:
     backup_path: str = ""
     backup_configmap: str = ""
     simulated: bool = False
+    after: Any = field(default=None, repr=False, compare=False)  # the Snapshot verification read, if it passed
 
     def to_record(self) -> dict:
         return {
@@ -213,6 +215,7 @@ def _run(
         report.nodes = verify.check(plan, after, skip=_skipped_not_ready(not_ready))
         failed = [o for o in report.nodes.values() if o.outcome == outcomes.FAILED]
         if not failed:
+            report.after = after
             report.outcome = outcomes.overall(report.nodes.values())
             report.message = f"verified on {len(report.nodes)} nodes"
             say(f"verified: {report.message}")

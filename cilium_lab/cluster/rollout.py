@@ -17,12 +17,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cilium_lab.cluster import apierrors, discover, objects
+from cilium_lab.cluster import apierrors, discover, objects, polling
 from cilium_lab.cluster.connect import Connection
 
 DONE, TIMEOUT, CRASH_LOOP = "done", "timeout", "crash-loop"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-POLL_SECONDS = 0.25
 
 Progress = Callable[[str], None]
 
@@ -38,7 +37,9 @@ class RolloutResult:
 
 def restart(conn: Connection, namespace: str, daemonset: str) -> str:
     """Patch the pod template so the DaemonSet replaces every agent pod; returns the timestamp set."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # kubectl stamps whole seconds; two restarts within one second would then leave the template
+    # unchanged and roll nothing out, so the stamp carries microseconds (RFC 3339 allows them)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
     objects.request(
         conn, conn.apps.patch_namespaced_daemon_set, daemonset, namespace, body,
@@ -65,10 +66,11 @@ def wait(
     *,
     timeout: float,
     progress: Progress | None = None,
-    poll: float = POLL_SECONDS,
+    poll: float | None = None,
 ) -> RolloutResult:
     """Poll until the rollout is done, an agent crash-loops, or `timeout` seconds pass."""
     start = time.monotonic()
+    delays = polling.intervals(cap=poll) if poll else polling.intervals()
     last = ""
     while True:
         ds = objects.request(
@@ -90,7 +92,7 @@ def wait(
             not_ready = tuple(sorted(n for n, p in pods.items() if not p.ready))
             message = f"rollout did not finish within {timeout:g}s ({line})"
             return RolloutResult(TIMEOUT, message, seconds=elapsed, not_ready=not_ready)
-        time.sleep(min(poll, max(0.0, timeout - elapsed)))
+        polling.pause(delays, start + timeout)
 
 
 def not_ready_nodes(conn: Connection, names: Collection[str]) -> dict[str, str]:
@@ -154,10 +156,11 @@ def wait_nodes(
     *,
     timeout: float,
     progress: Progress | None = None,
-    poll: float = POLL_SECONDS,
+    poll: float | None = None,
 ) -> RolloutResult:
     """Poll until each node of `replaced` runs a new, ready agent pod; end early on a crash loop."""
     start = time.monotonic()
+    delays = polling.intervals(cap=poll) if poll else polling.intervals()
     last = ""
     while True:
         fresh = _fresh(discover.agent_pods(conn, install.namespace, install.selector), replaced)
@@ -176,4 +179,4 @@ def wait_nodes(
             not_ready = tuple(n for n in replaced if n not in ready)
             message = f"the agents on {', '.join(not_ready)} were not ready within {timeout:g}s"
             return RolloutResult(TIMEOUT, message, seconds=elapsed, not_ready=not_ready)
-        time.sleep(min(poll, max(0.0, timeout - elapsed)))
+        polling.pause(delays, start + timeout)

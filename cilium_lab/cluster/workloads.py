@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cilium_lab.cluster import apierrors, objects
+from cilium_lab.cluster import apierrors, objects, polling
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError
 
@@ -150,6 +150,7 @@ def wait_running(
 ) -> dict[str, RunningPod]:
     """Poll until every named pod is Running with an IP; ClusterError naming the stragglers if not."""
     deadline = time.monotonic() + timeout
+    delays = polling.intervals()
     waiting: dict[str, str] = {}
     while True:
         pods = {objects.name_of(p): p for p in list_pods(conn, namespace, run_id=run_id)}
@@ -162,7 +163,7 @@ def wait_running(
             raise ClusterError(
                 f"benchmark pods not running after {timeout:g}s ({detail}); check `kubectl -n {namespace} describe pods`"
             )
-        time.sleep(0.2)
+        polling.pause(delays, deadline)
 
 
 def list_pods(conn: Connection, namespace: str, *, run_id: str | None = None) -> list[dict[str, Any]]:

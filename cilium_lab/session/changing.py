@@ -112,7 +112,9 @@ def verify(session: Any) -> pd.DataFrame | None:
     if session._skip_local("verification"):
         return None
     changed = applied(session)
-    session.snapshot_after = session.take_snapshot()
+    # the snapshot apply verified against is current (nothing changed since); otherwise read again
+    verified = getattr(session.report, "after", None)
+    session.snapshot_after = verified if verified is not None else session.take_snapshot()
     snap = session.snapshot_after
     rows = []
     outcomes = session.report.nodes if session.report is not None else {}

@@ -55,6 +55,7 @@ class LabSession:
         self.decision = "not reached" if item.kind == "tuning" else "no change (a view of the series)"
         self.record_path: Path | None = None
         self.measurements: dict[str, Any] = {}
+        self.summaries: dict[str, pd.DataFrame] = {}
         self.comparison: pd.DataFrame | None = None
         self.record_extra: dict[str, Any] = {}
         self.nodes_for_bench: dict[str, tuple[str | None, str | None]] = {}

@@ -77,7 +77,7 @@ def measure(session: Any, phase: str) -> pd.DataFrame | None:
         session.target.connection, lab=session.lab, phase=phase, store=store(session),
         simulated=session.target.simulated, tests=p.tests, scenario=p.scenario, samples=p.samples,
         duration=p.duration, streams=p.streams, client_node=client, server_node=server,
-        progress_bar=True, interactive=show.in_notebook(),
+        progress_bar=True, interactive=show.in_notebook(), snapshot=_current_snapshot(session),
     )  # fmt: skip
     session.measurements[phase] = result
     caption = (
@@ -87,10 +87,21 @@ def measure(session: Any, phase: str) -> pd.DataFrame | None:
         caption += f"; {result.failed} failed samples (kept in the store with their reasons, not counted)"
     if session.target.simulated:
         caption += "  \n" + show.banner("SIMULATED")
-    frame = result.summary
+    frame = session.summaries[phase] = result.summary  # computed once: bootstrap CIs are not free
     shown = frame[frame["metric"].isin(KEY_METRICS)]
     show.table(shown[[c for c in MEASURED_SHOWN if c in shown.columns]].round(2), caption=caption)
     return frame
+
+
+def _current_snapshot(session: Any) -> Any:
+    """The session's snapshot when nothing has changed since it was taken (saves one per measurement)."""
+    if phase_after_change(session):
+        return session.snapshot_after
+    return session.snapshot_before if session.report is None else None
+
+
+def phase_after_change(session: Any) -> bool:
+    return session.report is not None and session.snapshot_after is not None
 
 
 def compare(session: Any) -> pd.DataFrame | None:
@@ -106,7 +117,7 @@ def compare(session: Any) -> pd.DataFrame | None:
     shown = table[table["metric"].isin(KEY_METRICS)]
     show.table(shown[[c for c in COMPARED_SHOWN if c in shown.columns]].round(3),
                caption="**Before against after** (ratio = after / before, 95 % bootstrap CI)")  # fmt: skip
-    both = pd.concat([session.measurements["before"].summary, session.measurements["after"].summary])
+    both = pd.concat([session.summaries["before"], session.summaries["after"]])
     simulated = session.target.simulated
     show.figure(figures.before_after(both, title=session.item.title, simulated=simulated))
     if both["metric"].str.startswith("latency_").any():

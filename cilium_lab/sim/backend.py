@@ -39,7 +39,7 @@ class Timing:
     """Wall-clock pacing of the controllers: fast enough for tests, slow enough to observe."""
 
     tick: float = 0.02  # controller loop period
-    start: float = 0.05  # Pending -> Running of a pod
+    start: float = 0.02  # Pending -> Running of a pod
     crash_backoff: float = 0.2  # between restarts of a crash-looping container
 
 
