@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from cilium_lab.change import backup, lock, outcomes, render, restarts, verify
 from cilium_lab.change.plan import Plan
@@ -48,7 +48,9 @@ class ApplyReport:
     backup_path: str = ""
     backup_configmap: str = ""
     simulated: bool = False
-    after: Any = field(default=None, repr=False, compare=False)  # the Snapshot verification read, if it passed
+    after: Any = field(
+        default=None, repr=False, compare=False
+    )  # the Snapshot verification read, if it passed
 
     def to_record(self) -> dict:
         return {

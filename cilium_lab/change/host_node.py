@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from cilium_lab.cluster import framed as framed_script
 from cilium_lab.cluster import privileged
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError
@@ -59,6 +60,16 @@ class HostShell:
         out = privileged.run(self.conn, self.pod, script, timeout=self.timeout, namespace=self.namespace)
         return out.code, (out.stdout if out.ok else (out.stderr or out.stdout)).strip()
 
+    def framed(self, commands: dict[str, str]) -> dict[str, framed_script.Output]:
+        """Several read commands in one exec; ClusterError when the script could not run at all."""
+        out = privileged.run(self.conn, self.pod, framed_script.script(commands), timeout=self.timeout,
+                             namespace=self.namespace)  # fmt: skip
+        if framed_script.MARK not in out.stdout:
+            raise ClusterError(
+                f"cannot read the node through {self.pod}: {(out.stderr or out.stdout).strip() or 'no output'}"
+            )
+        return framed_script.parse(out.stdout, commands)
+
     def ok(self, script: str) -> None:
         code, text = self.run(script)
         if code != 0:
@@ -66,26 +77,31 @@ class HostShell:
 
 
 def read(shell: HostShell, pattern: str) -> HostState:
-    code, text = shell.run("nproc")
-    if code != 0 or not text.isdigit():
+    """Two execs: the facts that stand alone, then those that need the CPU count and the IRQ numbers."""
+    first = shell.framed({
+        "nproc": "nproc", "tuned": "tuned-adm active", "active": "systemctl is-active irqbalance",
+        "enabled": "systemctl is-enabled irqbalance", "irqs": f"grep -E '{pattern}' /proc/interrupts",
+    })  # fmt: skip
+    text = first["nproc"].stdout.strip()
+    if not first["nproc"].ok or not text.isdigit():
         raise ClusterError(f"cannot count the CPUs of the node through {shell.pod}: {text or 'no output'}")
     cpus = int(text)
-    code, text = shell.run("tuned-adm active")
-    tuned = tuned_profile_of(text if code == 0 else None)
-    code, text = shell.run("cat " + " ".join(GOVERNOR.format(c) for c in range(cpus)))
-    governors = tuple(text.split()) if code == 0 and len(text.split()) == cpus else None
-    irqbalance = shell.run("systemctl is-active irqbalance")[1] or "unknown"
-    enabled = shell.run("systemctl is-enabled irqbalance")[1] or "unknown"
-    code, text = shell.run(f"grep -E '{pattern}' /proc/interrupts")
+    tuned = tuned_profile_of(first["tuned"].value)
+    # systemctl prints the state also when it exits non-zero ("inactive" exits 3)
+    irqbalance = first["active"].stdout.strip() or "unknown"
+    enabled = first["enabled"].stdout.strip() or "unknown"
     numbers = [
         int(line.split(":")[0])
-        for line in text.splitlines()
-        if code == 0 and line.split(":")[0].strip().isdigit()
+        for line in (first["irqs"].value or "").splitlines()
+        if line.split(":")[0].strip().isdigit()
     ]
-    irqs = {}
-    if numbers:
-        code, text = shell.run("cat " + " ".join(AFFINITY.format(n) for n in numbers))
-        irqs = dict(zip(numbers, text.split(), strict=False)) if code == 0 else {}
+    second = shell.framed({
+        "governors": "cat " + " ".join(GOVERNOR.format(c) for c in range(cpus)),
+        **({"affinity": "cat " + " ".join(AFFINITY.format(n) for n in numbers)} if numbers else {}),
+    })  # fmt: skip
+    words = (second["governors"].value or "").split()
+    governors = tuple(words) if len(words) == cpus else None
+    irqs = dict(zip(numbers, (second["affinity"].value or "").split(), strict=False)) if numbers else {}
     return HostState(cpus, tuned, governors, irqbalance.split()[0], enabled.split()[0], irqs)
 
 

@@ -16,7 +16,7 @@ import contextlib
 import time
 from typing import Any
 
-from cilium_lab.cluster import apierrors, objects, workloads
+from cilium_lab.cluster import apierrors, objects, polling, workloads
 from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError
@@ -69,6 +69,7 @@ def create(conn: Connection, node: str, *, image: str, run_id: str, namespace: s
 
 def wait_running(conn: Connection, name: str, *, timeout: float, namespace: str = NAMESPACE) -> None:
     deadline = time.monotonic() + timeout
+    delays = polling.intervals()
     while True:
         pod = objects.request(conn, conn.core.read_namespaced_pod, name, namespace, verb="get", resource="pods",
                               namespace=namespace, name=name)  # fmt: skip
@@ -80,7 +81,7 @@ def wait_running(conn: Connection, name: str, *, timeout: float, namespace: str 
                 f"host pod {namespace}/{name} is {status.get('phase', 'Pending')} after {timeout:g}s; "
                 f"check `kubectl -n {namespace} describe pod {name}` (image pull, admission policy)"
             )
-        time.sleep(0.1)
+        polling.pause(delays, deadline)
 
 
 def run(

@@ -10,13 +10,12 @@ commands fail, still yields a `NodeFacts` (unknown values None) and a reason in 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from cilium_lab.cilium import parse_status
-from cilium_lab.cluster import configmaps, discover, nodeconfig, objects
+from cilium_lab.cluster import configmaps, discover, framed, nodeconfig, objects
 from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, LabError
@@ -129,51 +128,14 @@ class _Agent:
             return None
         return out.stdout if out.ok else None
 
-    def run_all(self, commands: Mapping[str, Sequence[str]]) -> dict[str, Output]:
+    def run_all(self, commands: Mapping[str, Sequence[str]]) -> dict[str, framed.Output]:
         """All `commands` in one exec of `sh -c` (one round trip instead of one per command); each
         command's stdout and whether it succeeded. Falls back to one exec each if `sh` is missing."""
-        text = self.run("sh", "-c", script(commands))
-        if text is not None and MARK in text:
-            return parse_script(text, commands)
+        text = self.run("sh", "-c", framed.script(commands))
+        if text is not None and framed.MARK in text:
+            return framed.parse(text, commands)
         futures = {key: self.pool.submit(self.run, *argv) for key, argv in commands.items()}
-        return {key: Output(f.result() or "", f.result() is not None) for key, f in futures.items()}
-
-
-MARK = "@@cilium-lab"
-
-
-@dataclass(frozen=True)
-class Output:
-    stdout: str
-    ok: bool
-
-    @property
-    def value(self) -> str | None:
-        """The output of a command that succeeded; None otherwise."""
-        return self.stdout if self.ok else None
-
-
-def script(commands: Mapping[str, Sequence[str]]) -> str:
-    """A POSIX sh script that runs each command and frames its stdout (stderr is dropped)."""
-    parts = []
-    for key, argv in commands.items():
-        line = " ".join(shlex.quote(a) for a in argv)
-        parts.append(f"echo '{MARK} {key}'; {line} 2>/dev/null && echo '{MARK}-ok' || echo '{MARK}-failed'")
-    return "; ".join(parts)
-
-
-def parse_script(text: str, commands: Mapping[str, Sequence[str]]) -> dict[str, Output]:
-    found: dict[str, Output] = {}
-    key, lines = None, []
-    for line in text.splitlines():
-        if line.startswith(f"{MARK} ") and line[len(MARK) + 1 :] in commands:
-            key, lines = line[len(MARK) + 1 :], []
-        elif key is not None and line in (f"{MARK}-ok", f"{MARK}-failed"):
-            found[key] = Output("\n".join(lines) + ("\n" if lines else ""), line.endswith("-ok"))
-            key = None
-        elif key is not None:
-            lines.append(line)
-    return {k: found.get(k, Output("", False)) for k in commands}
+        return {key: framed.Output(f.result() or "", f.result() is not None) for key, f in futures.items()}
 
 
 def _read_node(
