@@ -11,6 +11,7 @@ one before. A kernel that died is replaced before the next lab.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,17 +21,22 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 
 ENGINE = "cilium-lab-shared-kernel"
+# what every lab imports; loaded while the batch is still setting up (the embedded cluster starts meanwhile)
+WARM_UP = "import cilium_lab.session, cilium_lab.bench, cilium_lab.change.apply, cilium_lab.ui.figures"
 
 
 class SharedKernelEngine(NBClientEngine):
     """NBClientEngine, but with the batch's kernel manager instead of a new kernel per notebook."""
 
     km: ClassVar[KernelManager | None] = None
+    warming: ClassVar[threading.Thread | None] = None
 
     @classmethod
     def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
         if cls.km is None:
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        if cls.warming is not None:
+            cls.warming.join()  # one client at a time talks to the kernel
         if not cls.km.is_alive():
             cls.km.restart_kernel(now=True)
         timeout = kwargs.pop("execution_timeout", None)
@@ -63,9 +69,25 @@ def shared_kernel(cwd: Path, kernel_name: str = "python3") -> Iterator[str]:
     """Start the batch's kernel in `cwd`; yield the engine name to pass to papermill; shut it down."""
     km = KernelManager(kernel_name=kernel_name)
     km.start_kernel(cwd=str(cwd))
+    warming = threading.Thread(target=_warm_up, args=(km,), name="warm-up", daemon=True)
+    warming.start()  # the caller sets up the rest of the batch meanwhile
     SharedKernelEngine.km = km
+    SharedKernelEngine.warming = warming
     try:
         yield ENGINE
     finally:
         SharedKernelEngine.km = None
+        warming.join(timeout=60)
         km.shutdown_kernel(now=True)
+
+
+def _warm_up(km: KernelManager) -> None:
+    client = km.blocking_client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive(WARM_UP, silent=True, timeout=120)
+    except (RuntimeError, TimeoutError):
+        pass  # only a head start: the first lab imports what it needs anyway
+    finally:
+        client.stop_channels()

@@ -38,8 +38,8 @@ IMAGE_TAG = re.compile(r":v?(\d+\.\d+\.\d+[^@]*)")
 class Timing:
     """Wall-clock pacing of the controllers: fast enough for tests, slow enough to observe."""
 
-    tick: float = 0.02  # controller loop period
-    start: float = 0.02  # Pending -> Running of a pod
+    tick: float = 0.01  # controller loop period
+    start: float = 0.01  # Pending -> Running of a pod
     crash_backoff: float = 0.2  # between restarts of a crash-looping container
 
 
@@ -100,7 +100,7 @@ class Backend:
         config = dict(cm.get("data") or {})
         node_obj = self.store.find("nodes", "", node) or {"metadata": {}}
         labels = node_obj["metadata"].get("labels") or {}
-        for cnc in self.store.list(CNC_KEY, CILIUM_NS):
+        for cnc in self.store.view(CNC_KEY, CILIUM_NS):
             spec = cnc.get("spec") or {}
             if selectors.match_label_selector(spec.get("nodeSelector"), labels):
                 config.update({k: str(v) for k, v in (spec.get("defaults") or {}).items()})
@@ -108,7 +108,7 @@ class Backend:
 
     def agent_boot(self, node: str) -> Boot | None:
         """The boot of the agent pod on `node` (a started one preferred; None: no agent has started)."""
-        pods = [p for p in self.store.list("pods", CILIUM_NS) if p["spec"].get("nodeName") == node]
+        pods = [p for p in self.store.view("pods", CILIUM_NS) if p["spec"].get("nodeName") == node]
         boots = [self.boots[p["metadata"]["uid"]] for p in pods if p["metadata"]["uid"] in self.boots]
         return next((b for b in boots if b.ok), boots[0] if boots else None)
 
@@ -133,7 +133,7 @@ class Backend:
             advance=self.clock.advance,
             pod_ip=pod.get("status", {}).get("podIP"),
             kubernetes_version=self.profile.kubernetes_version,
-            cluster_nodes=len(self.store.list("nodes")),
+            cluster_nodes=len(self.store.view("nodes")),
             perf=self.profile.perf,
             write_host=lambda changes: self._write_host(node.name, changes),
         )
@@ -155,7 +155,7 @@ class Backend:
     def resolve(self, ip: str, port: int | str | None = None) -> Endpoint | None:
         """Where traffic to `ip` (and `port`, when given) lands: a running pod, a node, a ClusterIP's
         next backend pod, or for a node address and a Service's nodePort that Service's next backend."""
-        pods = [p for p in self.store.list("pods") if p.get("status", {}).get("phase") == "Running"]
+        pods = [p for p in self.store.view("pods") if p.get("status", {}).get("phase") == "Running"]
         for node in map(self.node_profile, self.nodes):
             if node.internal_ip != ip:
                 continue
@@ -166,7 +166,7 @@ class Backend:
         for pod in pods:
             if pod["status"].get("podIP") == ip and not pod["spec"].get("hostNetwork"):
                 return self._pod_endpoint(pod)
-        for svc in self.store.list("services"):
+        for svc in self.store.view("services"):
             if svc["spec"].get("clusterIP") == ip:
                 return self._service_backend(svc, pods)
         return None
@@ -185,7 +185,7 @@ class Backend:
 
     def _node_port_service(self, port: int | None) -> dict[str, Any] | None:
         """The NodePort (or LoadBalancer) Service that owns node port `port`, if any."""
-        for svc in self.store.list("services") if port is not None else []:
+        for svc in self.store.view("services") if port is not None else []:
             if svc["spec"].get("type") in ("NodePort", "LoadBalancer") and any(
                 p.get("nodePort") == port for p in svc["spec"].get("ports") or []
             ):

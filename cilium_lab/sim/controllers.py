@@ -13,6 +13,7 @@ DaemonSet, as the garbage collector would).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -54,13 +55,13 @@ class Controllers:
         uid = ds["metadata"]["uid"]
         return [
             p
-            for p in self.b.store.list("pods", ds["metadata"]["namespace"])
+            for p in self.b.store.view("pods", ds["metadata"]["namespace"])
             if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])
         ]
 
     def _eligible_nodes(self, ds: dict[str, Any]) -> list[str]:
         wanted = ds["spec"]["template"]["spec"].get("nodeSelector") or {}
-        nodes = [n for n in self.b.store.list("nodes") if n["metadata"]["name"] in self.b.nodes]
+        nodes = [n for n in self.b.store.view("nodes") if n["metadata"]["name"] in self.b.nodes]
         return [
             n["metadata"]["name"]
             for n in nodes
@@ -119,7 +120,8 @@ class Controllers:
 
     # pods --------------------------------------------------------------------------------------------
     def _sync_pods(self, now: float) -> None:
-        pods = self.b.store.list("pods")
+        # scanned without copies (this runs every tick); a pod is copied before anything changes it
+        pods = self.b.store.view("pods")
         for pod in pods:
             uid, node = pod["metadata"]["uid"], pod["spec"].get("nodeName")
             if not node:
@@ -127,7 +129,7 @@ class Controllers:
             if pod["status"].get("phase") == "Pending":
                 since = self._pending_since.setdefault(uid, now)
                 if now - since >= self.b.timing.start and self._may_start(pod):
-                    kubelet.start(self.b, pod, pods)
+                    kubelet.start(self.b, copy.deepcopy(pod), pods)
             elif kubelet.crash_looping(pod):
                 restarts = max(cs.get("restartCount", 0) for cs in pod["status"]["containerStatuses"])
                 backoff = self.b.timing.crash_backoff * 2 ** min(
@@ -136,7 +138,7 @@ class Controllers:
                 due = self._restart_at.setdefault(uid, now + backoff)
                 if now >= due:
                     del self._restart_at[uid]
-                    kubelet.start(self.b, pod, pods, restarts + 1)
+                    kubelet.start(self.b, copy.deepcopy(pod), pods, restarts + 1)
             else:
                 kubelet.sync_readiness(self.b, pod)
 
@@ -147,14 +149,14 @@ class Controllers:
 
     def _collect_orphans(self) -> None:
         """Pods of a deleted DaemonSet go too, as the garbage collector deletes dependents."""
-        owners = {ds["metadata"]["uid"] for ds in self.b.store.list(DS_KEY)}
-        for pod in self.b.store.list("pods"):
+        owners = {ds["metadata"]["uid"] for ds in self.b.store.view(DS_KEY)}
+        for pod in self.b.store.view("pods"):
             refs = [o for o in pod["metadata"].get("ownerReferences") or [] if o.get("kind") == "DaemonSet"]
             if refs and not any(o.get("uid") in owners for o in refs):
                 self._delete(pod)
 
     def _forget_deleted(self) -> None:
-        alive = {p["metadata"]["uid"] for p in self.b.store.list("pods")}
+        alive = {p["metadata"]["uid"] for p in self.b.store.view("pods")}
         for table in (self._pending_since, self._restart_at, self.b.boots, self.b.boot_configs):
             for uid in [u for u in table if u not in alive]:
                 del table[uid]

@@ -12,6 +12,7 @@ stay Pending. Simplifications: no resource accounting, taints or graceful termin
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 from typing import Any
@@ -33,10 +34,11 @@ def is_agent_pod(pod: Pod) -> bool:
 
 
 def sync_nodes(b: Backend) -> None:
-    for node in b.store.list("nodes"):
-        want = "False" if b.faults.not_ready(node["metadata"]["name"]) else "True"
-        ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
-        if ready["status"] != want:
+    for seen in b.store.view("nodes"):
+        want = "False" if b.faults.not_ready(seen["metadata"]["name"]) else "True"
+        if next(c for c in seen["status"]["conditions"] if c["type"] == "Ready")["status"] != want:
+            node = copy.deepcopy(seen)  # the store's own object is only read; writes go through update
+            ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
             ready.update(
                 status=want,
                 reason="KubeletReady" if want == "True" else "NodeStatusUnknown",
@@ -71,14 +73,15 @@ def _fits(pod: Pod, node: dict[str, Any]) -> bool:
 
 
 def schedule(b: Backend) -> None:
-    pods = b.store.list("pods")
+    pods = b.store.view("pods")
     load = {n: sum(1 for p in pods if p["spec"].get("nodeName") == n) for n in b.nodes}
-    for pod in pods:
-        if pod["spec"].get("nodeName"):
+    for seen in pods:
+        if seen["spec"].get("nodeName"):
             continue
+        pod = copy.deepcopy(seen)
         nodes = [
             n
-            for n in b.store.list("nodes")
+            for n in b.store.view("nodes")
             if n["metadata"]["name"] in b.nodes and node_ready(b, n["metadata"]["name"]) and _fits(pod, n)
         ]
         if not nodes:
@@ -95,7 +98,8 @@ def schedule(b: Backend) -> None:
 
 
 def _free_ip(b: Backend, node: str, pods: list[Pod]) -> str:
-    used = {p.get("status", {}).get("podIP") for p in pods}
+    # the store as it is now: a pod started earlier in this same tick already holds its address
+    used = {p.get("status", {}).get("podIP") for p in (*pods, *b.store.view("pods"))}
     hosts = ipaddress.ip_network(b.nodes[node].pod_cidr).hosts()
     next(hosts)  # .1 is the node's cilium_host router address
     return next(str(h) for h in hosts if str(h) not in used)
@@ -187,9 +191,15 @@ def crash_looping(pod: Pod) -> bool:
     )
 
 
-def sync_readiness(b: Backend, pod: Pod) -> None:
-    """Running pods on a NotReady node turn unready; they recover when the node does."""
-    want = node_ready(b, pod["spec"]["nodeName"])
+def sync_readiness(b: Backend, seen: Pod) -> None:
+    """Running pods on a NotReady node turn unready; they recover when the node does.
+
+    `seen` may be the store's own object: it is copied before anything changes."""
+    want = node_ready(b, seen["spec"]["nodeName"])
+    if all(cs.get("ready") == (want and "running" in cs.get("state", {}))
+           for cs in seen["status"].get("containerStatuses", [])):  # fmt: skip
+        return
+    pod = copy.deepcopy(seen)
     changed = False
     for cs in pod["status"].get("containerStatuses", []):
         value = want and "running" in cs.get("state", {})

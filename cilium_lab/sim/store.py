@@ -71,6 +71,15 @@ class Store:
             )
             return [copy.deepcopy(self._objects[k]) for k in keys]
 
+    def view(self, resource: str, namespace: str | None = None) -> list[Obj]:
+        """Like `list`, without copies: for the emulator's own hot read paths (every exec resolves
+        addresses), which must never change what they get."""
+        with self.lock:
+            keys = sorted(
+                k for k in self._objects if k[0] == resource and (namespace is None or k[1] == namespace)
+            )
+            return [self._objects[k] for k in keys]
+
     # writes ----------------------------------------------------------------------------------------
     def create(self, resource: str, obj: Obj) -> Obj:
         meta = obj.setdefault("metadata", {})
