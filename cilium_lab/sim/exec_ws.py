@@ -119,7 +119,7 @@ async def _drain(ws: web.WebSocketResponse) -> None:
     """Read what the client already sent (stdin, v5 close signals) without waiting for more."""
     while True:
         try:
-            msg = await asyncio.wait_for(ws.receive(), timeout=0.01)
+            msg = await asyncio.wait_for(ws.receive(), timeout=0.001)  # a kubelet does not wait either
         except TimeoutError:
             return
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING, WSMsgType.ERROR):
