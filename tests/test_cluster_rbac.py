@@ -52,7 +52,8 @@ def test_manifest_roles_grant_what_the_flows_need(tmp_path):
             )
         )
         snap = snapshot.take(reader)
-        assert len(snap.nodes) == 6 and not any("forbidden" in p for p in snap.problems.values())
+        assert len(snap.nodes) == 6 and snap.problems == {}
+        assert all(n.status is not None for n in snap.nodes)  # the agents' status was read by exec
         with pytest.raises(
             apierrors.Forbidden, match="cannot patch configmaps in kube-system; the operator role"
         ):

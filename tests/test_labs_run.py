@@ -18,7 +18,10 @@ pytestmark = pytest.mark.slow
 
 SMALL = {"samples": 2, "duration": 1}
 CHANGE_LABS = [lab for lab in labs.all_labs() if 1 <= lab.number <= 13]
-VIEW_DECISIONS = {"no change (a view of the series)", "no change (commands shown; a kernel change is a node reboot)"}
+VIEW_DECISIONS = {
+    "no change (a view of the series)",
+    "no change (commands shown; a kernel change is a node reboot)",
+}
 
 
 def _config_state(kubeconfig: str) -> tuple[dict, str, int]:
@@ -64,7 +67,9 @@ def test_with_approval_the_lab_decides_and_says_why(lab, tmp_path):
         assert after != before  # something really changed on the cluster
         assert record["comparison"], "an applied change is measured before and after"
         nodes = record["apply"]["nodes"]
-        assert {n["node"] for n in nodes} == {f"vm-{i}" for i in (1, 2, 3)} | {f"board-{i}" for i in (1, 2, 3)}
+        assert {n["node"] for n in nodes} == {f"vm-{i}" for i in (1, 2, 3)} | {
+            f"board-{i}" for i in (1, 2, 3)
+        }
     if record["decision"] in {"refused", "rolled back"}:
         assert after[0] == before[0], "a refused or rolled-back change leaves cilium-config as it was"
 

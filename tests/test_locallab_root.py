@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -108,19 +108,31 @@ def test_an_error_mid_run_tears_everything_down():
     assert leftovers() == []
 
 
+def _watch_for(stream, text: str, seen: threading.Event) -> None:
+    for line in stream:
+        if text in line:
+            seen.set()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_mid_run_tears_everything_down(sig):
     needs("iptables-rules")
-    code = "from cilium_lab.locallab import run; run(['iptables-rules'], samples=50, duration=1)"
-    child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    # the child says when its own measurement runs (namespaces alone could be another run's)
+    code = (
+        "from cilium_lab.locallab import run; "
+        "run(['iptables-rules'], samples=50, duration=1, progress=lambda m: print(m, flush=True))"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        deadline = time.monotonic() + 30
-        while "cl-b" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout:
-            assert time.monotonic() < deadline and child.poll() is None, "the lab never started"
-            time.sleep(0.1)
-        time.sleep(2)  # mid-measurement
+        started = threading.Event()
+        reader = threading.Thread(target=_watch_for, args=(child.stdout, "sample 1/", started), daemon=True)
+        reader.start()
+        assert started.wait(timeout=60) and child.poll() is None, "the lab never started measuring"
         child.send_signal(sig)
-        _, err = child.communicate(timeout=30)
+        err = child.stderr.read()
+        child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()

@@ -4,7 +4,7 @@ import json
 
 from cilium_lab import notebooks
 
-SOURCE = '''# %% [markdown]
+SOURCE = """# %% [markdown]
 # # 42 A test lab
 
 # %% tags=["parameters"]
@@ -12,7 +12,7 @@ cluster: str = "sim:seed-mixed"  # which cluster
 
 # %%
 print(cluster)
-'''
+"""
 
 
 def test_committed_notebooks_agree_with_their_sources():

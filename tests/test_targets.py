@@ -23,7 +23,9 @@ def test_parse_accepts_the_documented_forms(spec, kind, profile, context):
     assert (parsed.kind, parsed.profile, parsed.context) == (kind, profile, context)
 
 
-@pytest.mark.parametrize("spec", ["", "sim:", "minikube", "kube:", "sim:a b", "local:x", "http://127.0.0.1:6443"])
+@pytest.mark.parametrize(
+    "spec", ["", "sim:", "minikube", "kube:", "sim:a b", "local:x", "http://127.0.0.1:6443"]
+)
 def test_parse_rejects_other_strings_with_the_forms_to_use(spec):
     with pytest.raises(InputError, match="sim:<profile>"):
         targets.parse(spec)

@@ -13,7 +13,7 @@ from statistics import median
 
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import knobs as knob_registry
-from cilium_lab.locallab import probe, stats
+from cilium_lab.locallab import probe, stats, topology
 from cilium_lab.locallab.measure import TESTS
 from cilium_lab.locallab.topology import Topology
 
@@ -70,6 +70,13 @@ def run(
         raise InputError(f"duration must be a whole number of seconds >= 1 (got {duration})")
     chosen = knob_registry.resolve(tuple(knobs))
     say = progress or (lambda _msg: None)
+    with topology.interrupt_on_term():  # from the first namespace the probe makes, not only the topology's
+        return _run(chosen, samples, duration, say)
+
+
+def _run(
+    chosen: Sequence[knob_registry.Knob], samples: int, duration: int, say: Progress
+) -> list[KnobResult]:
     support = probe.support(chosen, probe.detect())
     results: list[KnobResult] = []
     for knob in chosen:

@@ -221,6 +221,20 @@ class Topology:
         self._old_handlers.clear()
 
 
+@contextlib.contextmanager
+def interrupt_on_term() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt inside the block (main thread only), so teardown runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     # turns SIGTERM/SIGHUP into KeyboardInterrupt so every `finally` (teardown) runs
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
