@@ -13,6 +13,10 @@
 # chart does it with iptables; `bpf.masquerade=true` does it in eBPF on the kube-proxy-replacement
 # devices. Besides skipping iptables, it is a hard prerequisite of BPF host routing: with iptables
 # masquerading the agent forces legacy host routing (cilium/cilium#13330).
+#
+# Expect a large difference here on nodes with kernel 5.10 or newer: once kube-proxy replacement
+# (lab 02) and eBPF masquerading are both on, Cilium switches to BPF host routing by itself, so the
+# "after" measurement includes lab 06's effect. Lab 06 then verifies it, and shows where it cannot.
 
 # %% tags=["parameters"]
 cluster: str = "sim:seed-mixed"  # sim:<profile> (embedded), kube, kube:<context> or local

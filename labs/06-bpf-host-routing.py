@@ -19,7 +19,10 @@
 # It needs kernel 5.10 or newer, full kube-proxy replacement and eBPF masquerading (labs 02 and 03).
 # Where a node cannot take it, the agent quietly falls back to `Legacy` ("Re-enabling host legacy
 # routing as bypassing needs kernel 5.10.0 or newer", cilium/cilium#13330); this lab shows which
-# nodes do, and why.
+# nodes do, and why. Because Cilium turns it on by itself once labs 02 and 03 are in, the capable
+# nodes usually have it already: then this lab changes nothing there and verifies it, and lab 03's
+# measurement shows its effect. Where an operator had pinned legacy host routing, the before and
+# after here show it.
 
 # %% tags=["parameters"]
 cluster: str = "sim:seed-mixed"  # sim:<profile> (embedded), kube, kube:<context> or local
