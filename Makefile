@@ -18,12 +18,14 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/cilium-lab run --all --approve --html --out $(OUT)
 
-## make test: lint, layer contracts and the test suite (root-only and browser tests run where possible)
+## make test: lint, layer contracts and the test suite (root-only and browser tests run where possible);
+## the local kernel lab's real-packet tests run last, alone, so no other test's load skews them
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not root"
+	$(VENV)/bin/pytest -m root
 
 ## make notebooks: regenerate labs/*.ipynb (outputs stripped) from the jupytext sources labs/*.py
 notebooks: $(STAMP)
