@@ -34,7 +34,8 @@ def table(frame: pd.DataFrame, caption: str = "") -> None:
 
         if caption:
             markdown(caption)
-        display(frame.style.hide(axis="index") if len(frame) else frame)
+        # Styler ignores DataFrame.round for display: set the precision here
+        display(frame.style.hide(axis="index").format(precision=2) if len(frame) else frame)
     else:
         if caption:
             print(caption)
