@@ -70,7 +70,7 @@ def wait(
 ) -> RolloutResult:
     """Poll until the rollout is done, an agent crash-loops, or `timeout` seconds pass."""
     start = time.monotonic()
-    delays = polling.intervals(cap=poll) if poll else polling.intervals()
+    delays = polling.intervals(cap=poll or polling.CAP)
     last = ""
     while True:
         ds = objects.request(
@@ -160,7 +160,7 @@ def wait_nodes(
 ) -> RolloutResult:
     """Poll until each node of `replaced` runs a new, ready agent pod; end early on a crash loop."""
     start = time.monotonic()
-    delays = polling.intervals(cap=poll) if poll else polling.intervals()
+    delays = polling.intervals(cap=poll or polling.CAP)
     last = ""
     while True:
         fresh = _fresh(discover.agent_pods(conn, install.namespace, install.selector), replaced)

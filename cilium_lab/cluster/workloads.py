@@ -167,29 +167,20 @@ def wait_running(
 
 
 def list_pods(conn: Connection, namespace: str, *, run_id: str | None = None) -> list[dict[str, Any]]:
-    selector = MANAGED_SELECTOR + (f",{RUN_LABEL}={run_id}" if run_id else "")
-    listing = objects.request(
-        conn,
-        conn.core.list_namespaced_pod,
-        namespace,
-        label_selector=selector,
-        verb="list",
-        resource="pods",
-        namespace=namespace,
-    )
-    return listing.get("items", [])
+    return _list(conn, conn.core.list_namespaced_pod, "pods", namespace, run_id)
 
 
 def list_services(conn: Connection, namespace: str, *, run_id: str | None = None) -> list[dict[str, Any]]:
+    return _list(conn, conn.core.list_namespaced_service, "services", namespace, run_id)
+
+
+def _list(
+    conn: Connection, method: Any, resource: str, namespace: str, run_id: str | None
+) -> list[dict[str, Any]]:
+    """Our labelled objects of one resource, optionally of one run only."""
     selector = MANAGED_SELECTOR + (f",{RUN_LABEL}={run_id}" if run_id else "")
     listing = objects.request(
-        conn,
-        conn.core.list_namespaced_service,
-        namespace,
-        label_selector=selector,
-        verb="list",
-        resource="services",
-        namespace=namespace,
+        conn, method, namespace, label_selector=selector, verb="list", resource=resource, namespace=namespace
     )
     return listing.get("items", [])
 
