@@ -94,13 +94,15 @@ def run(
     """Execute labs in order through papermill; a failing lab is reported and the batch goes on."""
     if not labs:
         raise InputError("no labs to run: name labs (see `cilium-lab labs`) or pass --all")
+    declared = _check_parameters(labs, parameters or {})  # before anything is started or written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "results"
     runs = []
+    # the kernel first: it imports the library while the embedded cluster starts
     with (
-        _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
         _kernel(labs, shared_kernel) as engine,
+        _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
     ):
         for lab in labs:
             params = {
@@ -111,7 +113,9 @@ def run(
                 "seed": seed,
                 **dict(parameters or {}),
             }
-            lab_run = _run_one(lab, out_dir, params, engine)
+            lab_run = _run_one(
+                lab, out_dir, {k: v for k, v in params.items() if k in declared[lab.name]}, engine
+            )
             if html:
                 lab_run.html = export.to_html(lab_run.executed)
             runs.append(lab_run)
@@ -139,7 +143,7 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
         papermill.execute_notebook(
             str(lab.notebook),
             str(executed),
-            parameters=_known_parameters(lab, params),
+            parameters=params,
             kernel_name="python3",
             cwd=str(lab.source.parent),
             progress_bar=False,
@@ -154,19 +158,19 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
     return LabRun(lab, executed, not error, time.monotonic() - started, error, record=record)
 
 
-def _known_parameters(lab: Lab, params: dict[str, Any]) -> dict[str, Any]:
-    """Pass only the parameters this lab declares; an unknown -p NAME is an error, not a warning."""
+def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Each lab's declared parameters; a -p NAME that no chosen lab declares is an error, not a warning.
+    A lab gets only the parameters it declares, so `--all -p mtu 9000` reaches lab 09 alone."""
     import papermill
 
-    declared = papermill.inspect_notebook(str(lab.notebook))
-    unknown = [name for name in params if name not in declared]
-    base = {"cluster", "kubeconfig", "approve", "results_dir", "seed"}
-    bad = [name for name in unknown if name not in base]
-    if bad:
+    declared = {lab.name: set(papermill.inspect_notebook(str(lab.notebook))) for lab in labs}
+    unknown = [name for name in parameters if not any(name in names for names in declared.values())]
+    if unknown:
+        where = labs[0].notebook if len(labs) == 1 else "labs/<lab>.ipynb"
         raise InputError(
-            f"lab {lab.name} has no parameter {', '.join(bad)}: see `papermill --help-notebook {lab.notebook}`"
+            f"no chosen lab has a parameter {', '.join(unknown)}: see `papermill --help-notebook {where}`"
         )
-    return {name: value for name, value in params.items() if name in declared}
+    return declared
 
 
 def _read_record(results_dir: Path, lab: Lab) -> dict[str, Any]:

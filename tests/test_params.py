@@ -69,3 +69,14 @@ def test_there_is_a_lab_for_every_catalogue_item():
     from cilium_lab import catalog
 
     assert [lab.name for lab in labs.all_labs()] == [item.lab for item in catalog.ITEMS]
+
+
+def test_a_parameter_no_chosen_lab_declares_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(InputError, match="no chosen lab has a parameter mtuu"):
+        labs.run(labs.all_labs(), out_dir=tmp_path / "out", parameters={"mtuu": 9000})
+    assert not (tmp_path / "out").exists()  # nothing was started or written
+
+
+def test_a_lab_specific_parameter_reaches_only_the_labs_that_declare_it():
+    declared = labs._check_parameters(labs.all_labs(), {"mtu": 9000})
+    assert [name for name, names in declared.items() if "mtu" in names] == ["09-jumbo-mtu"]

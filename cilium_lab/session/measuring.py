@@ -94,14 +94,11 @@ def measure(session: Any, phase: str) -> pd.DataFrame | None:
 
 
 def _current_snapshot(session: Any) -> Any:
-    """The session's snapshot when nothing has changed since it was taken (saves one per measurement)."""
-    if phase_after_change(session):
-        return session.snapshot_after
-    return session.snapshot_before if session.report is None else None
-
-
-def phase_after_change(session: Any) -> bool:
-    return session.report is not None and session.snapshot_after is not None
+    """The session's snapshot when nothing has changed since it was taken (saves one per measurement);
+    None makes the engine take a fresh one."""
+    if session.report is None:
+        return session.snapshot_before
+    return session.snapshot_after  # taken by verify after the change; None if verify did not run
 
 
 def compare(session: Any) -> pd.DataFrame | None:

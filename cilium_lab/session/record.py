@@ -11,14 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 
 def _jsonable(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return (
-            value.to_dict(orient="records")
-            if "orient" in value.to_dict.__code__.co_varnames
-            else value.to_dict()
-        )
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict(orient="records")
     if hasattr(value, "to_record"):
         return value.to_record()
     return value
