@@ -83,12 +83,8 @@ def test_vxlan_costs_request_response(done_when):
 
 def test_vxlan_costs_throughput(done_when):
     r = done_when["vxlan", "TCP_STREAM"]
-    # the measurement itself must be sound: every pair measured, a finite CI around the ratio
-    assert len(r.values_a) == len(r.values_b) == 8 and r.ci_low <= r.ratio <= r.ci_high, shown(r)
-    if r.ci_high >= 1.0:
-        # Measured, not assumed: on this kind of host (pods behind veths, a veth underlay) VXLAN has not cost
-        # bulk throughput, although kernel-lab.md §2.5 measured 11-29 % node to node. Reported, not hidden.
-        pytest.xfail(f"VXLAN did not cost throughput on this host: {shown(r)}")
+    # 11-29 % node to node in kernel-lab.md §2.5; ~16-20 % pod to pod here, with segments cut at wire size
+    expect(r.ci_high < 1.0, r, effect=0.15)
 
 
 def test_nothing_is_left_behind_after_a_run(done_when):

@@ -131,6 +131,11 @@ def _tunnel_mtu(mtu: int) -> Step:
     return step
 
 
+def _vxlan_setup(topo: Topology) -> None:
+    topo_mod.add_vxlan()
+    _offloads_off(topo)
+
+
 def _native(topo: Topology) -> None:
     topo_mod.set_cross_node_routes(tunnel=False)
     _tunnel_mtu(1500)(topo)
@@ -214,11 +219,14 @@ KNOBS: dict[str, Knob] = {
             "VXLAN",
             ("TCP_STREAM", "TCP_RR"),
             ("root", "netperf", "vxlan"),
-            setup=lambda t: topo_mod.add_vxlan(),
+            setup=_vxlan_setup,
             apply_a=_native,
             apply_b=_tunnel,
             server=POD_C,
-            note="pod A (node 1) to pod C (node 2); pod MTU 1450 in tunnel mode, as Cilium sets it",
+            note="pod A (node 1) to pod C (node 2); pod MTU 1450 in tunnel mode, as Cilium sets it. "
+            "TSO/GSO are OFF on pod A's eth0 in both arms, so packets are cut at wire size as on a real "
+            "NIC path: with offloads on, 64 KB super-packets cross the veths whole, the tunnel's work is "
+            "paid once per 64 KB, and this host measured no throughput cost (ratio 1.03-1.38)",
             source="kernel-lab.md §2.5: VXLAN costs 11-29% throughput, ~20% RR",
         ),
         Knob(

@@ -8,9 +8,11 @@ drifts by 2x within a minute (kernel-lab.md §1 "Noise"; other load on the host)
 pair cancels that drift, so the statistic is the median of the per-pair ratios B_i/A_i, with a
 percentile bootstrap CI that resamples pairs. With no drift it equals the ratio of medians.
 
-Verdict rule (kernel-lab.md §1 "Rules for the lab"): an effect counts only if the confidence interval
-excludes 1 *and* the ratio's distance from 1 exceeds the test's noise floor on this host (10% RR/CRR,
-25% throughput); otherwise it is "within noise".
+Verdict rule (kernel-lab.md §1 "Rules for the lab"): an effect is claimed ("better"/"worse") only if the
+confidence interval excludes 1 *and* the ratio's distance from 1 exceeds the test's noise floor on this
+host (10% RR/CRR, 25% throughput). A CI that excludes 1 with a smaller effect is "slightly better"/
+"slightly worse": real in this run's pairs, too small to rely on across runs (the floors come from
+level drift between runs, which pairing cancels within one). A CI that contains 1 is "within noise".
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from scipy import stats
 from cilium_lab.errors import InputError
 
 BETTER, WORSE, WITHIN_NOISE = "better", "worse", "within noise"
+SLIGHTLY_BETTER, SLIGHTLY_WORSE = "slightly better", "slightly worse"
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,15 @@ def pair_spread(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def verdict(ci: RatioCI, *, higher_is_better: bool, noise: float) -> str:
-    """'better' / 'worse' (for B relative to A) or 'within noise'."""
-    if ci.low > 1 and ci.ratio - 1 > noise:
-        return BETTER if higher_is_better else WORSE
-    if ci.high < 1 and 1 - ci.ratio > noise:
-        return WORSE if higher_is_better else BETTER
+    """B relative to A: 'better' / 'worse', 'slightly better' / 'slightly worse', or 'within noise'."""
+    if ci.low > 1:
+        up = ci.ratio - 1 > noise
+        if higher_is_better:
+            return BETTER if up else SLIGHTLY_BETTER
+        return WORSE if up else SLIGHTLY_WORSE
+    if ci.high < 1:
+        down = 1 - ci.ratio > noise
+        if higher_is_better:
+            return WORSE if down else SLIGHTLY_WORSE
+        return BETTER if down else SLIGHTLY_BETTER
     return WITHIN_NOISE
