@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cilium_lab.errors import InputError
-
-SIMULATED = "SIMULATED"
-LOCAL_KERNEL = "LOCAL KERNEL"
-LIVE = "LIVE CLUSTER"
+from cilium_lab.results.store import LIVE, LOCAL_KERNEL, SIMULATED
 
 _SPEC = re.compile(r"^(?:sim:(?P<profile>[A-Za-z0-9_.\-/]+)|kube(?::(?P<context>[^\s]+))?|(?P<local>local))$")
 

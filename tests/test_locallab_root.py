@@ -18,6 +18,7 @@ from cilium_lab.locallab.knobs import Knob
 from cilium_lab.locallab.runner import measure_knob
 from cilium_lab.locallab.shell import LocalLabError
 from cilium_lab.locallab.topology import Topology
+from cilium_lab.results.store import ResultStore, read_samples
 
 pytestmark = [pytest.mark.root, pytest.mark.xdist_group("locallab")]  # one worker: one lab at a time
 
@@ -45,10 +46,15 @@ def leftovers() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def done_when():
+def store(tmp_path_factory):
+    return ResultStore(tmp_path_factory.mktemp("results"), run_id="local-root")
+
+
+@pytest.fixture(scope="module")
+def done_when(store):
     needs("bpf-host-routing", "conntrack", "vxlan")
-    results = run(["bpf-host-routing"], samples=4, duration=1)
-    results += run(["vxlan", "conntrack"], samples=8, duration=1)
+    results = run(["bpf-host-routing"], samples=4, duration=1, store=store)
+    results += run(["vxlan", "conntrack"], samples=10, duration=1, store=store)
     return {(r.knob, r.test): r for r in results}
 
 
@@ -87,6 +93,18 @@ def test_vxlan_costs_throughput(done_when):
     expect(r.ci_high < 1.0, r, effect=0.15)
 
 
+def test_every_sample_is_in_the_results_store_labelled_local_kernel(done_when, store):
+    frame = store.frame()
+    assert set(frame["label"]) == {"LOCAL KERNEL"} and not frame["simulated"].any()
+    for (knob, test), r in done_when.items():
+        mine = frame[(frame["scenario"] == knob) & (frame["test"] == test)].sort_values("sample")
+        assert mine[mine["phase"] == "A"]["value"].tolist() == list(r.values_a), knob
+        assert mine[mine["phase"] == "B"]["value"].tolist() == list(r.values_b), knob
+        assert r.run_id == "local-root"
+    arms = {(f["knob"], f["phase"]): f["arm"] for f in store.fingerprints()}
+    assert arms[("vxlan", "A")] == "native routing" and arms[("vxlan", "B")] == "VXLAN"
+
+
 def test_nothing_is_left_behind_after_a_run(done_when):
     assert leftovers() == []
 
@@ -121,7 +139,7 @@ def _watch_for(stream, text: str, seen: threading.Event) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_mid_run_tears_everything_down(sig):
+def test_a_signal_mid_run_tears_everything_down_and_keeps_the_samples_measured(sig, tmp_path):
     needs("iptables-rules")
     # the child says when its own measurement runs (namespaces alone could be another run's)
     code = (
@@ -129,7 +147,7 @@ def test_a_signal_mid_run_tears_everything_down(sig):
         "run(['iptables-rules'], samples=50, duration=1, progress=lambda m: print(m, flush=True))"
     )
     child = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
     )
     try:
         started = threading.Event()
@@ -145,3 +163,6 @@ def test_a_signal_mid_run_tears_everything_down(sig):
             child.kill()
     assert child.returncode != 0 and "KeyboardInterrupt" in err
     assert leftovers() == []
+    (kept,) = tmp_path.glob("runs/*/samples.jsonl")  # the default results store
+    frame = read_samples(kept)
+    assert len(frame) >= 4 and set(frame["phase"]) == {"A", "B"}  # sample 1: A and B, RR and STREAM

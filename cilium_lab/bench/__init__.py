@@ -16,8 +16,8 @@ Modules: `netperf` (commands, parsing), `scenarios`, `pods` (deployment), `runne
 from cilium_lab.bench.netperf import TESTS
 from cilium_lab.bench.runner import DEFAULT_TESTS, Measurement, measure
 from cilium_lab.bench.scenarios import SCENARIOS
-from cilium_lab.bench.store import ResultStore, load_all, new_run_id
 from cilium_lab.bench.tables import compare, summary
+from cilium_lab.results.store import ResultStore, load_all, new_run_id
 
 __all__ = [
     "DEFAULT_TESTS",

@@ -1,7 +1,7 @@
 """One measurement: deploy the benchmark pods, run every test N times, store each sample as it ends.
 
 Called by labs and the CLI through `bench.measure`; calls `bench.pods` (deployment), `cluster.exec`
-(netperf in the client pod), `bench.netperf` (command and parsing), `bench.store` (rows),
+(netperf in the client pod), `bench.netperf` (command and parsing), `results.store` (rows),
 `bench.fingerprint` and `ui.progress`. Samples are interleaved (sample 1 of every test and
 scenario, then sample 2, ...) so a slow drift of the cluster spreads over all tests instead of
 biasing the last one. A failed sample is stored with its reason and the measurement goes on.
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cilium_lab.bench import fingerprint, netperf, pods, scenarios, tables
-from cilium_lab.bench.store import ResultStore, SampleRow, check_word
 from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.cluster import snapshot as cluster_snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
+from cilium_lab.results.store import LIVE, SIMULATED, ResultStore, SampleRow, check_word
 from cilium_lab.ui import progress
 
 DEFAULT_TESTS = ("TCP_STREAM", "TCP_RR", "TCP_CRR")
@@ -234,6 +234,7 @@ def rows_for(
             reason=result.reason,
             simulated=simulated,
             duration=p.duration,
+            label=SIMULATED if simulated else LIVE,
         )
         for metric in metrics
     ]

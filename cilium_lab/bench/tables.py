@@ -1,7 +1,7 @@
 """Tables from stored samples: per-metric summaries, and before against after with verdicts.
 
-Called by `bench.measure`'s callers (labs, the CLI, the figures); calls `bench.stats` and reads
-frames from `bench.store`. Both tables are pandas DataFrames with `attrs["simulated"]` set, so
+Called by `bench.measure`'s callers (labs, the CLI, the figures); calls `results.stats` and reads
+frames from `results.store`. Both tables are pandas DataFrames with `attrs["simulated"]` set, so
 whoever shows them can label them SIMULATED. Only ok samples count; failed ones are counted in
 `failed`. Latency percentiles are aggregated as the median of per-sample values (column
 `aggregation`), never as an average of p99s.
@@ -13,9 +13,10 @@ import math
 
 import pandas as pd
 
-from cilium_lab.bench import netperf, stats
-from cilium_lab.bench.store import ResultStore
+from cilium_lab.bench import netperf
 from cilium_lab.errors import InputError
+from cilium_lab.results import stats
+from cilium_lab.results.store import ResultStore
 
 KEYS = ["scenario", "test", "metric", "unit"]
 SUMMARY_KEYS = ["lab", "phase", *KEYS]

@@ -1,7 +1,8 @@
 """`cilium-lab local`: run the local kernel lab's knobs on this host (root), or `--probe` what it supports.
 
 Called by `cilium_lab.cli`; calls `cilium_lab.locallab` (knob registry, probe, runner, report).
-Output is labelled LOCAL KERNEL; `--json` prints one record per knob and test.
+Output is labelled LOCAL KERNEL; `--json` prints one record per knob and test. Every sample is kept
+in the results store under `--results-dir` (as `cilium-lab bench` keeps its own).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import sys
 
 from cilium_lab import locallab
 from cilium_lab.cli.common import add_json_option, print_json
+from cilium_lab.errors import InputError
 from cilium_lab.locallab import knobs, report
-from cilium_lab.locallab.runner import DEFAULT_SAMPLES, DEFAULT_SECONDS
+from cilium_lab.locallab.runner import DEFAULT_RESULTS_DIR, DEFAULT_SAMPLES, DEFAULT_SECONDS, check_run
 from cilium_lab.locallab.topology import require_root
+from cilium_lab.results.store import ResultStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="samples per arm (>= 2)")
     parser.add_argument("--duration", type=int, default=DEFAULT_SECONDS, help="seconds per sample (>= 1)")
     parser.add_argument(
+        "--results-dir",
+        default=DEFAULT_RESULTS_DIR,
+        help=f"where samples are kept (default {DEFAULT_RESULTS_DIR}/)",
+    )
+    parser.add_argument(
         "--probe", action="store_true", help="only say which knobs this host can run, and why not"
     )
     add_json_option(parser)
@@ -37,10 +45,14 @@ def main(args: argparse.Namespace) -> int:
     chosen = knobs.resolve(tuple(args.knobs))  # bad names fail before anything else
     if args.probe:
         return _probe(chosen, as_json=args.json)
+    check_run(args.samples, args.duration)
     require_root()
+    store = _store(args.results_dir)
     results = locallab.run(
-        [k.name for k in chosen], samples=args.samples, duration=args.duration, progress=_say
+        [k.name for k in chosen], samples=args.samples, duration=args.duration, progress=_say, store=store
     )
+    if store.samples_path.exists():
+        _say(f"samples kept in {store.samples_path}")
     if args.json:
         print_json([r.record() for r in results])
     else:
@@ -56,6 +68,15 @@ def _probe(chosen: list[knobs.Knob], *, as_json: bool) -> int:
     else:
         print(report.render_probe(features, support))
     return 0
+
+
+def _store(results_dir: str) -> ResultStore:
+    try:
+        return ResultStore(results_dir)
+    except OSError as err:
+        raise InputError(
+            f"cannot keep results in {results_dir!r} ({err.strerror}): choose another --results-dir"
+        ) from None
 
 
 def _say(message: str) -> None:

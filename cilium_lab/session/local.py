@@ -2,7 +2,8 @@
 equivalent with real packets between network namespaces on this host (needs root).
 
 Called by `session.measuring`; calls `locallab.run`. There is no cluster: the snapshot, plan and
-apply steps say they are skipped, and one A/B run (interleaved, paired) gives the comparison.
+apply steps say they are skipped, and one A/B run (interleaved, paired) gives the comparison. Its
+samples go to the lab's results store (phases A and B, labelled LOCAL KERNEL).
 Results are labelled LOCAL KERNEL, never SIMULATED and never as a cluster measurement.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab.errors import InputError
+from cilium_lab.results.store import ResultStore
 from cilium_lab.session import show
 
 # the catalogue item each local knob reproduces (reference/kernel-lab.md section 3)
@@ -49,7 +51,7 @@ def check(item_id: str, lab: str) -> None:
         )
 
 
-def measure(session: Any, phase: str) -> pd.DataFrame | None:
+def measure(session: Any, phase: str, store: ResultStore) -> pd.DataFrame | None:
     from cilium_lab import locallab
 
     if phase != "before":
@@ -59,7 +61,9 @@ def measure(session: Any, phase: str) -> pd.DataFrame | None:
         return None
     knobs = KNOBS_FOR_ITEM[session.item.id]
     p = session.params
-    results = locallab.run(knobs, samples=max(p.samples, 2), duration=p.duration, progress=print)
+    results = locallab.run(
+        knobs, samples=max(p.samples, 2), duration=p.duration, progress=print, store=store, lab=session.lab
+    )
     frame = pd.DataFrame([r.record() for r in results])
     session.local_comparison = frame
     session.comparison = frame

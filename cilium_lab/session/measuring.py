@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab import bench
+from cilium_lab.results.store import LOCAL_KERNEL
 from cilium_lab.session import changing, show
 
 MEASURED_SHOWN = ["scenario", "test", "metric", "unit", "median", "ci_low", "ci_high", "samples"]
@@ -128,8 +129,14 @@ def journey(session: Any) -> pd.DataFrame | None:
     from cilium_lab.ui import figures
 
     samples = bench.load_all(session.results_dir / "samples")
+    local = samples["label"] == LOCAL_KERNEL  # another host's namespaces, not a step of this cluster's series
+    if local.any():
+        show.markdown(
+            f"_Left out: {int(local.sum())} LOCAL KERNEL samples (`cilium-lab local`), not a cluster's._"
+        )
+    samples = samples[~local]
     if samples.empty:
-        show.markdown("_No measurements in this results folder yet: run the labs first._")
+        show.markdown("_No cluster measurements in this results folder yet: run the labs first._")
         return None
     show.figure(figures.journey(samples, simulated=bool(samples["simulated"].any())))
     table = bench.summary(samples)
@@ -141,4 +148,4 @@ def journey(session: Any) -> pd.DataFrame | None:
 def _measure_local(session: Any, phase: str) -> pd.DataFrame | None:
     from cilium_lab.session import local
 
-    return local.measure(session, phase)
+    return local.measure(session, phase, store(session))

@@ -1,11 +1,13 @@
-"""Medians with bootstrap CIs, before/after verdicts by metric direction, noise and detectable effect."""
+"""Medians with bootstrap CIs, before/after verdicts by metric direction, noise, detectable effect, and
+the paired ratio of interleaved A/B runs."""
 
 import math
 
 import numpy as np
 import pytest
 
-from cilium_lab.bench import stats
+from cilium_lab.errors import InputError
+from cilium_lab.results import stats
 
 
 def normal(mean: float, sd: float, n: int, seed: int) -> list[float]:
@@ -117,3 +119,47 @@ def test_a_ci_that_spans_no_change_is_inconclusive_when_the_run_could_not_see_th
 
 def test_halves_keep_measurement_order():
     assert stats.halves([1, 2, 3, 4, 5]) == ([1, 2], [3, 4, 5])
+
+
+# --- interleaved A/B runs (the local kernel lab) ---
+
+
+def test_paired_ratio_brackets_the_median_pair_ratio():
+    ci = stats.paired_ratio([100, 102, 98, 101, 99], [50, 52, 49, 51, 48])
+    assert ci.ratio == pytest.approx(0.5, abs=0.01)
+    assert 0.47 < ci.low <= ci.ratio <= ci.high < 0.53
+
+
+def test_paired_ratio_cancels_drift_between_pairs():
+    # the host's level halves mid-run; B is 10% above A in every pair
+    a = [100, 100, 50, 50, 100, 50]
+    b = [110, 110, 55, 55, 110, 55]
+    ci = stats.paired_ratio(a, b)
+    assert ci.ratio == pytest.approx(1.1) and ci.low == pytest.approx(1.1) and ci.high == pytest.approx(1.1)
+
+
+def test_verdict_claims_an_effect_only_with_the_ci_off_one_and_above_the_noise_floor():
+    big_rise = stats.PairedRatio(3.0, 2.5, 3.5)
+    small_rise = stats.PairedRatio(1.05, 1.01, 1.09)
+    straddles = stats.PairedRatio(1.5, 0.8, 2.0)
+    assert stats.ab_verdict(big_rise, higher_is_better=True, noise=0.1) == "better"
+    assert stats.ab_verdict(big_rise, higher_is_better=False, noise=0.1) == "worse"
+    assert stats.ab_verdict(small_rise, higher_is_better=True, noise=0.1) == "slightly better"
+    assert stats.ab_verdict(small_rise, higher_is_better=False, noise=0.1) == "slightly worse"
+    small_fall = stats.PairedRatio(0.84, 0.81, 0.86)  # VXLAN throughput on the project's VM
+    assert stats.ab_verdict(small_fall, higher_is_better=True, noise=0.25) == "slightly worse"
+    assert stats.ab_verdict(small_fall, higher_is_better=False, noise=0.25) == "slightly better"
+    assert stats.ab_verdict(straddles, higher_is_better=True, noise=0.1) == "within noise"
+    assert stats.ab_verdict(stats.PairedRatio(0.3, 0.2, 0.4), higher_is_better=True, noise=0.25) == "worse"
+
+
+def test_pair_spread_is_zero_for_constant_ratios_and_grows_with_noise():
+    assert stats.pair_spread([100, 50, 80, 60], [110, 55, 88, 66]) == pytest.approx(0.0, abs=1e-12)
+    assert stats.pair_spread([100, 100, 100, 100], [80, 100, 120, 140]) > 0.2
+
+
+def test_paired_ratio_refuses_unpaired_or_too_few_samples():
+    with pytest.raises(InputError, match="at least 2 samples"):
+        stats.paired_ratio([1.0], [2.0])
+    with pytest.raises(InputError, match="equal counts"):
+        stats.paired_ratio([1.0, 2.0], [2.0, 3.0, 4.0])

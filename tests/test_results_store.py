@@ -1,5 +1,6 @@
 """The results store (durable JSON Lines, DataFrame, Parquet/CSV) and the tables built from it."""
 
+import dataclasses
 import json
 import math
 
@@ -8,8 +9,8 @@ import pandas as pd
 import pytest
 
 from cilium_lab.bench import tables
-from cilium_lab.bench.store import COLUMNS, ResultStore, SampleRow, load_all
 from cilium_lab.errors import InputError
+from cilium_lab.results.store import COLUMNS, LOCAL_KERNEL, ResultStore, SampleRow, load_all
 
 
 def row(
@@ -132,3 +133,20 @@ def test_compare_without_the_phases_says_what_to_measure(tmp_path):
         tables.compare(store, "06")
     with pytest.raises(InputError, match="tolerance"):
         tables.compare(store, "06", tolerance=5)
+
+
+def test_a_row_says_where_it_was_measured_and_nothing_else(tmp_path):
+    store = ResultStore(tmp_path, run_id="r1")
+    store.append(dataclasses.replace(row(store, phase="A", value=1.0), label=LOCAL_KERNEL, simulated=False))
+    assert store.frame()["label"].tolist() == ["LOCAL KERNEL"]
+    with pytest.raises(InputError, match="label must be one of SIMULATED, LIVE CLUSTER, LOCAL KERNEL"):
+        dataclasses.replace(row(store, phase="A", value=1.0), label="REAL")
+
+
+def test_rows_written_before_labels_existed_still_read(tmp_path):
+    store = ResultStore(tmp_path, run_id="r1")
+    old = dataclasses.asdict(row(store, phase="before", value=1.0))
+    del old["label"]
+    store.samples_path.write_text(json.dumps(old) + "\n")
+    frame = store.frame()
+    assert frame["value"].tolist() == [1.0] and frame["label"].isna().all()

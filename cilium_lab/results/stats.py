@@ -1,6 +1,8 @@
-"""Statistics for repeated benchmark samples: medians with bootstrap CIs, before/after verdicts, noise.
+"""Statistics for repeated samples: medians with bootstrap CIs, before/after verdicts, noise, and the
+paired A/B ratio of interleaved runs.
 
-Called by `bench.compare` and the figures; calls numpy and scipy only. Choices, and why:
+Called by `bench.tables` (cluster benchmarks), `locallab.runner` (the local kernel lab) and the
+figures; calls numpy and scipy only. Choices, and why:
 
 - Location is the median of per-sample values (robust to one disturbed run). For latency
   percentiles that means the median of per-sample p99 (never the mean of p99s, the k8s-netperf
@@ -14,6 +16,15 @@ Called by `bench.compare` and the figures; calls numpy and scipy only. Choices, 
   the minimum detectable effect is at most X % (the run could have seen a change of X % and did
   not); anything else is "inconclusive" (too noisy for that tolerance: take more samples), the
   honest answer the anchors never give.
+- Interleaved A/B runs (the local kernel lab samples A and B back to back, AB, BA, ...) compare by
+  the median of the per-pair ratios B_i/A_i with a percentile bootstrap CI that resamples pairs: on a
+  shared 2-vCPU host the level drifts by 2x within a minute (shared/reference/kernel-lab.md §1
+  "Noise"), and the ratio within a pair cancels that drift. With no drift it equals the ratio of
+  medians. Their verdict (`ab_verdict`) follows kernel-lab.md §1 "Rules for the lab": "better"/"worse"
+  needs a CI that excludes 1 and an effect beyond the host's noise floor (10 % RR/CRR, 25 %
+  throughput); a CI off 1 with a smaller effect is "slightly better"/"slightly worse" (real in this
+  run's pairs, too small to rely on across runs: the floors come from drift between runs, which
+  pairing cancels within one); a CI that contains 1 is "within noise".
 - The minimum detectable effect uses the normal approximation for the median's variance
   (pi/2 * sigma^2 / n) with a robust spread (1.4826 * MAD), two-sided alpha 0.05 and power 0.8.
 """
@@ -27,6 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from cilium_lab.errors import InputError
+
+BETTER, WORSE, WITHIN_NOISE = "better", "worse", "within noise"
+SLIGHTLY_BETTER, SLIGHTLY_WORSE = "slightly better", "slightly worse"
 IMPROVED, REGRESSED, NO_CHANGE, INCONCLUSIVE = "improved", "regressed", "no detectable change", "inconclusive"
 VERDICTS = (IMPROVED, NO_CHANGE, REGRESSED, INCONCLUSIVE)
 AGGREGATION = "median of per-sample values"
@@ -176,6 +191,61 @@ def compare_samples(
     low, high = ratio_ci(b, a, confidence=confidence, seed=seed)
     name = verdict(ratio, low, high, lower_is_better=lower_is_better, tolerance=tolerance, mde=mde)
     return Change(int(b.size), int(a.size), med_b, med_a, ratio, low, high, name, mde, tolerance, noise)
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """The median of per-pair ratios B_i/A_i with the bounds of its bootstrap CI."""
+
+    ratio: float
+    low: float
+    high: float
+
+
+def paired_ratio(
+    a: Sequence[float], b: Sequence[float], *, confidence: float = 0.95, seed: int = 0
+) -> PairedRatio:
+    """Median of b[i]/a[i] over pairs measured back to back, with a bootstrap CI over the pairs."""
+    if len(a) != len(b):
+        raise InputError(f"paired samples need equal counts (A has {len(a)}, B has {len(b)})")
+    if len(a) < 2:
+        raise InputError("need at least 2 samples per arm for a confidence interval: raise --samples")
+    if min(*a, *b) <= 0:
+        raise InputError("a ratio needs positive measurements")
+    ratios = np.asarray(b, float) / np.asarray(a, float)
+    point = float(np.median(ratios))
+    if np.ptp(ratios) == 0:
+        return PairedRatio(point, point, point)  # no spread to resample
+    res = sps.bootstrap(
+        (ratios,),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        rng=seed,
+    )
+    return PairedRatio(point, float(res.confidence_interval.low), float(res.confidence_interval.high))
+
+
+def pair_spread(a: Sequence[float], b: Sequence[float]) -> float:
+    """Interquartile range of the per-pair ratios over their median: how much the host's own noise
+    moves one pair. A quiet 2-vCPU VM gives ~0.02-0.05 for pinned CRR; heavy other load gives 0.2+."""
+    ratios = np.asarray(b, float) / np.asarray(a, float)
+    q1, mid, q3 = np.percentile(ratios, [25, 50, 75])
+    return float((q3 - q1) / mid)
+
+
+def ab_verdict(ci: PairedRatio, *, higher_is_better: bool, noise: float) -> str:
+    """B relative to A: 'better' / 'worse', 'slightly better' / 'slightly worse', or 'within noise'."""
+    if ci.low > 1:
+        gain, big = higher_is_better, ci.ratio - 1 > noise
+    elif ci.high < 1:
+        gain, big = not higher_is_better, 1 - ci.ratio > noise
+    else:
+        return WITHIN_NOISE
+    if gain:
+        return BETTER if big else SLIGHTLY_BETTER
+    return WORSE if big else SLIGHTLY_WORSE
 
 
 def halves(values: Sequence[float]) -> tuple[list[float], list[float]]:

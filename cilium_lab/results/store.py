@@ -1,7 +1,9 @@
 """The results store: every sample a tidy row, appended and flushed as it is measured.
 
-Called by `bench.runner` (append rows and fingerprints), `bench.compare` and the figures (read
-frames), the labs (export); calls pandas/pyarrow. Layout: `<results_dir>/<run_id>/samples.jsonl`
+Called by `bench.runner` and `locallab.runner` (append rows and fingerprints), `bench.tables`,
+`locallab.runner` and the figures (read frames), the labs (export); calls pandas/pyarrow. Each row
+says where it was measured (`label`: SIMULATED, LIVE CLUSTER or LOCAL KERNEL), so a figure of one
+kind is never drawn from another's numbers. Layout: `<results_dir>/<run_id>/samples.jsonl`
 (one JSON object per line, one line per sample and metric, flushed and fsynced per line so an
 interrupted run keeps every finished sample) and `<results_dir>/<run_id>/fingerprints.jsonl` (one
 environment fingerprint per lab and phase). A failed sample is stored too, with `ok` false, the
@@ -24,6 +26,8 @@ import pandas as pd
 
 from cilium_lab.errors import InputError
 
+SIMULATED, LIVE, LOCAL_KERNEL = "SIMULATED", "LIVE CLUSTER", "LOCAL KERNEL"
+LABELS = (SIMULATED, LIVE, LOCAL_KERNEL)
 SAMPLES_FILE = "samples.jsonl"
 FINGERPRINTS_FILE = "fingerprints.jsonl"
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -50,6 +54,11 @@ class SampleRow:
     reason: str
     simulated: bool
     duration: int  # netperf -l seconds
+    label: str = ""  # SIMULATED | LIVE CLUSTER | LOCAL KERNEL; "" in rows written before it existed
+
+    def __post_init__(self) -> None:
+        if self.label not in ("", *LABELS):
+            raise InputError(f"label must be one of {', '.join(LABELS)}, got {self.label!r}")
 
 
 COLUMNS = tuple(SampleRow.__dataclass_fields__)
