@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: lab test test-all notebooks bench jupyter lint clean
+.PHONY: lab test test-all notebooks bench jupyter lint clean local-setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not root"
 	$(VENV)/bin/pytest -m root
+
+## make local-setup: install the local kernel lab's Debian packages (root; adds non-free for netperf)
+local-setup:
+	scripts/setup-local-lab.sh --enable-non-free
 
 ## make notebooks: regenerate labs/*.ipynb (outputs stripped) from the jupytext sources labs/*.py
 notebooks: $(STAMP)
