@@ -1,13 +1,15 @@
-"""Local lab command construction and output parsing (pure: no root, no tools needed)."""
+"""Local lab command construction, output parsing and the host lock (no root, no tools needed)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from cilium_lab.locallab import bpfprog, measure, rules, shell
-from cilium_lab.locallab.shell import LocalLabError
+from cilium_lab.locallab import bpfprog, measure, rules, shell, topology
+from cilium_lab.locallab.shell import LocalLabBusy, LocalLabError
 
 
 def test_netperf_rr_command_targets_pinned_server_and_prints_csv():
@@ -123,3 +125,23 @@ def test_run_reports_the_failing_command_in_one_line():
         shell.run(["sh", "-c", "echo boom >&2; exit 3"])
     with pytest.raises(LocalLabError, match="no-such-tool-xyz is not installed"):
         shell.run(["no-such-tool-xyz"])
+
+
+def test_the_host_lock_excludes_a_second_run_and_leaves_no_file(monkeypatch, tmp_path):
+    lock = tmp_path / "lab.lock"
+    monkeypatch.setattr(topology, "LOCK_PATH", str(lock))
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from cilium_lab.locallab import topology as t; t.LOCK_PATH = sys.argv[1]\n"
+         "with t.host_lock():\n    print('held', flush=True); time.sleep(1.5)", str(lock)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LocalLabBusy, match="another local lab run holds"), topology.host_lock(wait_s=0.3):
+            pass
+        with topology.host_lock(wait_s=10):  # waits for the holder, which removed its file on release
+            assert lock.exists()
+    finally:
+        holder.wait(timeout=10)
+    assert holder.returncode == 0 and not lock.exists()

@@ -17,7 +17,7 @@ from cilium_lab.locallab import KNOBS, detect, run, support
 from cilium_lab.locallab.knobs import Knob
 from cilium_lab.locallab.runner import measure_knob
 from cilium_lab.locallab.shell import LocalLabError
-from cilium_lab.locallab.topology import Topology
+from cilium_lab.locallab.topology import LOCK_PATH, Topology
 from cilium_lab.results.store import ResultStore, read_samples
 
 pytestmark = [pytest.mark.root, pytest.mark.xdist_group("locallab")]  # one worker: one lab at a time
@@ -40,9 +40,11 @@ def shown(r) -> str:
 def leftovers() -> list[str]:
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout.split()
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
-    return [n for n in names if n.startswith("cl-")] + [
-        line for line in links.splitlines() if ": cl-" in line
-    ]
+    return (
+        [n for n in names if n.startswith("cl-")]
+        + [line for line in links.splitlines() if ": cl-" in line]
+        + [LOCK_PATH] * os.path.exists(LOCK_PATH)
+    )
 
 
 @pytest.fixture(scope="module")

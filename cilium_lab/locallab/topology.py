@@ -119,25 +119,39 @@ def host_lock(wait_s: float = 120) -> Iterator[None]:
     finally:
         _lock_depth -= 1
         if _lock_depth == 0 and _lock_fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(LOCK_PATH)  # while still holding it: a waiter on this inode then retries (_acquire)
             os.close(_lock_fd)  # closing releases the flock
             _lock_fd = None
 
 
 def _acquire(wait_s: float) -> int:
     os.makedirs(os.path.dirname(LOCK_PATH), exist_ok=True)
-    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait_s
     while True:
+        fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
         except BlockingIOError:
+            os.close(fd)
             if time.monotonic() >= deadline:
-                os.close(fd)
                 raise LocalLabBusy(
                     f"another local lab run holds {LOCK_PATH}; wait for it to finish and retry"
                 ) from None
             time.sleep(0.2)
+            continue
+        if _is_current(fd):
+            return fd
+        os.close(fd)  # the holder removed the file as it released it: lock the new one
+
+
+def _is_current(fd: int) -> bool:
+    """Whether `fd` is still the file at LOCK_PATH (the releasing holder unlinks it, so the lab
+    leaves no lock file behind; a waiter that locked the old file must start again)."""
+    try:
+        return os.fstat(fd).st_ino == os.stat(LOCK_PATH).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def require_root() -> None:
