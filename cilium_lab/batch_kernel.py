@@ -5,12 +5,17 @@ pandas, plotly, scipy and the kubernetes client takes longer than that, every ti
 (`cilium-lab run --all`) the labs run one after another in the same kernel, each still executed and
 parameterised by papermill (its parameters cell injected, its outputs and errors recorded as
 usual). Each lab assigns everything it uses in its own cells, so nothing it reads leaks in from the
-one before. A kernel that died is replaced before the next lab.
+one before. A kernel that died is replaced before the next lab. On POSIX the kernel talks over
+Unix sockets in a private temporary folder (IPC transport) rather than TCP on 127.0.0.1: no port
+another local user could reach, and no "running over TCP without encryption" warning from ipykernel 7.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,8 +72,16 @@ papermill_engines.register(ENGINE, SharedKernelEngine)
 @contextlib.contextmanager
 def shared_kernel(cwd: Path, kernel_name: str = "python3") -> Iterator[str]:
     """Start the batch's kernel in `cwd`; yield the engine name to pass to papermill; shut it down."""
-    km = KernelManager(kernel_name=kernel_name)
-    km.start_kernel(cwd=str(cwd))
+    sockets = tempfile.mkdtemp(prefix="cilium-lab-kernel-") if os.name == "posix" else ""
+    # an absolute socket prefix: the kernel runs in `cwd`, a relative one would differ from ours
+    transport = {"transport": "ipc", "ip": os.path.join(sockets, "k")} if sockets else {}
+    km = KernelManager(kernel_name=kernel_name, **transport)
+    try:
+        km.start_kernel(cwd=str(cwd))
+    except BaseException:
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
+        raise
     warming = threading.Thread(target=_warm_up, args=(km,), name="warm-up", daemon=True)
     warming.start()  # the caller sets up the rest of the batch meanwhile
     SharedKernelEngine.km = km
@@ -79,6 +92,8 @@ def shared_kernel(cwd: Path, kernel_name: str = "python3") -> Iterator[str]:
         SharedKernelEngine.km = None
         warming.join(timeout=60)
         km.shutdown_kernel(now=True)
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
 
 
 def _warm_up(km: KernelManager) -> None:

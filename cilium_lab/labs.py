@@ -94,7 +94,8 @@ def run(
     """Execute labs in order through papermill; a failing lab is reported and the batch goes on."""
     if not labs:
         raise InputError("no labs to run: name labs (see `cilium-lab labs`) or pass --all")
-    declared = _check_parameters(labs, parameters or {})  # before anything is started or written
+    _check_local(labs, cluster)  # before anything is started or written
+    declared = _check_parameters(labs, parameters or {})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "results"
@@ -156,6 +157,30 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
         error = _one_line(err)
     record = _read_record(Path(params["results_dir"]), lab)
     return LabRun(lab, executed, not error, time.monotonic() - started, error, record=record)
+
+
+def local_labs(labs: Sequence[Lab]) -> list[Lab]:
+    """Those of `labs` whose step has a local kernel equivalent (cluster="local")."""
+    accepted = set(_local_names())
+    return [lab for lab in labs if lab.name in accepted]
+
+
+def _local_names() -> list[str]:
+    from cilium_lab.session.local import local_labs as names  # session is heavy: only when asked
+
+    return names()
+
+
+def _check_local(labs: Sequence[Lab], cluster: str) -> None:
+    """On cluster="local", a lab with no host-level equivalent is refused up front, not failed inside."""
+    if targets.parse(cluster).kind != "local":
+        return
+    refused = [lab.name for lab in labs if lab not in local_labs(labs)]
+    if refused:
+        raise InputError(
+            f"{', '.join(refused)} {'has' if len(refused) == 1 else 'have'} no local kernel equivalent: "
+            f"on --cluster local choose from {', '.join(_local_names())}, or use a cluster (e.g. sim:seed-mixed)"
+        )
 
 
 def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dict[str, set[str]]:

@@ -180,3 +180,33 @@ def test_journey_gives_a_lab_measured_on_other_nodes_a_line_of_its_own():
         ["start", "05"],
         pytest.approx([1, 1.5]),
     )
+
+
+def local_results() -> pd.DataFrame:
+    """`locallab.KnobResult.record()` rows: two measured comparisons and one skipped knob."""
+    base = {"metric": "throughput", "unit": "Mbit/s", "a": "native routing", "b": "VXLAN", "samples": 8}
+    return pd.DataFrame([
+        base | {"knob": "vxlan", "test": "TCP_STREAM", "ratio": 0.82, "ci_low": 0.78, "ci_high": 0.86,
+                "verdict": "slightly worse"},
+        base | {"knob": "vxlan", "test": "TCP_RR", "metric": "transactions", "unit": "trans/s", "ratio": 0.78,
+                "ci_low": 0.74, "ci_high": 0.80, "verdict": "worse"},
+        base | {"knob": "bbr", "test": "TCP_STREAM", "ratio": None, "ci_low": None, "ci_high": None,
+                "verdict": "skipped"},
+    ])  # fmt: skip
+
+
+def test_paired_ratios_say_local_kernel_never_simulated_and_draw_each_ci():
+    fig = figures.paired_ratios(local_results(), title="Native routing")
+    assert fig.layout.title.text.startswith("LOCAL KERNEL · Native routing")
+    (note,) = [a for a in fig.layout.annotations if a.name == "local kernel"]
+    assert note.text == figures.LOCAL_NOTE and "SIMULATED" not in fig.to_json()
+    (dots,) = fig.data
+    assert list(dots.x) == [0.82, 0.78] and len(dots.y) == 2  # the skipped knob is left out
+    assert list(dots.error_x.arrayminus) == pytest.approx([0.04, 0.04])
+    assert list(dots.error_x.array) == pytest.approx([0.04, 0.02])
+
+
+def test_paired_ratios_of_nothing_measured_is_one_clear_error():
+    skipped = local_results().iloc[[2]]
+    with pytest.raises(InputError, match="every knob was skipped"):
+        figures.paired_ratios(skipped)

@@ -5,6 +5,7 @@ Assertions check direction with a confidence interval, never exact numbers (kern
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -168,3 +169,25 @@ def test_a_signal_mid_run_tears_everything_down_and_keeps_the_samples_measured(s
     (kept,) = tmp_path.glob("runs/*/samples.jsonl")  # the default results store
     frame = read_samples(kept)
     assert len(frame) >= 4 and set(frame["phase"]) == {"A", "B"}  # sample 1: A and B, RR and STREAM
+
+
+def test_a_lab_on_the_local_target_measures_labels_and_stores_its_samples(tmp_path):
+    needs("vxlan")
+    out = tmp_path / "out"
+    ran = subprocess.run(
+        [sys.executable, "-m", "cilium_lab.cli", "run", "01", "--cluster", "local", "-p", "samples", "2",
+         "-p", "duration", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    text = (out / "01-native-routing.ipynb").read_text()
+    assert "LOCAL KERNEL · Native routing" in text  # the A/B figure's title
+    assert "SIMULATED" not in text
+    record = json.loads((out / "results" / "01-native-routing.json").read_text())
+    assert record["target"]["label"] == "LOCAL KERNEL"
+    assert {row["knob"] for row in record["comparison"]} == {"vxlan"}
+    (samples,) = (out / "results" / "samples").glob("*/samples.jsonl")
+    frame = read_samples(samples)
+    assert set(frame["lab"]) == {"01-native-routing"} and set(frame["label"]) == {"LOCAL KERNEL"}
+    assert len(frame) == 2 * 2 * 2  # 2 pairs x (A, B) x (TCP_STREAM, TCP_RR)
+    assert leftovers() == []

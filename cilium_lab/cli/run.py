@@ -11,7 +11,7 @@ import ast
 import sys
 from pathlib import Path
 
-from cilium_lab import labs
+from cilium_lab import labs, targets
 from cilium_lab.cli.common import add_cluster_options
 from cilium_lab.errors import InputError
 
@@ -52,6 +52,10 @@ def command(args: argparse.Namespace) -> int:
     chosen = labs.all_labs() if args.all else [labs.get(name) for name in args.labs]
     if args.context:
         args.cluster = f"kube:{args.context}" if args.cluster.startswith("sim:") else args.cluster
+    if args.all and targets.parse(args.cluster).kind == "local":
+        chosen = labs.local_labs(chosen)  # the rest have no host-level equivalent
+        print(f"local kernel lab: the labs with a host-level equivalent: {', '.join(lab.name for lab in chosen)}",
+              file=sys.stderr)  # fmt: skip
     parameters = {name: _literal(value) for name, value in args.parameter}
     print(f"running {len(chosen)} lab(s) on {args.cluster} into {args.out}/", file=sys.stderr)
     runs = labs.run(

@@ -42,12 +42,19 @@ SHOWN = [
 ]
 
 
+def local_labs() -> list[str]:
+    """The labs whose step has a local kernel equivalent, in series order ("01-native-routing", ...)."""
+    from cilium_lab import catalog
+
+    return sorted(catalog.get(item_id).lab for item_id in KNOBS_FOR_ITEM)
+
+
 def check(item_id: str, lab: str) -> None:
     """Refuse cluster="local" for a step with no host-level equivalent, before anything runs."""
     if item_id not in KNOBS_FOR_ITEM:
-        labs = ", ".join(sorted(KNOBS_FOR_ITEM))
         raise InputError(
-            f"{lab} has no local kernel equivalent: use a cluster (e.g. sim:seed-mixed); local works for {labs}"
+            f"{lab} has no local kernel equivalent: use a cluster (e.g. sim:seed-mixed); "
+            f"local works for labs {', '.join(local_labs())}"
         )
 
 
@@ -70,7 +77,11 @@ def measure(session: Any, phase: str, store: ResultStore) -> pd.DataFrame | None
     session.decision = "measured locally (no cluster changed)"
     show.table(frame[[c for c in SHOWN if c in frame.columns]].round(3),
                caption=f"**A against B** (ratio = B / A, paired, 95 % bootstrap CI)  \n{show.banner('LOCAL KERNEL')}")  # fmt: skip
-    for result in results:
-        if result.note or result.reason:
-            show.markdown(f"- {result.knob}: {result.reason or result.note}")
+    if frame["ratio"].notna().any():
+        from cilium_lab.ui import figures
+
+        show.figure(figures.paired_ratios(frame, title=session.item.title))
+    said = dict.fromkeys((r.knob, r.reason or r.note) for r in results if r.reason or r.note)
+    for knob, text in said:  # one line per knob and reason, not one per test
+        show.markdown(f"- {knob}: {text}")
     return frame

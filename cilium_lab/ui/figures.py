@@ -23,6 +23,7 @@ from plotly.subplots import make_subplots
 from cilium_lab.errors import InputError
 
 SIMULATED_NOTE = "SIMULATED: measured on the embedded cluster's performance model, not on real hardware"
+LOCAL_NOTE = "LOCAL KERNEL: real packets between network namespaces on this host, not a cluster"
 RATE_METRICS = ("throughput", "transaction_rate")
 PERCENTILES = ("latency_p50", "latency_p90", "latency_p99")
 JOURNEY_PANELS = {  # panel title -> the metrics it draws, relative to their first measurement
@@ -60,17 +61,21 @@ def is_simulated(table: pd.DataFrame) -> bool:
     return bool("simulated" in table and table["simulated"].astype(bool).any())
 
 
-def label(fig: go.Figure, title: str, simulated: bool, *, subtitle: str = "") -> go.Figure:
-    """Set the title; on simulated data prefix it with SIMULATED and put the note between title and panels."""
+def label(
+    fig: go.Figure, title: str, simulated: bool, *, subtitle: str = "", local: bool = False
+) -> go.Figure:
+    """Set the title; on simulated (or local-kernel) data prefix it with SIMULATED (LOCAL KERNEL) and put
+    the note saying what that means between title and panels."""
+    banner = "SIMULATED" if simulated else "LOCAL KERNEL" if local else ""
     fig.update_layout(
-        title={"text": f"SIMULATED · {title}" if simulated else title, "yref": "container", "y": 1,
+        title={"text": f"{banner} · {title}" if banner else title, "yref": "container", "y": 1,
                "yanchor": "top", "pad": {"t": TITLE_PAD}, "font": {"size": TITLE_SIZE},
                "subtitle": {"text": subtitle, "font": {"size": SUBTITLE_SIZE}}},
         template="plotly_white", margin={"t": TOP_MARGIN},
     )  # fmt: skip
-    if simulated:
+    if banner:
         fig.add_annotation(
-            text=SIMULATED_NOTE, name="simulated", xref="paper", yref="paper", x=0.5, y=1, yanchor="bottom",
+            text=SIMULATED_NOTE if simulated else LOCAL_NOTE, name=banner.lower(), xref="paper", yref="paper", x=0.5, y=1, yanchor="bottom",
             yshift=NOTE_LIFT, showarrow=False, font={"color": "#d62728", "size": NOTE_SIZE},
         )  # fmt: skip
     return fig
@@ -90,6 +95,34 @@ def before_after(
     fig.update_layout(legend_title_text="phase")
     subtitle = "bars: median of the samples per phase; whiskers: 95 % bootstrap confidence interval"
     return label(fig, f"{title}: before and after", _sim(summary, simulated), subtitle=subtitle)
+
+
+def paired_ratios(results: pd.DataFrame, *, title: str = "A against B") -> go.Figure:
+    """The local kernel lab's comparisons: B/A per knob and test (median of per-pair ratios) with its 95 %
+    CI, 1.0 marked; `results` has the columns of `locallab.KnobResult.record()`. Skipped rows are left out."""
+    rows = results[results["ratio"].notna()].reset_index(drop=True)
+    if rows.empty:
+        raise InputError("no measured comparison to draw (every knob was skipped): see the table's reasons")
+    names = [f"{r.knob} {r.test}<br><sub>{r.b} vs {r.a}</sub>" for r in rows.itertuples()]
+    fig = go.Figure(
+        go.Scatter(
+            x=rows["ratio"].tolist(), y=names, mode="markers", marker={"size": 10, "color": CI_COLOUR},
+            error_x={"type": "data", "color": CI_COLOUR, "thickness": 1.5, "width": 6,
+                     "array": (rows["ci_high"] - rows["ratio"]).clip(lower=0).tolist(),
+                     "arrayminus": (rows["ratio"] - rows["ci_low"]).clip(lower=0).tolist()},
+            customdata=rows[["ci_low", "ci_high", "verdict", "metric"]].to_numpy().tolist(),
+            hovertemplate="B/A %{x:.3f} (95 % CI %{customdata[0]:.3f} to %{customdata[1]:.3f})"
+            "<br>%{customdata[3]}: %{customdata[2]}<extra></extra>", showlegend=False,
+        )
+    )  # fmt: skip
+    fig.add_vline(x=1, line_dash="dash", line_color="#7f7f7f")
+    fig.update_xaxes(title_text="B / A (1 = no difference)", type="log")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=TOP_MARGIN + 80 + 70 * len(rows))
+    subtitle = (
+        "dot: median of the per-pair ratios B/A (pairs measured back to back); whiskers: 95 % bootstrap CI"
+    )
+    return label(fig, title, False, subtitle=subtitle, local=True)
 
 
 def latency_percentiles(
