@@ -140,3 +140,21 @@ def test_non_status_text_is_refused_with_one_line(text: str) -> None:
 def test_non_string_input_is_refused() -> None:
     with pytest.raises(StatusParseError, match="must be text"):
         parse_status(b"Cilium: Ok 1.13.4")  # type: ignore[arg-type]
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_line():
+    status = parse_status("\ufeffKubeProxyReplacement:   True   [eth0 10.0.0.4 (Direct Routing)]\n"
+                          "Cilium:                 Ok   1.16.5 (v1.16.5-b7b9a3d2)\n")  # fmt: skip
+    assert status.kube_proxy_replacement == "True" and status.version == "1.16.5"
+
+
+def test_cilium_clis_cluster_summary_is_refused_with_what_to_run_instead():
+    # the shape of cilium-cli's `cilium status` on a workstation: workloads, not the agent's datapath
+    summary = (
+        " /¯¯\\__/¯¯\\    Cilium:             OK\n"
+        " \\__/¯¯\\__/    Operator:           OK\n\n"
+        "DaemonSet              cilium             Desired: 3, Ready: 3/3, Available: 3/3\n"
+        "Deployment             cilium-operator    Desired: 1, Ready: 1/1, Available: 1/1\n"
+    )
+    with pytest.raises(StatusParseError, match=r"cilium-cli's cluster summary .* cilium-dbg status"):
+        parse_status(summary)

@@ -14,12 +14,14 @@ from cilium_lab.errors import StatusParseError
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # Lines kubectl exec adds before the command's own output.
+# cilium-cli's `cilium status` (run on a workstation) summarises the cluster's workloads instead.
+_CILIUM_CLI_SUMMARY = re.compile(r"^(DaemonSet|Deployment)\s+cilium\S*\s+Desired:", re.MULTILINE)
 _KUBECTL_NOISE = ("Defaulted container ", "Unable to use a TTY", "If you don't see a command prompt")
 
 
 def clean_lines(text: str) -> list[str]:
     """Lines without ANSI colour codes, CR characters, kubectl preamble or trailing blanks."""
-    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _ANSI.sub("", text).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = [line.rstrip() for line in text.split("\n")]
     lines = [line for line in lines if not line.lstrip().startswith(_KUBECTL_NOISE)]
     while lines and not lines[-1].strip():
@@ -42,6 +44,11 @@ def parse_status(text: str) -> CiliumStatus:
             "status output is empty: run `cilium-dbg status` in the cilium-agent container"
         )
     body = "\n".join(lines).strip()
+    if _CILIUM_CLI_SUMMARY.search(body):
+        raise StatusParseError(
+            "this is cilium-cli's cluster summary (`cilium status`), not an agent's status: run "
+            "`kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg status` (`cilium status` before 1.15)"
+        )
     if body.startswith(("{", "[")):
         return status_json.parse_json(body, lines)
     doc = status_json.load_yaml(body)
