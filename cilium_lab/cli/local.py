@@ -27,7 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         f"this host. Knobs: {', '.join(knobs.KNOBS)} (default: all).",
     )
     parser.add_argument("knobs", nargs="*", metavar="KNOB", help="knobs to run (default: all)")
-    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"samples per arm, >= 2 (default {DEFAULT_SAMPLES})")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=DEFAULT_SAMPLES,
+        help=f"samples per arm, >= 2 (default {DEFAULT_SAMPLES})",
+    )
     parser.add_argument("--duration", type=int, default=DEFAULT_SECONDS, help="seconds per sample (>= 1)")
     parser.add_argument(
         "--results-dir",
