@@ -28,11 +28,12 @@ class NodeOutcome:
 
 
 def overall(outcomes: Iterable[NodeOutcome]) -> str:
-    """One word for the whole change: the worst node outcome; all skipped/refused with none applied is skipped."""
+    """One word for the whole change: the worst node outcome; with none applied, refused only when every
+    node refused (none can take it), else skipped (e.g. the capable nodes already have it: nothing to do)."""
     found = {o.outcome for o in outcomes}
     for worst in (FAILED, ROLLED_BACK):
         if worst in found:
             return worst
     if APPLIED in found:
         return APPLIED
-    return REFUSED if REFUSED in found else SKIPPED
+    return REFUSED if found == {REFUSED} else SKIPPED
