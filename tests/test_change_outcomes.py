@@ -17,7 +17,10 @@ def overall(*words: str) -> str:
         ((APPLIED, FAILED), FAILED),
         ((APPLIED, ROLLED_BACK, REFUSED), ROLLED_BACK),
         ((REFUSED, REFUSED), REFUSED),  # no node can take it
-        ((SKIPPED, REFUSED), SKIPPED),  # the capable nodes already have it: nothing to do (lab 06 after 02+03)
+        (
+            (SKIPPED, REFUSED),
+            SKIPPED,
+        ),  # the capable nodes already have it: nothing to do (lab 06 after 02+03)
         ((SKIPPED, SKIPPED), SKIPPED),
     ],
 )
