@@ -1,7 +1,9 @@
-"""Save the Cilium config before a change, and restore it exactly.
+"""Save the Cilium config before a change, list the saved ones, and load one back.
 
-Called by `change.apply`; calls `cluster.configmaps` and `cluster.nodeconfig`. A backup holds
-cilium-config's data and resourceVersion and the CiliumNodeConfigs; it is written to disk under
+Called by `change.apply` (save before a change, restore on rollback), `change.restore` and the
+`backups`/`restore` verbs; calls `cluster.configmaps`, `cluster.nodeconfig` and `cluster.discover`,
+and `change.backup_format` for the format. A backup holds cilium-config's data and resourceVersion,
+the CiliumNodeConfigs and our selector labels on each node; it is written to disk under
 `results_dir/backups/` and as a ConfigMap `cilium-lab-backup-<timestamp>` in the Cilium namespace,
 so it survives the notebook. Restoring PUTs the saved data as a whole: keys the change added are
 gone, changed keys get their old value.
@@ -11,53 +13,95 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cilium_lab.cluster import apierrors, configmaps, nodeconfig
+from cilium_lab.change import plan
+from cilium_lab.change.backup_format import (
+    MANAGED_BY,
+    PREFIX,
+    STAMP_FORMAT,
+    Backup,
+    NotABackup,
+    configmap_data,
+    file_record,
+    from_configmap,
+    from_file,
+)  # fmt: skip
+from cilium_lab.cluster import apierrors, configmaps, discover, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
 
-PREFIX = "cilium-lab-backup-"
-
-
-@dataclass(frozen=True)
-class Backup:
-    stamp: str
-    namespace: str
-    configmap: str
-    data: dict[str, str]
-    resource_version: str
-    node_configs: list[dict]
-    path: str
-    configmap_backup: str  # the backup ConfigMap's name ("" if it could not be written)
-
-    def to_record(self) -> dict:
-        return asdict(self)
+__all__ = [
+    "PREFIX", "Backup", "NotABackup", "discard_cluster_copy", "list_backups", "load", "load_file", "our_labels",
+    "restore", "save",
+]  # fmt: skip
+# Node labels a change of ours sets to select its CiliumNodeConfig: a backup records them per node.
+OUR_LABEL_PREFIXES = (f"{plan.CANARY_LABEL}-", f"{plan.TAKES_LABEL}-")
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    return datetime.now(UTC).strftime(STAMP_FORMAT)
+
+
+def our_labels(labels: dict[str, str]) -> dict[str, str]:
+    """The labels of a node that our changes set (canary and narrowed-change selectors)."""
+    return {k: v for k, v in labels.items() if k.startswith(OUR_LABEL_PREFIXES)}
 
 
 def save(conn: Connection, namespace: str, name: str, cilium_version: str, results_dir: str | Path) -> Backup:
     """Read the live config and store it on disk and in the cluster."""
     state = configmaps.read(conn, namespace, name)
     cncs = nodeconfig.list_all(conn, namespace, cilium_version)
+    labels = {objects.name_of(n): our_labels(objects.labels(n)) for n in discover.list_nodes(conn)}
     stamp = _stamp()
     folder = Path(results_dir) / "backups"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stamp}-{name}.json"
-    record = {"namespace": namespace, "configmap": name, "data": state.data,
-              "resource_version": state.resource_version, "node_configs": cncs}  # fmt: skip
+    record = file_record(namespace, name, state.data, state.resource_version, cncs, labels)
     path.write_text(json.dumps(record, indent=2, sort_keys=True))
     backup_name = PREFIX + stamp
     configmaps.create(
-        conn, namespace, backup_name,
-        {"configmap": name, "data.json": json.dumps(state.data, sort_keys=True), "node-configs.json": json.dumps(cncs)},
-        {"app.kubernetes.io/managed-by": "cilium-lab"},
+        conn, namespace, backup_name, configmap_data(name, state.data, state.resource_version, cncs, labels),
+        dict(MANAGED_BY),
     )  # fmt: skip
-    return Backup(stamp, namespace, name, state.data, state.resource_version, cncs, str(path), backup_name)
+    return Backup(
+        stamp, namespace, name, state.data, state.resource_version, cncs, str(path), backup_name, labels
+    )
+
+
+def list_backups(
+    conn: Connection, namespace: str, on_unreadable: Callable[[str], None] | None = None
+) -> list[Backup]:
+    """The backup ConfigMaps in `namespace`, newest first; an unreadable one is skipped (and reported)."""
+    found = []
+    for cm in configmaps.list_labelled(conn, namespace, MANAGED_BY):
+        if not cm.name.startswith(PREFIX):
+            continue  # the lock carries the same label
+        try:
+            found.append(from_configmap(namespace, cm.name, cm.data, cm.labels))
+        except NotABackup as err:
+            if on_unreadable:
+                on_unreadable(str(err))
+    return sorted(found, key=lambda b: b.stamp, reverse=True)
+
+
+def load(conn: Connection, namespace: str, stamp: str) -> Backup:
+    """The backup ConfigMap of `stamp`; `NotABackup` when there is none."""
+    name = PREFIX + stamp
+    try:
+        cm = configmaps.read(conn, namespace, name)
+    except apierrors.NotFound:
+        raise NotABackup(
+            f"no backup {stamp} in {namespace} (configmap {name} not found); `cilium-lab backups` lists them,"
+            " or restore from its file with --from-file"
+        ) from None
+    return from_configmap(namespace, cm.name, cm.data, cm.labels)
+
+
+def load_file(path: str | Path) -> Backup:
+    """A backup file from `<results_dir>/backups/` (for when its ConfigMap is gone)."""
+    return from_file(path)
 
 
 def discard_cluster_copy(conn: Connection, backup: Backup) -> None:

@@ -15,7 +15,7 @@ from cilium_lab import __version__
 from cilium_lab.errors import LabError
 
 # verb modules, in the order `--help` lists them
-VERBS = ("labs", "run", "export", "scorecard", "bench", "local", "sim")
+VERBS = ("labs", "run", "export", "scorecard", "backups", "restore", "bench", "local", "sim")
 
 
 def build_parser() -> argparse.ArgumentParser:

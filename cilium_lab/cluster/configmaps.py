@@ -1,6 +1,7 @@
-"""ConfigMaps in the Cilium namespace: read cilium-config, patch keys, restore exact data, create/delete.
+"""ConfigMaps in the Cilium namespace: read cilium-config, patch keys, restore exact data, create/delete, list.
 
-Called by `cluster.snapshot` and the change modules (`change.apply`, `change.lock`, `change.backup`);
+Called by `cluster.snapshot` and the change modules (`change.apply`, `change.lock`, `change.backup`,
+`change.restore_write`);
 calls `cluster.objects`. A key set to None in a patch is removed (merge-patch null), so a change
 that adds a key can be undone exactly.
 """
@@ -44,6 +45,16 @@ def read(conn: Connection, namespace: str, name: str) -> ConfigMapState:
         conn, conn.core.read_namespaced_config_map, name, namespace, **_where(namespace, name, "get")
     )
     return _state(obj)
+
+
+def list_labelled(conn: Connection, namespace: str, labels: dict[str, str]) -> list[ConfigMapState]:
+    """The ConfigMaps in `namespace` carrying every one of `labels` (a label selector, done by the server)."""
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    listing = objects.request(
+        conn, conn.core.list_namespaced_config_map, namespace, label_selector=selector,
+        **_where(namespace, None, "list"),
+    )  # fmt: skip
+    return [_state(obj) for obj in listing.get("items", [])]
 
 
 def patch(conn: Connection, namespace: str, name: str, changes: dict[str, str | None]) -> ConfigMapState:

@@ -1,10 +1,10 @@
 """CiliumNodeConfig objects (per-node cilium-config overrides) and the node labels that select them.
 
 Called by `cluster.snapshot` (each node's effective config) and the change modules (a canary applies
-a change to chosen nodes first); calls `cluster.objects`. CiliumNodeConfig arrived in 1.13 as
-cilium.io/v2alpha1 and was promoted to cilium.io/v2 in 1.16
-(https://docs.cilium.io/en/stable/configuration/per-node-config/). Its `spec.defaults` override
-cilium-config keys on nodes matching `spec.nodeSelector`.
+a change to chosen nodes first; a restore puts node configs and our node labels back as a backup had
+them); calls `cluster.objects`. CiliumNodeConfig arrived in 1.13 as cilium.io/v2alpha1 and was
+promoted to cilium.io/v2 in 1.16 (https://docs.cilium.io/en/stable/configuration/per-node-config/).
+Its `spec.defaults` override cilium-config keys on nodes matching `spec.nodeSelector`.
 """
 
 from __future__ import annotations
@@ -79,6 +79,22 @@ def label_nodes(conn: Connection, nodes: Sequence[str], key: str, value: str | N
             conn, conn.core.patch_node, node, {"metadata": {"labels": {key: value}}},
             verb="patch", resource="nodes", name=node,
         )  # fmt: skip
+
+
+def set_node_labels(conn: Connection, node: str, labels: Mapping[str, str | None]) -> None:
+    """Set several labels on one node in one patch; a None value removes that label."""
+    if labels:
+        objects.request(
+            conn, conn.core.patch_node, node, {"metadata": {"labels": dict(labels)}},
+            verb="patch", resource="nodes", name=node,
+        )  # fmt: skip
+
+
+def selector_keys(cnc: objects.Obj) -> set[str]:
+    """The node label keys a CiliumNodeConfig's nodeSelector looks at."""
+    selector = (cnc.get("spec") or {}).get("nodeSelector") or {}
+    keys = set((selector.get("matchLabels") or {}).keys())
+    return keys | {str(e.get("key")) for e in selector.get("matchExpressions") or [] if e.get("key")}
 
 
 def selects(selector: Mapping[str, object], node_labels: Mapping[str, str]) -> bool:

@@ -1,0 +1,80 @@
+"""`cilium-lab restore STAMP [--from-file PATH] [--approve]`: put the Cilium config back as a backup had it.
+
+Without --approve it prints the plan (what changes, which agents restart) and changes nothing. Calls
+`cilium_lab.targets.open_target`, `cluster.discover` and `change.restore` (`find`, `restore_backup`);
+options from `cli.common`. Exit code 0 when planned, restored or already equal; 1 when the restore
+failed (and was rolled back); 2 for bad input, as every verb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cilium_lab import targets
+from cilium_lab.change import restore
+from cilium_lab.cli import common
+from cilium_lab.cli.backups import target_of
+from cilium_lab.cluster import discover
+from cilium_lab.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "restore", help="put the Cilium config back as a backup had it (plan only without --approve)"
+    )
+    parser.add_argument(
+        "stamp", nargs="?", default="", metavar="STAMP", help="the backup (see `cilium-lab backups`)"
+    )
+    parser.add_argument(
+        "--from-file", default="", metavar="PATH",
+        help="restore from <results_dir>/backups/<stamp>-cilium-config.json (when the backup ConfigMap is gone)",
+    )  # fmt: skip
+    parser.add_argument("--approve", action="store_true", help="apply the restore (without it: plan only)")
+    parser.add_argument(
+        "--results-dir",
+        default="runs",
+        help="where the backup of the state before the restore goes (default: runs)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds to wait for the agents (default: 300)"
+    )
+    parser.add_argument(
+        "--allow-not-ready", action="store_true", help="skip agents on NotReady nodes instead of refusing"
+    )
+    common.add_cluster_options(parser)
+    common.add_json_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.stamp and not args.from_file:
+        raise InputError("give the backup's STAMP (see `cilium-lab backups`) or --from-file PATH")
+    with targets.open_target(target_of(args), args.kubeconfig, args.context) as target:
+        conn = target.connection
+        install = discover.find(conn)
+        saved = restore.find(conn, install.namespace, args.stamp, args.from_file)
+        progress = None if args.json else _progress
+        report = restore.restore_backup(
+            conn, saved, approved=args.approve, timeout=args.timeout, progress=progress,
+            results_dir=args.results_dir, allow_not_ready=args.allow_not_ready,
+        )  # fmt: skip
+    if args.json:
+        common.print_json(report.to_record())
+    else:
+        print(report.to_text())
+        if report.outcome == restore.PLANNED:
+            source = f"--from-file {args.from_file}" if args.from_file else saved.stamp
+            print(f"to apply it: cilium-lab restore {source} --approve{_target_args(args)}")
+    return 1 if report.outcome == restore.FAILED else 0
+
+
+def _progress(line: str) -> None:
+    print(f"  {line}", file=sys.stderr)
+
+
+def _target_args(args: argparse.Namespace) -> str:
+    parts = [f"--cluster {args.cluster}"] if args.cluster != "sim:seed-mixed" else []
+    parts += [f"--kubeconfig {args.kubeconfig}"] if args.kubeconfig else []
+    parts += [f"--context {args.context}"] if args.context else []
+    return "".join(f" {p}" for p in parts)
