@@ -89,7 +89,9 @@ def connect_target(
     from cilium_lab.cluster import discover
 
     target.connection = cluster_connect.connect(target.kubeconfig, target.context)
-    target.simulated = spec.kind == "sim" or discover.is_simulated(target.connection)
+    # a cluster we started is simulated; one reached through a kubeconfig is whatever its nodes say (the
+    # embedded cluster labels them), so a real cluster's numbers are never labelled SIMULATED
+    target.simulated = target.started_embedded or discover.is_simulated(target.connection)
     return target
 
 

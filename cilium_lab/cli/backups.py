@@ -1,7 +1,7 @@
 """`cilium-lab backups`: list the config backups in a cluster, newest first, and what a restore of each would undo.
 
 Read-only. Calls `cilium_lab.targets.open_target`, `cluster.discover`, `change.backup.list_backups` and
-`change.backup_diff`; options from `cli.common`. `target_of` is shared with the `restore` verb.
+`change.backup_diff`; options from `cli.common`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def target_of(args: argparse.Namespace) -> str:
-    """--context names a real cluster: it must not start an embedded one (the default --cluster)."""
-    if args.context and args.cluster.startswith("sim:") and not args.kubeconfig:
-        return f"kube:{args.context}"
-    return args.cluster
-
-
 def run(args: argparse.Namespace) -> int:
-    with targets.open_target(target_of(args), args.kubeconfig, args.context) as target:
+    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         conn = target.connection
         install = discover.find(conn)
         found = backup.list_backups(conn, install.namespace, on_unreadable=_warn)

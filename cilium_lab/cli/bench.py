@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         streams=args.streams,
     )
     store = bench.ResultStore(args.results_dir)
-    with targets.open_target(args.cluster, args.kubeconfig, args.context) as target:
+    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         measurement = bench.measure(
             target.connection, lab="bench", phase="before", store=store, simulated=bool(target.simulated),
             tests=args.tests, scenario=args.scenario, samples=args.samples, duration=args.duration,

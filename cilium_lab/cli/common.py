@@ -7,17 +7,32 @@ import json
 import sys
 from typing import Any
 
+DEFAULT_CLUSTER = "sim:seed-mixed"
+
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
-        default="sim:seed-mixed",
-        help="sim:<profile> (embedded, simulated), kube (kubeconfig's current context) or kube:<context>",
+        default=None,
+        help="sim:<profile> (embedded, simulated), kube (kubeconfig's current context) or kube:<context> "
+        f"(default: {DEFAULT_CLUSTER}, or kube when --kubeconfig or --context is given)",
     )
     parser.add_argument(
         "--kubeconfig", default="", help="kubeconfig path (default: $KUBECONFIG or ~/.kube/config)"
     )
     parser.add_argument("--context", default="", help="kubeconfig context (same as --cluster kube:<context>)")
+
+
+def target_of(args: argparse.Namespace) -> str:
+    """The cluster a verb works on. A --kubeconfig or --context without --cluster names a real cluster:
+    it must neither start an embedded one nor have its numbers labelled SIMULATED."""
+    if args.cluster is None:
+        if args.context:
+            return f"kube:{args.context}"
+        return "kube" if args.kubeconfig else DEFAULT_CLUSTER
+    if args.context and args.cluster.startswith("sim:") and not args.kubeconfig:
+        return f"kube:{args.context}"
+    return args.cluster
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,6 @@ import sys
 from cilium_lab import targets
 from cilium_lab.change import restore
 from cilium_lab.cli import common
-from cilium_lab.cli.backups import target_of
 from cilium_lab.cluster import discover
 from cilium_lab.errors import InputError
 
@@ -50,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.stamp and not args.from_file:
         raise InputError("give the backup's STAMP (see `cilium-lab backups`) or --from-file PATH")
-    with targets.open_target(target_of(args), args.kubeconfig, args.context) as target:
+    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         conn = target.connection
         install = discover.find(conn)
         saved = restore.find(conn, install.namespace, args.stamp, args.from_file)
@@ -74,7 +73,7 @@ def _progress(line: str) -> None:
 
 
 def _target_args(args: argparse.Namespace) -> str:
-    parts = [f"--cluster {args.cluster}"] if args.cluster != "sim:seed-mixed" else []
+    parts = [f"--cluster {args.cluster}"] if args.cluster else []
     parts += [f"--kubeconfig {args.kubeconfig}"] if args.kubeconfig else []
     parts += [f"--context {args.context}"] if args.context else []
     return "".join(f" {p}" for p in parts)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from cilium_lab import labs, targets
+from cilium_lab.cli import common
 from cilium_lab.cli.common import add_cluster_options
 from cilium_lab.errors import InputError
 
@@ -50,8 +51,7 @@ def command(args: argparse.Namespace) -> int:
     if args.all and args.labs:
         raise InputError("give lab names or --all, not both")
     chosen = labs.all_labs() if args.all else [labs.get(name) for name in args.labs]
-    if args.context:
-        args.cluster = f"kube:{args.context}" if args.cluster.startswith("sim:") else args.cluster
+    args.cluster = common.target_of(args)
     if args.all and targets.parse(args.cluster).kind == "local":
         chosen = labs.local_labs(chosen)  # the rest have no host-level equivalent
         print(f"local kernel lab: the labs with a host-level equivalent: {', '.join(lab.name for lab in chosen)}",

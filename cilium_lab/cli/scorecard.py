@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with targets.open_target(args.cluster, args.kubeconfig, args.context) as target:
+    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         card = scorecard.build(snapshot.take(target.connection))
         # the target knows a sim: cluster even before its nodes carry the simulated label
         card = dataclasses.replace(card, simulated=card.simulated or bool(target.simulated))
