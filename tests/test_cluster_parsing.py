@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from cilium_lab.cluster import discover, nodeconfig, rollout, snapshot
@@ -104,3 +106,29 @@ def test_rollout_progress_needs_observed_generation_and_all_ready():
     assert rollout._progress(ds)[0] is False
     ds["status"].update(observedGeneration=3, numberUnavailable=1)
     assert rollout._progress(ds)[0] is False
+
+
+def _rollout_with(monkeypatch, pods: dict[str, discover.AgentPod]) -> rollout.RolloutResult:
+    """rollout.wait against a DaemonSet at generation 3, half rolled out, with these agent pods."""
+    ds = {"metadata": {"generation": 3},
+          "status": {"observedGeneration": 3, "desiredNumberScheduled": 2, "updatedNumberScheduled": 1,
+                     "numberReady": 1, "numberUnavailable": 1}}  # fmt: skip
+    monkeypatch.setattr(rollout.objects, "request", lambda *a, **k: ds)
+    monkeypatch.setattr(rollout.discover, "agent_pods", lambda *a, **k: pods)
+    install = discover.CiliumInstall("kube-system", "cilium", "cilium-config", "1.13.4", "img", {}, False)
+    conn = SimpleNamespace(apps=SimpleNamespace(read_namespaced_daemon_set=None))  # reads go to `ds`
+    return rollout.wait(conn, install, timeout=0)  # type: ignore[arg-type]
+
+
+def test_an_old_pod_crash_looping_on_the_undone_config_is_not_the_new_rollouts_crash_loop(monkeypatch):
+    old = discover.AgentPod("cilium-old", "vm-2", "Running", False, "CrashLoopBackOff", 4, "2")
+    new = discover.AgentPod("cilium-new", "vm-1", "Running", True, "", 0, "3")
+    result = _rollout_with(monkeypatch, {"vm-2": old, "vm-1": new})
+    assert result.state == rollout.TIMEOUT and result.crash_looping == ()
+
+
+def test_a_current_pod_crash_looping_ends_the_wait(monkeypatch):
+    looping = discover.AgentPod("cilium-new", "vm-2", "Running", False, "CrashLoopBackOff", 2, "3")
+    unlabelled = discover.AgentPod("cilium-x", "vm-3", "Running", False, "CrashLoopBackOff", 2, "")
+    result = _rollout_with(monkeypatch, {"vm-2": looping, "vm-3": unlabelled})
+    assert result.state == rollout.CRASH_LOOP and result.crash_looping == ("vm-2", "vm-3")

@@ -31,6 +31,7 @@ class AgentPod:
     ready: bool
     waiting_reason: str = ""  # "CrashLoopBackOff", "ContainerCreating", ...
     restarts: int = 0
+    template_generation: str = ""  # the DaemonSet generation it was made from (label pod-template-generation)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _agent_pod(pod: objects.Obj, node: str) -> AgentPod:
         ready=bool(agent.get("ready")),
         waiting_reason=str(waiting.get("reason", "")),
         restarts=int(agent.get("restartCount") or 0),
+        template_generation=str(objects.labels(pod).get("pod-template-generation", "")),
     )
 
 

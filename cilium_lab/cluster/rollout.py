@@ -85,7 +85,7 @@ def wait(
         if done:
             return RolloutResult(DONE, f"rolled out in {elapsed:.1f}s ({line})", seconds=elapsed)
         pods = discover.agent_pods(conn, install.namespace, install.selector)
-        looping = tuple(sorted(n for n, p in pods.items() if p.waiting_reason == "CrashLoopBackOff"))
+        looping = tuple(sorted(n for n, p in pods.items() if _current(p, ds) and _looping(p)))
         if looping:
             return RolloutResult(CRASH_LOOP, f"agent crash-loops on {', '.join(looping)}", looping, elapsed)
         if elapsed >= timeout:
@@ -93,6 +93,18 @@ def wait(
             message = f"rollout did not finish within {timeout:g}s ({line})"
             return RolloutResult(TIMEOUT, message, seconds=elapsed, not_ready=not_ready)
         polling.pause(delays, start + timeout)
+
+
+def _looping(pod: discover.AgentPod) -> bool:
+    return pod.waiting_reason == "CrashLoopBackOff"
+
+
+def _current(pod: discover.AgentPod, ds: objects.Obj) -> bool:
+    """Whether the pod runs the DaemonSet's current template. An old pod that crash-loops (say, on the
+    config a rollback just undid) is about to be replaced and says nothing about the new one; a pod
+    without the label (the DaemonSet controller sets it) counts as current."""
+    generation = str(ds.get("metadata", {}).get("generation", ""))
+    return not pod.template_generation or not generation or pod.template_generation == generation
 
 
 def not_ready_nodes(conn: Connection, names: Collection[str]) -> dict[str, str]:
