@@ -10,9 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import jupytext
-import nbformat
-
 LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -24,6 +21,9 @@ def sources(labs_dir: Path = LABS_DIR) -> list[Path]:
 
 def render(source: Path) -> str:
     """The .ipynb text generated from one source: outputs stripped, kernelspec set, stable ids."""
+    import jupytext  # ~1.5 s of imports (nbformat's schema validation): only when a notebook is rendered
+    import nbformat
+
     nb = jupytext.read(source, fmt="py:percent")
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = KERNELSPEC

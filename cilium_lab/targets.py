@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cilium_lab.errors import InputError
-from cilium_lab.results.store import LIVE, LOCAL_KERNEL, SIMULATED
+from cilium_lab.results.labels import LIVE, LOCAL_KERNEL, SIMULATED
 
 _SPEC = re.compile(r"^(?:sim:(?P<profile>[A-Za-z0-9_.\-/]+)|kube(?::(?P<context>[^\s]+))?|(?P<local>local))$")
 

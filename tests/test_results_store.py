@@ -10,7 +10,8 @@ import pytest
 
 from cilium_lab.bench import tables
 from cilium_lab.errors import InputError
-from cilium_lab.results.store import COLUMNS, LOCAL_KERNEL, ResultStore, SampleRow, load_all
+from cilium_lab.results.labels import LOCAL_KERNEL
+from cilium_lab.results.store import COLUMNS, ResultStore, SampleRow, load_all
 
 
 def row(

@@ -20,7 +20,8 @@ from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.cluster import snapshot as cluster_snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
-from cilium_lab.results.store import LIVE, SIMULATED, ResultStore, SampleRow, check_word
+from cilium_lab.results.labels import LIVE, SIMULATED
+from cilium_lab.results.store import ResultStore, SampleRow, check_word
 from cilium_lab.ui import progress
 
 DEFAULT_TESTS = ("TCP_STREAM", "TCP_RR", "TCP_CRR")

@@ -23,7 +23,8 @@ from cilium_lab.locallab import probe, topology
 from cilium_lab.locallab.measure import TESTS
 from cilium_lab.locallab.topology import Topology
 from cilium_lab.results import stats
-from cilium_lab.results.store import LOCAL_KERNEL, ResultStore, SampleRow, check_word
+from cilium_lab.results.labels import LOCAL_KERNEL
+from cilium_lab.results.store import ResultStore, SampleRow, check_word
 
 LABEL = LOCAL_KERNEL
 # 8 pairs: enough for a CI off 1 on the ~8 % effects (conntrack CRR, VXLAN throughput) of a quiet 2-vCPU host,

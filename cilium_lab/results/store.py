@@ -25,9 +25,8 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import LABELS
 
-SIMULATED, LIVE, LOCAL_KERNEL = "SIMULATED", "LIVE CLUSTER", "LOCAL KERNEL"
-LABELS = (SIMULATED, LIVE, LOCAL_KERNEL)
 SAMPLES_FILE = "samples.jsonl"
 FINGERPRINTS_FILE = "fingerprints.jsonl"
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

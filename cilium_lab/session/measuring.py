@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab import bench
-from cilium_lab.results.store import LOCAL_KERNEL
+from cilium_lab.results.labels import LOCAL_KERNEL
 from cilium_lab.session import changing, show
 
 MEASURED_SHOWN = ["scenario", "test", "metric", "unit", "median", "ci_low", "ci_high", "samples"]
