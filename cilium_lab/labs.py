@@ -90,12 +90,16 @@ def run(
     parameters: Mapping[str, Any] | None = None,
     on_lab: Callable[[LabRun], None] | None = None,
     shared_kernel: bool = True,
+    on_start: Callable[[], None] | None = None,
 ) -> list[LabRun]:
-    """Execute labs in order through papermill; a failing lab is reported and the batch goes on."""
+    """Execute labs in order through papermill; a failing lab is reported and the batch goes on.
+    `on_start` is called once the inputs have been checked, before anything starts."""
     if not labs:
         raise InputError("no labs to run: name labs (see `cilium-lab labs`) or pass --all")
     _check_local(labs, cluster)  # before anything is started or written
     declared = _check_parameters(labs, parameters or {})
+    if on_start:
+        on_start()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "results"

@@ -57,7 +57,6 @@ def command(args: argparse.Namespace) -> int:
         print(f"local kernel lab: the labs with a host-level equivalent: {', '.join(lab.name for lab in chosen)}",
               file=sys.stderr)  # fmt: skip
     parameters = {name: _literal(value) for name, value in args.parameter}
-    print(f"running {len(chosen)} lab(s) on {args.cluster} into {args.out}/", file=sys.stderr)
     runs = labs.run(
         chosen,
         out_dir=Path(args.out),
@@ -68,6 +67,9 @@ def command(args: argparse.Namespace) -> int:
         seed=args.seed,
         parameters=parameters,
         on_lab=_report,
+        on_start=lambda: print(
+            f"running {len(chosen)} lab(s) on {args.cluster} into {args.out}/", file=sys.stderr
+        ),
     )
     failed = [run for run in runs if not run.ok]
     print(f"{len(runs) - len(failed)} passed, {len(failed)} failed", file=sys.stderr)
