@@ -8,7 +8,7 @@ import pytest
 
 from cilium_lab.cli import main
 from cilium_lab.errors import InputError
-from cilium_lab.locallab import KNOBS, probe, run
+from cilium_lab.locallab import KNOBS, probe, report, run
 from cilium_lab.locallab.measure import TESTS
 
 ALL_PRESENT = dict.fromkeys(probe.FEATURES, "")
@@ -112,3 +112,16 @@ def test_a_run_with_every_knob_skipped_makes_no_store(monkeypatch, tmp_path):
     results = run(["mtu", "vxlan"], samples=2, duration=1)
     assert {r.verdict for r in results} == {"skipped"} and all("not root" in r.reason for r in results)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_says_which_host_and_iptables_build_measured():
+    host = {"kernel": "6.18.44", "machine": "x86_64", "cpus": 2, "iptables": "v1.8.9 (nf_tables)"}
+    line = probe.describe_host(host)
+    assert line == "kernel 6.18.44, x86_64, 2 CPUs, iptables v1.8.9 (nf_tables)"
+    text = report.render([], samples=8, duration=1, host=line)
+    assert text.splitlines()[:2] == [report.HEADER, f"host: {line}"]
+
+
+def test_host_names_the_iptables_backend_or_its_absence(monkeypatch):
+    monkeypatch.setattr(probe.shell, "have", lambda name: False)
+    assert probe.host()["iptables"] == "not installed"

@@ -13,7 +13,7 @@ import sys
 from cilium_lab import locallab
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
-from cilium_lab.locallab import knobs, report
+from cilium_lab.locallab import knobs, probe, report
 from cilium_lab.locallab.runner import DEFAULT_RESULTS_DIR, DEFAULT_SAMPLES, DEFAULT_SECONDS, check_run
 from cilium_lab.locallab.topology import require_root
 from cilium_lab.results.store import ResultStore
@@ -61,7 +61,8 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.record() for r in results])
     else:
-        print(report.render(results, samples=args.samples, duration=args.duration))
+        host = probe.describe_host(probe.host())
+        print(report.render(results, samples=args.samples, duration=args.duration, host=host))
     return 0
 
 

@@ -9,6 +9,7 @@ kernels differ (the project's VM has no netem, fq or Geneve), so trying beats re
 from __future__ import annotations
 
 import os
+import platform
 import tempfile
 from collections.abc import Iterable
 
@@ -69,6 +70,23 @@ def support(knobs: Iterable[Knob], features: Features) -> dict[str, str]:
         blocking = [features.get(f, f"feature {f!r} was not probed") for f in knob.requires]
         out[knob.name] = next((reason for reason in blocking if reason), "")
     return out
+
+
+def host() -> dict[str, object]:
+    """What the numbers were measured on: kernel, CPUs and the iptables build. The iptables backend
+    matters: with 10,000 rules iptables-nft was ~3x slower than iptables-legacy (kernel-lab.md §2.2)."""
+    iptables = shell.run(["iptables", "--version"], check=False).strip() if shell.have("iptables") else ""
+    return {
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "iptables": iptables.removeprefix("iptables ") or "not installed",
+    }
+
+
+def describe_host(found: dict[str, object]) -> str:
+    """One line for a report: 'kernel 6.18.44, x86_64, 2 CPUs, iptables v1.8.9 (nf_tables)'."""
+    return f"kernel {found['kernel']}, {found['machine']}, {found['cpus']} CPUs, iptables {found['iptables']}"
 
 
 def probe_kernel(*, bpf_tools: bool) -> Features:

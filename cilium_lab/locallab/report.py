@@ -40,12 +40,14 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def render(results: Sequence[KnobResult], *, samples: int, duration: int) -> str:
-    """The whole report: label, table, how it was measured, and each knob's note."""
+def render(results: Sequence[KnobResult], *, samples: int, duration: int, host: str = "") -> str:
+    """The whole report: label, where (`host`, a line from `probe.describe_host`), how it was measured,
+    the table, and each knob's note."""
     header = ["knob", "test", "A", "B", "median A", "median B", "unit", "B/A [95% CI]", "verdict"]
     notes = {r.knob: r.note for r in results if r.note}
     lines = [
         HEADER,
+        *([f"host: {host}"] if host else []),
         f"{samples} samples x {duration} s per arm, interleaved in pairs (AB, BA, ...); RR/CRR pinned to one CPU; "
         "B/A = median of per-pair ratios (A and B measured back to back), percentile bootstrap CI over pairs",
         "",

@@ -10,8 +10,6 @@ namespaces on this host, never a cluster measurement and never SIMULATED.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -129,8 +127,8 @@ def _fingerprint(knob: knob_registry.Knob, arm: str, features: probe.Features) -
     """What one arm was and where it ran: enough to tell two stored runs apart."""
     return {
         "label": LABEL, "knob": knob.name, "arm": knob.a_label if arm == "a" else knob.b_label,
-        "kernel": platform.release(), "cpus": os.cpu_count(), "machine": platform.machine(),
-        "note": knob.note, "features": {name: reason or "yes" for name, reason in features.items()},
+        **probe.host(), "note": knob.note,
+        "features": {name: reason or "yes" for name, reason in features.items()},
     }  # fmt: skip
 
 

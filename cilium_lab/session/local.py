@@ -60,6 +60,7 @@ def check(item_id: str, lab: str) -> None:
 
 def measure(session: Any, phase: str, store: ResultStore) -> pd.DataFrame | None:
     from cilium_lab import locallab
+    from cilium_lab.locallab import probe
 
     if phase != "before":
         show.markdown(
@@ -72,6 +73,7 @@ def measure(session: Any, phase: str, store: ResultStore) -> pd.DataFrame | None
         knobs, samples=max(p.samples, 2), duration=p.duration, progress=print, store=store, lab=session.lab
     )
     frame = pd.DataFrame([r.record() for r in results])
+    show.markdown(f"Measured on this host: {probe.describe_host(probe.host())}")
     session.local_comparison = frame
     session.comparison = frame
     session.decision = "measured locally (no cluster changed)"
