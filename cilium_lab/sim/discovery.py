@@ -47,6 +47,8 @@ def _resource_entries(res: Resource) -> list[dict[str, Any]]:
     }
     if res.short_names:
         main["shortNames"] = list(res.short_names)
+    if res.categories:
+        main["categories"] = list(res.categories)
     entries = [main]
     if res.status_subresource:
         entries.append(

@@ -7,7 +7,10 @@ node IP), and its `cilium-agent` container boots the emulated agent (`behaviour.
 node's effective config. A failed boot (or the crash-loop fault) leaves the container waiting in
 CrashLoopBackOff, restarting every `Timing.crash_backoff` seconds with the config read anew.
 Node faults: a NotReady node's Ready condition turns False, its pods become unready and new ones
-stay Pending. Simplifications: no resource accounting, taints or graceful termination.
+stay Pending. Records the events a kubelet and the scheduler send (`sim.events`): `Scheduled` on
+binding, `Pulled`/`Created`/`Started` per container start (repeats are counted, not added) and
+`BackOff` for a crash-looping container. Simplifications: no resource accounting, taints or graceful
+termination (so no `Killing` events); images are always present on the node.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from cilium_lab.sim import behaviour, selectors
 from cilium_lab.sim.backend import Backend, image_version
+from cilium_lab.sim.events import Recorder
 from cilium_lab.sim.runtime import Boot
 from cilium_lab.sim.store import now_rfc3339
 
@@ -72,7 +76,13 @@ def _fits(pod: Pod, node: dict[str, Any]) -> bool:
     return False
 
 
-def schedule(b: Backend) -> None:
+def scheduler_instance(b: Backend) -> str:
+    """The scheduler's reportingInstance: default-scheduler-<host>, on the (first) control-plane node."""
+    nodes = b.profile.nodes
+    return "default-scheduler-" + next((n.name for n in nodes if n.control_plane), nodes[0].name)
+
+
+def schedule(b: Backend, events: Recorder) -> None:
     pods = b.store.view("pods")
     load = {n: sum(1 for p in pods if p["spec"].get("nodeName") == n) for n in b.nodes}
     for seen in pods:
@@ -95,6 +105,7 @@ def schedule(b: Backend) -> None:
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}
         ]
         b.store.update("pods", pod, check_version=False)
+        events.emit_scheduled(pod, name, scheduler_instance(b))
 
 
 def _free_ip(b: Backend, node: str, pods: list[Pod]) -> str:
@@ -147,7 +158,7 @@ def _container_status(
     return status
 
 
-def start(b: Backend, pod: Pod, pods: list[Pod], restarts: int = 0) -> None:
+def start(b: Backend, events: Recorder, pod: Pod, pods: list[Pod], restarts: int = 0) -> None:
     """Run the pod's containers (again, for a restart): boot the agent, set IPs, phase and conditions."""
     node = pod["spec"]["nodeName"]
     status = pod["status"]
@@ -168,6 +179,43 @@ def start(b: Backend, pod: Pod, pods: list[Pod], restarts: int = 0) -> None:
     status["containerStatuses"] = statuses
     status["conditions"] = _conditions(all_ready)
     b.store.update("pods", pod, check_version=False)
+    for container in pod["spec"]["containers"]:
+        _container_events(events, pod, container, node)
+
+
+def _container_events(events: Recorder, pod: Pod, container: dict[str, Any], node: str) -> None:
+    # messages of kubelet 1.26: pkg/kubelet/images/image_manager.go, kuberuntime/kuberuntime_container.go
+    name = container["name"]
+    for reason, message in (
+        ("Pulled", f'Container image "{container["image"]}" already present on machine'),
+        ("Created", f"Created container {name}"),
+        ("Started", f"Started container {name}"),
+    ):
+        events.emit(
+            pod, reason, message, component="kubelet", host=node, field_path=f"spec.containers{{{name}}}"
+        )
+
+
+def back_off(events: Recorder, pod: Pod) -> None:
+    """The kubelet's Warning for a container waiting out its restart back-off (kuberuntime_manager.go,
+    doBackOff; the pod as format.Pod prints it: name_namespace(uid))."""
+    meta = pod["metadata"]
+    for cs in pod["status"].get("containerStatuses", []):
+        if (cs.get("state", {}).get("waiting") or {}).get("reason") != "CrashLoopBackOff":
+            continue
+        message = (
+            f"Back-off restarting failed container {cs['name']} in pod "
+            f"{meta['name']}_{meta['namespace']}({meta['uid']})"
+        )
+        events.emit(
+            pod,
+            "BackOff",
+            message,
+            component="kubelet",
+            host=pod["spec"]["nodeName"],
+            type_="Warning",
+            field_path=f"spec.containers{{{cs['name']}}}",
+        )
 
 
 def _conditions(ready: bool) -> list[dict[str, str]]:

@@ -1,8 +1,11 @@
-"""The resource types the embedded cluster serves, as data: group, version, kind, scope, verbs.
+"""The resource types the embedded cluster serves, as data: group, version, kind, scope, verbs, categories.
 
-Read by `sim.discovery` (APIResourceList documents), `sim.api_objects` (which routes exist),
-`sim.tables` and `sim.rbac`. Simplification: one served version per group, except cilium.io whose
-CiliumNodeConfig (1.13+) is v2alpha1 up to Cilium 1.15 and also v2 from 1.16
+Read by `sim.discovery` (APIResourceList documents), `sim.server` and `sim.api_objects` (which routes
+exist), `sim.tables` and `sim.rbac`. The authorization.k8s.io reviews are create-only and never
+stored (`sim.api_reviews` answers them). Categories are those of the real resources (`all` for pods,
+services and daemonsets, which `kubectl get all` expands; kube-apiserver's registry sets them).
+Simplification: one served version per group, except cilium.io whose CiliumNodeConfig (1.13+) is
+v2alpha1 up to Cilium 1.15 and also v2 from 1.16
 (https://docs.cilium.io/en/stable/configuration/per-node-config/, cilium/cilium v1.16 CRD promotion).
 """
 
@@ -24,6 +27,7 @@ class Resource:
     short_names: tuple[str, ...] = ()
     verbs: tuple[str, ...] = ALL_VERBS
     status_subresource: bool = False  # PUT/PATCH of the main resource keeps the stored status
+    categories: tuple[str, ...] = ()  # e.g. ("all",): the names `kubectl get <category>` expands
 
     @property
     def group_version(self) -> str:
@@ -38,13 +42,25 @@ class Resource:
 CORE = (
     Resource("", "v1", "namespaces", "Namespace", False, ("ns",), status_subresource=True),
     Resource("", "v1", "nodes", "Node", False, ("no",), status_subresource=True),
-    Resource("", "v1", "pods", "Pod", True, ("po",), status_subresource=True),
+    Resource("", "v1", "pods", "Pod", True, ("po",), status_subresource=True, categories=("all",)),
     Resource("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
-    Resource("", "v1", "services", "Service", True, ("svc",), status_subresource=True),
+    Resource("", "v1", "services", "Service", True, ("svc",), status_subresource=True, categories=("all",)),
     Resource("", "v1", "endpoints", "Endpoints", True, ("ep",)),
     Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
+    Resource("", "v1", "events", "Event", True, ("ev",)),
 )
-APPS = (Resource("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), status_subresource=True),)
+APPS = (
+    Resource(
+        "apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), status_subresource=True, categories=("all",)
+    ),
+)
+AUTHORIZATION = tuple(
+    Resource("authorization.k8s.io", "v1", plural, kind, False, verbs=("create",))
+    for plural, kind in (
+        ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+        ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+    )
+)
 RBAC = tuple(
     Resource("rbac.authorization.k8s.io", "v1", plural, kind, namespaced)
     for plural, kind, namespaced in (
@@ -69,7 +85,7 @@ class Registry:
     """Lookup of served resources by (group, version, plural) and by storage key."""
 
     def __init__(self, cilium_version: str) -> None:
-        self.resources = CORE + APPS + RBAC + cilium_resources(cilium_version)
+        self.resources = CORE + APPS + RBAC + AUTHORIZATION + cilium_resources(cilium_version)
         self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
 
     def find(self, group: str, version: str, plural: str) -> Resource | None:

@@ -2,7 +2,7 @@
 
 Built by `sim.cluster` around a `Backend`. Routes discovery to `sim.discovery`, resource paths
 (/api/v1/..., /apis/<group>/<version>/...) to the thin handlers in `sim.api_objects` and
-`sim.exec_ws`, and the admin endpoints (/_sim/faults, /_sim/clock; admin token) to the backend.
+`sim.exec_ws`, the create-only authorization.k8s.io reviews to `sim.api_reviews`, and the admin endpoints (/_sim/faults, /_sim/clock; admin token) to the backend.
 A middleware authenticates every request and turns `ApiError` into the Status body a real server
 sends. The app runs the controller loop (`sim.controllers`) and the state saver as background tasks.
 """
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cilium_lab.errors import InputError
-from cilium_lab.sim import api_objects, discovery, exec_ws, k8s_errors, openapi
+from cilium_lab.sim import api_objects, api_reviews, discovery, exec_ws, k8s_errors, openapi
 from cilium_lab.sim.access import BACKEND, STOPPING, backend_of, identity_of
 from cilium_lab.sim.api_objects import Target, respond
 from cilium_lab.sim.backend import Backend
@@ -54,7 +54,11 @@ def parse_target(request: web.Request, group: str, version: str, tail: str) -> T
 
 
 def _handler(t: Target, method: str) -> Handler:
-    if t.name is None:
+    if t.res.group == api_reviews.GROUP:
+        if t.name is not None:
+            raise NOT_FOUND  # reviews have no item paths
+        table: dict[str, Handler] = {"POST": api_reviews.create}
+    elif t.name is None:
         table = {
             "GET": api_objects.list_or_watch,
             "POST": api_objects.create,

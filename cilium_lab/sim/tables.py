@@ -3,7 +3,8 @@
 Called by `sim.api_objects` for get/list/watch when the client accepts a Table. Columns follow the
 real server's printers (k8s.io/kubernetes/pkg/printers/internalversion): priority 0 columns are the
 default `kubectl get`, priority 1 the extra `-o wide` ones. Resources without a printer get
-Name and Age, as a CRD without additionalPrinterColumns does.
+Name and Age, as a CRD without additionalPrinterColumns does. Events have no Name first column:
+LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (printEvent; the server always fills the wide cells too).
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ def human_age(created: str | None, now: datetime | None = None) -> str:
     if not created:
         return "<unknown>"
     now = now or datetime.now(UTC)
-    seconds = int(
-        (now - datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds()
-    )
+    seconds = int((now - datetime.fromisoformat(created)).total_seconds())  # Time or MicroTime, "Z"
     if seconds < 0:
         return "0s"
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
@@ -97,6 +96,31 @@ def _st(obj: Obj, key: str) -> int:
     return int(obj.get("status", {}).get(key, 0))
 
 
+def _event_seen(event: Obj) -> tuple[str, str, int]:
+    """(last seen, first seen, count) as printEvent derives them: an events.k8s.io-written event
+    has only eventTime (and a series for repeats), a legacy one first/lastTimestamp and count."""
+    first = human_age(event.get("firstTimestamp") or event.get("eventTime"))
+    last = human_age(event["lastTimestamp"]) if event.get("lastTimestamp") else first
+    count = int(event.get("count") or 0)
+    if series := event.get("series"):
+        last, count = human_age(series.get("lastObservedTime")), int(series.get("count") or 0)
+    return last, first, count or 1  # a singleton of the new API has no count
+
+
+def _event_object(event: Obj) -> str:
+    ref = event.get("involvedObject") or {}
+    kind = str(ref.get("kind", "")).lower()
+    return f"{kind}/{ref['name']}" if ref.get("name") else kind
+
+
+def _event_source(event: Obj) -> str:
+    """formatEventSource: the component (or reportingComponent), then the host (or reportingInstance)."""
+    source = event.get("source") or {}
+    component = source.get("component") or event.get("reportingComponent") or ""
+    host = source.get("host") or event.get("reportingInstance") or ""
+    return f"{component}, {host}" if host else component
+
+
 N = ("Name", "string", 0, lambda o: o["metadata"]["name"])
 AGE = ("Age", "string", 0, _age)
 COLUMNS: dict[str, list[Column]] = {
@@ -153,6 +177,19 @@ COLUMNS: dict[str, list[Column]] = {
         ("Containers", "string", 1, lambda o: _containers(o, "name")),
         ("Images", "string", 1, lambda o: _containers(o, "image")),
         ("Selector", "string", 1, lambda o: _selector(o["spec"].get("selector", {}).get("matchLabels"))),
+    ],
+    # k8s.io/kubernetes/pkg/printers/internalversion/printers.go, eventColumnDefinitions and printEvent
+    "events": [
+        ("Last Seen", "string", 0, lambda o: _event_seen(o)[0]),
+        ("Type", "string", 0, lambda o: o.get("type", "")),
+        ("Reason", "string", 0, lambda o: o.get("reason", "")),
+        ("Object", "string", 0, _event_object),
+        ("Subobject", "string", 1, lambda o: (o.get("involvedObject") or {}).get("fieldPath", "")),
+        ("Source", "string", 1, _event_source),
+        ("Message", "string", 0, lambda o: str(o.get("message", "")).strip()),
+        ("First Seen", "string", 1, lambda o: _event_seen(o)[1]),
+        ("Count", "string", 1, lambda o: _event_seen(o)[2]),
+        ("Name", "string", 1, lambda o: o["metadata"]["name"]),
     ],
     "services": [
         N,
