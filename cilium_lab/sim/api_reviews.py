@@ -150,7 +150,7 @@ def _resource_decision(store: Store, who: Identity, attributes: Obj) -> Obj:
     granted = rbac.allowed(store, who, attrs)
     for source, rule, implicit in _rules(store, who, attrs.namespace):
         # rbac's own matcher, so a reason names a stored binding only where `allowed` agrees
-        if (granted or implicit) and rbac._rule_allows(rule, attrs):
+        if (granted or implicit) and rbac.rule_allows(rule, attrs):
             return {"allowed": True, "reason": f"RBAC: allowed by {source}"}
     return {"allowed": granted}
 
@@ -212,13 +212,13 @@ def _rules(store: Store, who: Identity, namespace: str | None) -> Iterator[tuple
     if namespace:
         bindings += [(b, namespace) for b in store.list(f"rolebindings.{RBAC_GROUP}", namespace)]
     for binding, ns in bindings:
-        subject = next((s for s in binding.get("subjects") or [] if rbac._subject_matches(s, who)), None)
+        subject = next((s for s in binding.get("subjects") or [] if rbac.subject_matches(s, who)), None)
         if subject is None:
             continue
         ref = binding["roleRef"]
         name = f"{binding['metadata']['name']}/{ns}" if ns else binding["metadata"]["name"]
         source = f'{"RoleBinding" if ns else "ClusterRoleBinding"} "{name}" of {ref.get("kind")} "{ref.get("name")}" to {_subject(subject, ns)}'
-        for rule in rbac._role_rules(store, ref, ns):
+        for rule in rbac.role_rules(store, ref, ns):
             yield source, rule, False
     if "system:authenticated" in who.groups:
         for role, rule in IMPLICIT:

@@ -63,7 +63,8 @@ class Users:
         return cls({r["token"]: Identity(r["user"], tuple(r["groups"])) for r in rows})
 
 
-def _subject_matches(subject: dict[str, Any], who: Identity) -> bool:
+def subject_matches(subject: dict[str, Any], who: Identity) -> bool:
+    """Whether a binding's subject (User or Group) names `who`."""
     if subject.get("kind") == "User":
         return subject.get("name") == who.user
     if subject.get("kind") == "Group":
@@ -71,7 +72,9 @@ def _subject_matches(subject: dict[str, Any], who: Identity) -> bool:
     return False
 
 
-def _rule_allows(rule: dict[str, Any], attrs: Attributes) -> bool:
+def rule_allows(rule: dict[str, Any], attrs: Attributes) -> bool:
+    """Whether one PolicyRule grants the request (verbs, apiGroups, resources incl. subresources, names)."""
+
     def has(values: list[str] | None, wanted: str) -> bool:
         return bool(values) and ("*" in values or wanted in values)
 
@@ -88,7 +91,8 @@ def _rule_allows(rule: dict[str, Any], attrs: Attributes) -> bool:
     return not names or attrs.name in names
 
 
-def _role_rules(store: Store, ref: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+def role_rules(store: Store, ref: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    """The rules of the Role or ClusterRole a binding's roleRef names ([] when it does not exist)."""
     if ref.get("kind") == "ClusterRole":
         role = store.find("clusterroles.rbac.authorization.k8s.io", "", ref["name"])
     else:
@@ -107,8 +111,8 @@ def allowed(store: Store, who: Identity, attrs: Attributes) -> bool:
             for b in store.list("rolebindings.rbac.authorization.k8s.io", attrs.namespace)
         ]
     for binding, namespace in bindings:
-        if not any(_subject_matches(s, who) for s in binding.get("subjects") or []):
+        if not any(subject_matches(s, who) for s in binding.get("subjects") or []):
             continue
-        if any(_rule_allows(rule, attrs) for rule in _role_rules(store, binding["roleRef"], namespace)):
+        if any(rule_allows(rule, attrs) for rule in role_rules(store, binding["roleRef"], namespace)):
             return True
     return False
