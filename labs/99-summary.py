@@ -48,5 +48,16 @@ lab.checklist()
 # %%
 lab.journey()
 
+# %% [markdown]
+# ## 3. How to undo the series
+# Every change a lab applied first saved the Cilium config as it was, on disk and in the cluster. The
+# earliest of those backups is the cluster before the series: the command below puts it back
+# (cilium-config, the CiliumNodeConfigs and cilium-lab's node labels), after showing its plan.
+
+# %%
+from cilium_lab.session import summary
+
+summary.how_to_undo(lab)
+
 # %%
 lab.finish()

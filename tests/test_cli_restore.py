@@ -1,7 +1,8 @@
 """`cilium-lab backups` and `cilium-lab restore` on the embedded cluster through the CLI entry point: the list
 with what each restore would undo, the plan without --approve (nothing changes), the restore of a scoped
-change (only its nodes' agents restart), --from-file when the ConfigMap is gone, the lock, and bad input
-(one line on stderr, exit code 2, nothing changed)."""
+change (only its nodes' agents restart), --from-file when the ConfigMap is gone, a backup of another
+cluster (refused without --other-cluster) or of no recorded cluster (accepted, said so), the lock, and bad
+input (one line on stderr, exit code 2, nothing changed)."""
 
 from __future__ import annotations
 
@@ -146,6 +147,7 @@ def _unreachable(tmp_path) -> str:
 
 
 _RECORD = {"namespace": NS, "configmap": CM, "data": {}, "node_configs": []}
+_ELSEWHERE = {"uid": "6b0c1f9e-0000-4000-8000-000000000000", "server": "api.elsewhere.example:6443"}
 # (what is wrong, a function of (conn, tmp_path, kubeconfig) giving the command line, and what stderr must say)
 BAD_INPUTS = {
     "unknown stamp": (
@@ -189,6 +191,25 @@ BAD_INPUTS = {
         lambda c, t, k: ["restore", *_on(k), _foreign_configmap(c), "--approve"],
         "is of kube-system/other-config, but this cluster's Cilium config is kube-system/cilium-config",
     ),
+    "file of another cluster": (
+        lambda c, t, k: ["restore", *_on(k), "--from-file", _file(t, {**_RECORD, "cluster": _ELSEWHERE})],
+        "belongs to another cluster, 6b0c1f9e-0000-4000-8000-000000000000 (API server api.elsewhere.example:6443);"
+        " this cluster is ",
+    ),
+    "file of another cluster, approved": (
+        lambda c, t, k: [
+            "restore",
+            *_on(k),
+            "--from-file",
+            _file(t, {**_RECORD, "cluster": _ELSEWHERE}),
+            "--approve",
+        ],
+        "or pass --other-cluster (other_cluster=True) to restore it here deliberately",
+    ),
+    "file with a malformed cluster": (
+        lambda c, t, k: ["restore", *_on(k), "--from-file", _file(t, {**_RECORD, "cluster": ["x"]})],
+        "cluster is not an object",
+    ),
     "restore on an unreachable target": (
         lambda c, t, k: ["restore", "20200101-000000-000000", "--approve", *_on(_unreachable(t))],
         "cannot reach the API server at http://127.0.0.1:9",
@@ -211,3 +232,59 @@ def test_bad_input_is_one_line_on_stderr_exit_2_and_changes_nothing(shared, tmp_
     assert err.startswith("cilium-lab: error: ") and err.count("\n") == 1 and expected in err, err
     assert out == ""
     assert state(conn) == before
+
+
+def test_other_cluster_is_explicit_and_an_old_backup_is_accepted_with_a_note(shared, tmp_path, capsys):
+    embedded, conn = shared
+    target = _on(str(embedded.kubeconfig))
+    saved = json.loads(Path(backup.save(conn, NS, CM, VERSION, tmp_path).path).read_text())
+    configmaps.patch(conn, NS, CM, {"cilium-lab-test": "1"})  # so each plan has something to do
+    try:
+        before = state(conn)
+        foreign = _file(tmp_path, {**saved, "cluster": _ELSEWHERE})
+        assert main(["restore", "--from-file", foreign, *target, "--other-cluster"]) == 0
+        out = capsys.readouterr().out
+        assert ": planned - not restored, nothing changed" in out
+        assert "warning: backup 20200101-000000-000000 belongs to another cluster, 6b0c1f9e-" in out
+        assert (
+            f"to apply it: cilium-lab restore --from-file {foreign} --approve --other-cluster --cluster kube"
+            in out
+        )
+        old = _file(tmp_path, {k: v for k, v in saved.items() if k != "cluster"})
+        assert main(["restore", "--from-file", old, *target, "--json"]) == 0
+        record = json.loads(capsys.readouterr().out)
+        assert record["outcome"] == "planned" and record["backup_cluster"] is None
+        assert any("records no cluster identity" in w for w in record["warnings"])
+        assert state(conn) == before
+    finally:
+        configmaps.patch(conn, NS, CM, {"cilium-lab-test": None})
+
+
+def test_backups_says_which_backups_are_of_another_cluster_or_of_none(shared, tmp_path, capsys):
+    embedded, conn = shared
+    target = _on(str(embedded.kubeconfig))
+    own = backup.save(conn, NS, CM, VERSION, tmp_path)
+    base = {"configmap": CM, "data.json": json.dumps(own.data), "node-configs.json": "[]"}
+    copied, old = "20200101-000000-000003", "20200101-000000-000004"
+    labels = {"app.kubernetes.io/managed-by": "cilium-lab"}
+    configmaps.create(conn, NS, backup.PREFIX + copied, {**base, "cluster-uid": _ELSEWHERE["uid"],
+                                                         "cluster-server": _ELSEWHERE["server"]}, labels)  # fmt: skip
+    configmaps.create(conn, NS, backup.PREFIX + old, base, labels)
+    try:
+        assert main(["backups", *target, "--json"]) == 0
+        rows = {r["stamp"]: r for r in json.loads(capsys.readouterr().out)}
+        assert rows[own.stamp]["this_cluster"] is True and rows[own.stamp]["cluster_uid"] == own.cluster_uid
+        assert (
+            rows[copied]["this_cluster"] is False and rows[copied]["cluster_server"] == _ELSEWHERE["server"]
+        )
+        assert rows[old]["this_cluster"] is None and rows[old]["cluster_uid"] == ""
+        assert main(["backups", *target]) == 0
+        text = capsys.readouterr().out
+        assert (
+            f"    taken on another cluster, {_ELSEWHERE['uid']} (API server {_ELSEWHERE['server']}):"
+            " a restore here needs --other-cluster"
+        ) in text
+        assert "    records no cluster identity (written before cilium-lab recorded one)" in text
+    finally:
+        for stamp in (copied, old):
+            configmaps.delete(conn, NS, backup.PREFIX + stamp)

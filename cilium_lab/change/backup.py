@@ -1,12 +1,14 @@
-"""Save the Cilium config before a change, list the saved ones, and load one back.
+"""Save the Cilium config before a change, list the saved ones, load one back, and prune old ones.
 
 Called by `change.apply` (save before a change, restore on rollback), `change.restore` and the
-`backups`/`restore` verbs; calls `cluster.configmaps`, `cluster.nodeconfig` and `cluster.discover`,
-and `change.backup_format` for the format. A backup holds cilium-config's data and resourceVersion,
-the CiliumNodeConfigs and our selector labels on each node; it is written to disk under
-`results_dir/backups/` and as a ConfigMap `cilium-lab-backup-<timestamp>` in the Cilium namespace,
-so it survives the notebook. Restoring PUTs the saved data as a whole: keys the change added are
-gone, changed keys get their old value.
+`backups`/`restore` verbs; calls `cluster.configmaps`, `cluster.nodeconfig`, `cluster.discover` and
+`cluster.identity`, and `change.backup_format` for the format. A backup holds cilium-config's data and
+resourceVersion, the CiliumNodeConfigs, our selector labels on each node, and the cluster's identity
+(kube-system's uid and the API server's host: a restore refuses a backup of another cluster). It is
+written to disk under `results_dir/backups/` and as a ConfigMap `cilium-lab-backup-<timestamp>` in the
+Cilium namespace, so it survives the notebook. Restoring PUTs the saved data as a whole: keys the
+change added are gone, changed keys get their old value. Pruning deletes old ConfigMaps only; the
+files on disk stay.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from cilium_lab.change.backup_format import (
     from_configmap,
     from_file,
 )  # fmt: skip
-from cilium_lab.cluster import apierrors, configmaps, discover, nodeconfig, objects
+from cilium_lab.cluster import apierrors, configmaps, discover, identity, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
 
 __all__ = [
@@ -51,6 +53,8 @@ def our_labels(labels: dict[str, str]) -> dict[str, str]:
 
 def save(conn: Connection, namespace: str, name: str, cilium_version: str, results_dir: str | Path) -> Backup:
     """Read the live config and store it on disk and in the cluster."""
+    # first: without the identity (RBAC) there is no backup, and nothing has been written yet
+    cluster = identity.read(conn)
     state = configmaps.read(conn, namespace, name)
     cncs = nodeconfig.list_all(conn, namespace, cilium_version)
     labels = {objects.name_of(n): our_labels(objects.labels(n)) for n in discover.list_nodes(conn)}
@@ -58,16 +62,18 @@ def save(conn: Connection, namespace: str, name: str, cilium_version: str, resul
     folder = Path(results_dir) / "backups"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stamp}-{name}.json"
-    record = file_record(namespace, name, state.data, state.resource_version, cncs, labels)
+    who = (cluster.uid, cluster.server)
+    record = file_record(namespace, name, state.data, state.resource_version, cncs, labels, who)
     path.write_text(json.dumps(record, indent=2, sort_keys=True))
     backup_name = PREFIX + stamp
     configmaps.create(
-        conn, namespace, backup_name, configmap_data(name, state.data, state.resource_version, cncs, labels),
+        conn, namespace, backup_name, configmap_data(name, state.data, state.resource_version, cncs, labels, who),
         dict(MANAGED_BY),
     )  # fmt: skip
     return Backup(
-        stamp, namespace, name, state.data, state.resource_version, cncs, str(path), backup_name, labels
-    )
+        stamp, namespace, name, state.data, state.resource_version, cncs, str(path), backup_name, labels,
+        cluster.uid, cluster.server,
+    )  # fmt: skip
 
 
 def list_backups(

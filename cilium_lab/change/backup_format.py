@@ -5,6 +5,8 @@ Called by `change.backup` (save, list, load) and `change.restore`; calls the sta
 not strings, an unreadable stamp) is a `NotABackup` naming what is wrong, so a restore never starts
 from a guess. `node_labels` holds, per node, our own selector labels (`cilium-lab.io/canary-*`,
 `cilium-lab.io/takes-*`) at backup time; backups written before it existed read as None.
+`cluster_uid`/`cluster_server` say which cluster the backup was taken on (`cluster.identity`: the
+kube-system Namespace's uid, and the API server's host for messages); older backups read as "".
 """
 
 from __future__ import annotations
@@ -40,6 +42,19 @@ class Backup:
     path: str
     configmap_backup: str  # the backup ConfigMap's name ("" if it could not be written)
     node_labels: dict[str, dict[str, str]] | None = None  # node -> our selector labels; None: not recorded
+    cluster_uid: str = ""  # kube-system's uid on the cluster it was taken on; "": not recorded (older backup)
+    cluster_server: str = ""  # that cluster's API server host, for messages
+
+    @property
+    def cluster(self) -> str:
+        """The cluster it was taken on, as messages name it; "" when the backup does not say."""
+        if not self.cluster_uid:
+            return ""
+        return (
+            f"{self.cluster_uid} (API server {self.cluster_server})"
+            if self.cluster_server
+            else self.cluster_uid
+        )
 
     @property
     def when(self) -> str:
@@ -75,9 +90,12 @@ def configmap_data(
     resource_version: str,
     cncs: list[dict],
     labels: dict[str, dict[str, str]],
+    cluster: tuple[str, str],
 ) -> dict[str, str]:
-    """The backup ConfigMap's data (every value a string, as a ConfigMap needs)."""
+    """The backup ConfigMap's data (every value a string, as a ConfigMap needs); `cluster` is (uid, server)."""
     return {
+        "cluster-server": cluster[1],
+        "cluster-uid": cluster[0],
         "configmap": name,
         "data.json": json.dumps(data, sort_keys=True),
         "node-configs.json": json.dumps(cncs),
@@ -88,11 +106,11 @@ def configmap_data(
 
 def file_record(
     namespace: str, name: str, data: dict[str, str], resource_version: str, cncs: list[dict],
-    labels: dict[str, dict[str, str]],
+    labels: dict[str, dict[str, str]], cluster: tuple[str, str],
 ) -> dict[str, Any]:  # fmt: skip
-    """The on-disk JSON document."""
+    """The on-disk JSON document; `cluster` is (uid, server)."""
     return {"namespace": namespace, "configmap": name, "data": data, "resource_version": resource_version,
-            "node_configs": cncs, "node_labels": labels}  # fmt: skip
+            "node_configs": cncs, "node_labels": labels, "cluster": {"uid": cluster[0], "server": cluster[1]}}  # fmt: skip
 
 
 def from_configmap(namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> Backup:
@@ -107,6 +125,7 @@ def from_configmap(namespace: str, name: str, data: dict[str, str], labels: dict
     if not isinstance(target, str) or not target:
         raise NotABackup(f"{where} is not a cilium-lab backup: it names no configmap")
     raw_labels = data.get("node-labels.json")
+    uid, server = (_text(data.get(k), where, k) for k in ("cluster-uid", "cluster-server"))
     return Backup(
         stamp=stamp, namespace=namespace, configmap=target,
         data=_strings(_json(data.get("data.json"), where, "data.json"), where, "data.json"),
@@ -114,6 +133,7 @@ def from_configmap(namespace: str, name: str, data: dict[str, str], labels: dict
         node_configs=_node_configs(_json(data.get("node-configs.json"), where, "node-configs.json"), where),
         path="", configmap_backup=name,
         node_labels=None if raw_labels is None else _labels(_json(raw_labels, where, "node-labels.json"), where),
+        cluster_uid=uid, cluster_server=server,
     )  # fmt: skip
 
 
@@ -136,12 +156,30 @@ def from_file(path: str | Path) -> Backup:
         if not isinstance(record.get(key), str) or not record[key]:
             raise NotABackup(f"{where} is not a cilium-lab backup: no {key!r}")
     labels = record.get("node_labels")
+    uid, server = _cluster(record.get("cluster"), where)
     return Backup(
         stamp=_stamp_of(named["stamp"], where), namespace=record["namespace"], configmap=record["configmap"],
         data=_strings(record.get("data"), where, "data"), resource_version=str(record.get("resource_version", "")),
         node_configs=_node_configs(record.get("node_configs"), where), path=str(file), configmap_backup="",
-        node_labels=None if labels is None else _labels(labels, where),
+        node_labels=None if labels is None else _labels(labels, where), cluster_uid=uid, cluster_server=server,
     )  # fmt: skip
+
+
+def _text(value: object, where: str, key: str) -> str:
+    """An optional string field: absent is "" (a backup written before the field existed)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise NotABackup(f"{where} is not a cilium-lab backup: {key} is not a string")
+    return value
+
+
+def _cluster(value: object, where: str) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    if not isinstance(value, dict):
+        raise NotABackup(f"{where} is not a cilium-lab backup: cluster is not an object")
+    return _text(value.get("uid"), where, "cluster uid"), _text(value.get("server"), where, "cluster server")
 
 
 def _stamp_of(text: str, where: str) -> str:

@@ -3,9 +3,11 @@
 Called by the `restore` verb and the labs; calls `change.backup` (load, and a fresh backup of the state
 before the restore so the restore itself can be undone), `change.backup_diff` (what differs),
 `change.restore_write` (the writes), `change.lock`, `change.restarts` (the same rollout wait as apply),
-`change.restore_verify`, and `cluster.discover`, `cluster.rollout`, `cluster.snapshot`. The steps read
-top to bottom in `_run`. Without approval it plans: the diff and the agents that would restart, and
-nothing changes. Only agents whose effective config changes restart: through the DaemonSet when that is
+`change.restore_verify`, and `cluster.discover`, `cluster.identity`, `cluster.rollout`, `cluster.snapshot`.
+The steps read top to bottom in `_run`. A backup that names another cluster (another kube-system uid)
+is refused unless `other_cluster=True` says it is meant; one written before backups recorded their
+cluster is accepted, and the report says it could not be checked. Without approval it plans: the diff
+and the agents that would restart, and nothing changes. Only agents whose effective config changes restart: through the DaemonSet when that is
 every node, else node by node. A write, rollout or verification that fails puts the pre-restore state
 back the same way (and restarts the same agents), and the report says so per node.
 """
@@ -23,7 +25,7 @@ from cilium_lab.change.backup_diff import Live, diff, read_live
 from cilium_lab.change.backup_format import Backup, check_stamp
 from cilium_lab.change.restore_report import FAILED, NOTHING_TO_DO, PLANNED, RESTORED, RestoreReport
 from cilium_lab.change.restore_write import put_back
-from cilium_lab.cluster import discover, rollout, snapshot
+from cilium_lab.cluster import discover, identity, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
@@ -33,7 +35,7 @@ Progress = Callable[[str], None]
 
 
 class ForeignBackup(InputError):
-    """A backup of another ConfigMap or namespace than this cluster's cilium-config."""
+    """A backup of another ConfigMap or namespace than this cluster's cilium-config, or of another cluster."""
 
 
 def find(conn: Connection, namespace: str, stamp: str = "", from_file: str | Path = "") -> Backup:
@@ -49,14 +51,18 @@ def find(conn: Connection, namespace: str, stamp: str = "", from_file: str | Pat
 
 
 def _check(conn: object, saved: object, approved: object, timeout: object, progress: object,
-           results_dir: object, allow_not_ready: object) -> None:  # fmt: skip
+           results_dir: object, allow_not_ready: object, other_cluster: object) -> None:  # fmt: skip
     if not isinstance(conn, Connection):
         raise InputError(
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
         )
     if not isinstance(saved, Backup):
         raise InputError(f"backup must be a Backup from change.restore.find(), got {type(saved).__name__}")
-    for name, value in (("approved", approved), ("allow_not_ready", allow_not_ready)):
+    for name, value in (
+        ("approved", approved),
+        ("allow_not_ready", allow_not_ready),
+        ("other_cluster", other_cluster),
+    ):
         if not isinstance(value, bool):
             raise InputError(f"{name} must be True or False, got {value!r}")
     bad_timeout = isinstance(timeout, bool) or not isinstance(timeout, int | float)
@@ -76,6 +82,27 @@ def _same_config(saved: Backup, install: discover.CiliumInstall) -> None:
         )
 
 
+def _same_cluster(saved: Backup, here: identity.ClusterIdentity, other_cluster: bool) -> str:
+    """Refuse a backup of another cluster unless `other_cluster`; the warning the report carries, or ""."""
+    if not saved.cluster_uid:
+        return (
+            f"backup {saved.stamp} records no cluster identity (written before cilium-lab recorded one):"
+            " check yourself that it is this cluster's"
+        )
+    if saved.cluster_uid == here.uid:
+        return ""
+    if not other_cluster:
+        raise ForeignBackup(
+            f"backup {saved.stamp} ({saved.source}) belongs to another cluster, {saved.cluster}; this cluster is"
+            f" {here}. Restore it on its own cluster, or pass --other-cluster (other_cluster=True) to restore it"
+            " here deliberately"
+        )
+    return (
+        f"backup {saved.stamp} belongs to another cluster, {saved.cluster}; allowed here by --other-cluster"
+        " (other_cluster=True)"
+    )
+
+
 def restore_backup(
     conn: Connection,
     saved: Backup,
@@ -85,17 +112,23 @@ def restore_backup(
     progress: Progress | None = None,
     results_dir: str | Path = "runs",
     allow_not_ready: bool = False,
+    other_cluster: bool = False,
 ) -> RestoreReport:
     """Restore `saved` if `approved`; without approval only plan it. Nothing changes unless approved.
 
-    Raises `ForeignBackup` for a backup of another config, `NodesNotReady` (changing nothing) when an agent
-    that must restart is on a NotReady node (unless `allow_not_ready`), `lock.LockHeld` when another change runs.
+    Raises `ForeignBackup` for a backup of another config, or of another cluster unless `other_cluster`,
+    `NodesNotReady` (changing nothing) when an agent that must restart is on a NotReady node (unless
+    `allow_not_ready`), `lock.LockHeld` when another change runs.
     """
-    _check(conn, saved, approved, timeout, progress, results_dir, allow_not_ready)
+    _check(conn, saved, approved, timeout, progress, results_dir, allow_not_ready, other_cluster)
+    here = identity.read(conn)
+    unchecked = _same_cluster(saved, here, other_cluster)
     install = discover.find(conn)
     _same_config(saved, install)
     live = read_live(conn, install)
-    report = RestoreReport(saved, diff=diff(saved, live), simulated=live.simulated)
+    report = RestoreReport(saved, diff=diff(saved, live), simulated=live.simulated, cluster_uid=here.uid)
+    if unchecked:
+        report.warnings.append(unchecked)
     if install.helm_managed and report.diff and report.diff.config_changes:
         report.warnings.append(
             "Helm manages cilium-config: the next `helm upgrade` puts the release's values back over this"

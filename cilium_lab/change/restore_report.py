@@ -31,6 +31,7 @@ class RestoreReport:
     warnings: list[str] = field(default_factory=list)
     undo: Backup | None = None  # the backup of the state just before the restore
     simulated: bool = False
+    cluster_uid: str = ""  # the cluster restored on (kube-system's uid)
 
     @property
     def restarts(self) -> tuple[str, ...]:
@@ -43,7 +44,8 @@ class RestoreReport:
             "outcome": self.outcome, "message": self.message, "simulated": self.simulated,
             "diff": self.diff.to_record() if self.diff else None, "restarts": list(self.restarts),
             "nodes": [o.to_record() for _, o in sorted(self.nodes.items())], "steps": list(self.steps),
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "cluster_uid": self.cluster_uid,
+            "backup_cluster": {"uid": b.cluster_uid, "server": b.cluster_server} if b.cluster_uid else None,
             "undo": {"stamp": undo.stamp, "configmap": undo.configmap_backup, "path": undo.path} if undo else None,
         }  # fmt: skip
 

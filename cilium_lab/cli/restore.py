@@ -1,6 +1,7 @@
-"""`cilium-lab restore STAMP [--from-file PATH] [--approve]`: put the Cilium config back as a backup had it.
+"""`cilium-lab restore STAMP [--from-file PATH] [--approve] [--other-cluster]`: put a backup's Cilium config back.
 
-Without --approve it prints the plan (what changes, which agents restart) and changes nothing. Calls
+Without --approve it prints the plan (what changes, which agents restart) and changes nothing. A backup
+taken on another cluster is refused unless --other-cluster says so explicitly. Calls
 `cilium_lab.targets.open_target`, `cluster.discover` and `change.restore` (`find`, `restore_backup`);
 options from `cli.common`. Exit code 0 when planned, restored or already equal; 1 when the restore
 failed (and was rolled back); 2 for bad input, as every verb.
@@ -41,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--allow-not-ready", action="store_true", help="skip agents on NotReady nodes instead of refusing"
     )
+    parser.add_argument(
+        "--other-cluster", action="store_true",
+        help="restore a backup taken on another cluster here, deliberately (refused without it)",
+    )  # fmt: skip
     common.add_cluster_options(parser)
     common.add_json_option(parser)
     parser.set_defaults(func=run)
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         progress = None if args.json else _progress
         report = restore.restore_backup(
             conn, saved, approved=args.approve, timeout=args.timeout, progress=progress,
-            results_dir=args.results_dir, allow_not_ready=args.allow_not_ready,
+            results_dir=args.results_dir, allow_not_ready=args.allow_not_ready, other_cluster=args.other_cluster,
         )  # fmt: skip
     if args.json:
         common.print_json(report.to_record())
@@ -64,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         print(report.to_text())
         if report.outcome == restore.PLANNED:
             source = f"--from-file {args.from_file}" if args.from_file else saved.stamp
-            print(f"to apply it: cilium-lab restore {source} --approve{_target_args(args)}")
+            other = " --other-cluster" if args.other_cluster else ""
+            print(f"to apply it: cilium-lab restore {source} --approve{other}{target_args(args)}")
     return 1 if report.outcome == restore.FAILED else 0
 
 
@@ -72,7 +78,8 @@ def _progress(line: str) -> None:
     print(f"  {line}", file=sys.stderr)
 
 
-def _target_args(args: argparse.Namespace) -> str:
+def target_args(args: argparse.Namespace) -> str:
+    """The target options as given, for a command line the user can run next (also used by `backups`)."""
     parts = [f"--cluster {args.cluster}"] if args.cluster else []
     parts += [f"--kubeconfig {args.kubeconfig}"] if args.kubeconfig else []
     parts += [f"--context {args.context}"] if args.context else []

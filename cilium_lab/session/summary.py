@@ -1,7 +1,8 @@
-"""Lab 00's scorecard and lab 99's checklist: every step of the series per node, as it runs now.
+"""Lab 00's scorecard and lab 99's checklist: every step of the series per node, as it runs now; and lab 99's
+last step, how to undo the series.
 
-Called by `LabSession`; calls `scorecard`, `ui.scorecard_figure` and reads the result records the
-other labs wrote.
+Called by `LabSession` (and lab 99's notebook, for `how_to_undo`); calls `scorecard`,
+`ui.scorecard_figure` and `session.undo`, and reads the result records the other labs wrote.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab import scorecard as scoring
-from cilium_lab.session import show
+from cilium_lab.errors import LabError
+from cilium_lab.session import show, undo
 
 
 def scorecard(session: Any) -> Any:
@@ -81,3 +83,17 @@ def checklist(session: Any) -> pd.DataFrame | None:
     _blocked_reasons(frame)
     session.record_extra["checklist"] = {item: dict(row) for item, row in matrix.iterrows()}
     return matrix
+
+
+def how_to_undo(session: Any) -> None:
+    """The command that restores the cluster as it was before the changes this results folder records."""
+    if session._skip_local("how to undo the series"):
+        return
+    try:
+        found = undo.find(session.target.connection, lab_records(session.results_dir), session.results_dir)
+    except LabError as err:  # e.g. RBAC without the identity read: the summary still ends
+        show.markdown(f"_How to undo the series: cannot tell on this cluster: {err}_")
+        return
+    target = undo.target_args(session.params.cluster, session.params.kubeconfig)
+    show.markdown(undo.markdown(found, target, simulated=session.target.simulated))
+    session.record_extra["undo"] = found.to_record(target)
