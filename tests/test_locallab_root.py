@@ -191,3 +191,51 @@ def test_a_lab_on_the_local_target_measures_labels_and_stores_its_samples(tmp_pa
     assert set(frame["lab"]) == {"01-native-routing"} and set(frame["label"]) == {"LOCAL KERNEL"}
     assert len(frame) == 2 * 2 * 2  # 2 pairs x (A, B) x (TCP_STREAM, TCP_RR)
     assert leftovers() == []
+
+
+@pytest.fixture(scope="module")
+def other_knobs(store):
+    """The knobs beyond the Done-when, 3 pairs each: each must still measure what it claims."""
+    results = run(
+        ["iptables-rules", "service-nat", "mtu", "big-tcp", "bbr"], samples=3, duration=1, store=store
+    )
+    return {(r.knob, r.test): r for r in results}
+
+
+def measured(results, knob: str, test: str):
+    r = results[knob, test]
+    if r.verdict == "skipped":
+        pytest.skip(f"{knob}: {r.reason}")
+    assert len(r.values_a) == len(r.values_b) == 3 and r.ci_low <= r.ratio <= r.ci_high, shown(r)
+    return r
+
+
+def test_1000_forward_rules_cut_the_request_rate(other_knobs):
+    r = measured(other_knobs, "iptables-rules", "TCP_RR")
+    expect(r.ci_high < 0.7, r, effect=0.3)  # 0.37x in kernel-lab.md §2.2
+
+
+def test_10000_services_cut_new_connections(other_knobs):
+    r = measured(other_knobs, "service-nat", "TCP_CRR")
+    expect(r.ci_high < 0.8, r, effect=0.2)  # 0.42x (nft) in kernel-lab.md §2.3
+
+
+def test_jumbo_mtu_raises_throughput_with_offloads_off(other_knobs):
+    r = measured(other_knobs, "mtu", "TCP_STREAM")
+    expect(r.ci_low > 1.0, r, effect=0.3)  # 3.1x in kernel-lab.md §2.4
+
+
+def test_big_tcp_raises_throughput_with_bpf_host_routing(other_knobs):
+    r = measured(other_knobs, "big-tcp", "TCP_STREAM")
+    expect(r.ci_low > 1.0, r, effect=0.15)  # +26 % in kernel-lab.md §2.6
+
+
+def test_bbr_keeps_latency_under_load_low_at_the_same_throughput(other_knobs):
+    latency = measured(other_knobs, "bbr", "LATENCY_UNDER_LOAD")
+    assert latency.ci_high < 0.5, shown(latency)  # 117 ms vs 4 ms in kernel-lab.md §2.8
+    stream = measured(other_knobs, "bbr", "TCP_STREAM")
+    assert 0.8 < stream.ratio < 1.25, shown(stream)  # the bottleneck's rate either way
+
+
+def test_nothing_is_left_behind_after_every_knob(other_knobs):
+    assert leftovers() == []
