@@ -55,9 +55,7 @@ lab.journey()
 # (cilium-config, the CiliumNodeConfigs and cilium-lab's node labels), after showing its plan.
 
 # %%
-from cilium_lab.session import summary
-
-summary.how_to_undo(lab)
+lab.how_to_undo()
 
 # %%
 lab.finish()

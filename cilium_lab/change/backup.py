@@ -53,8 +53,12 @@ def our_labels(labels: dict[str, str]) -> dict[str, str]:
 
 def save(conn: Connection, namespace: str, name: str, cilium_version: str, results_dir: str | Path) -> Backup:
     """Read the live config and store it on disk and in the cluster."""
-    # first: without the identity (RBAC) there is no backup, and nothing has been written yet
-    cluster = identity.read(conn)
+    try:
+        cluster = identity.read(conn)
+    except apierrors.Forbidden:
+        # a role from an older deploy/rbac.yaml: the change is still backed up, the backup just cannot
+        # name its cluster (a restore of it then says so, as for backups older than the identity)
+        cluster = identity.ClusterIdentity("", identity.server_host(conn.server))
     state = configmaps.read(conn, namespace, name)
     cncs = nodeconfig.list_all(conn, namespace, cilium_version)
     labels = {objects.name_of(n): our_labels(objects.labels(n)) for n in discover.list_nodes(conn)}

@@ -14,7 +14,7 @@ import sys
 
 from cilium_lab import targets
 from cilium_lab.change import backup, backup_diff, backup_prune
-from cilium_lab.cli import common, restore
+from cilium_lab.cli import common
 from cilium_lab.cluster import discover, identity
 from cilium_lab.errors import InputError
 
@@ -134,7 +134,7 @@ def _print_prune(args: argparse.Namespace, pruned: backup_prune.Pruning, simulat
     )
     if not pruned.approved:
         lines.append(
-            f"to delete them: cilium-lab backups --prune --keep {pruned.keep} --approve{restore.target_args(args)}"
+            f"to delete them: cilium-lab backups --prune --keep {pruned.keep} --approve{common.target_args(args)}"
         )
     print("\n".join(lines))
     return 0

@@ -35,6 +35,14 @@ def target_of(args: argparse.Namespace) -> str:
     return args.cluster
 
 
+def target_args(args: argparse.Namespace) -> str:
+    """The target options as given, for a command line the user can run next."""
+    parts = [f"--cluster {args.cluster}"] if args.cluster else []
+    parts += [f"--kubeconfig {args.kubeconfig}"] if args.kubeconfig else []
+    parts += [f"--context {args.context}"] if args.context else []
+    return "".join(f" {p}" for p in parts)
+
+
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
 

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if report.outcome == restore.PLANNED:
             source = f"--from-file {args.from_file}" if args.from_file else saved.stamp
             other = " --other-cluster" if args.other_cluster else ""
-            print(f"to apply it: cilium-lab restore {source} --approve{other}{target_args(args)}")
+            print(f"to apply it: cilium-lab restore {source} --approve{other}{common.target_args(args)}")
     return 1 if report.outcome == restore.FAILED else 0
 
 

@@ -142,6 +142,9 @@ class LabSession:
     def checklist(self) -> None:
         summary.checklist(self)
 
+    def how_to_undo(self) -> None:
+        summary.how_to_undo(self)
+
     # -- the nodes (labs 14 and 15) ---------------------------------------------------------
 
     def node_report(self) -> None:
