@@ -184,7 +184,7 @@ def test_host_tuning_raises_the_simulated_tcp_rr_rate_between_boards(conn, tmp_p
 def test_a_user_without_the_host_role_is_refused_before_anything_changes(embedded, conn, tmp_path):
     token = embedded.add_user("viewer", ("cilium-lab-inspectors",))
     cfg = k8s.Configuration()
-    cfg.host, cfg.verify_ssl = conn.configuration.host, False
+    cfg.host, cfg.ssl_ca_cert = conn.configuration.host, conn.configuration.ssl_ca_cert  # the cluster's CA
     cfg.api_key = {"authorization": f"Bearer {token}"}
     api = k8s.ApiClient(cfg)
     viewer = type(conn)(
