@@ -13,26 +13,13 @@ import pytest
 from cilium_lab.change import apply as change_apply
 from cilium_lab.change import lock, outcomes
 from cilium_lab.change.plan import plan
-from cilium_lab.cluster import apierrors, configmaps, discover, rollout, snapshot
+from cilium_lab.cluster import apierrors, configmaps, snapshot
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import ClusterError, LabError
 
 sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
 NS, CM = "kube-system", "cilium-config"
 VMS, BOARDS = ("vm-1", "vm-2", "vm-3"), ("board-1", "board-2", "board-3")
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def _state(conn):

@@ -3,30 +3,13 @@ rolled back (CiliumNodeConfig and node label gone, config as before)."""
 
 from __future__ import annotations
 
-import pytest
-
 from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
 from cilium_lab.change.plan import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
-from cilium_lab.cluster.connect import connect
 
-sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
 NS, CM = "kube-system", "cilium-config"
 OTHERS = ("vm-2", "vm-3", "board-1", "board-2", "board-3")
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def _agents(conn) -> dict[str, tuple[str, str, int]]:

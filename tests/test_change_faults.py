@@ -10,29 +10,14 @@ import pytest
 from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
 from cilium_lab.change.plan import plan
-from cilium_lab.cluster import apierrors, configmaps, discover, rollout, snapshot
-from cilium_lab.cluster.connect import connect
+from cilium_lab.cluster import apierrors, configmaps, rollout, snapshot
 from cilium_lab.errors import InputError
 
-sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
 NS, CM = "kube-system", "cilium-config"
 KPR_HELM = (
     "helm upgrade cilium cilium/cilium --namespace kube-system --reuse-values --version 1.13.4"
     " --set kubeProxyReplacement=strict"
 )
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def _not_ready(embedded, conn, node: str) -> None:

@@ -15,27 +15,12 @@ import pytest
 from kubernetes import client as k8s
 
 from cilium_lab.change import host, host_node, outcomes
-from cilium_lab.cluster import apierrors, discover, privileged, rollout, snapshot
+from cilium_lab.cluster import apierrors, privileged, snapshot
 from cilium_lab.cluster import exec as pod_exec
-from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import InputError
 
-sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
 BOARDS, VMS = ("board-1", "board-2", "board-3"), ("vm-1", "vm-2", "vm-3")
 BENCH_IMAGE = "quay.io/cilium/network-perf:3.21-1782913202-88c270c"
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def host_facts(conn) -> dict[str, dict[str, str]]:

@@ -29,24 +29,11 @@ from restore_helpers import (
 )  # fmt: skip
 
 from cilium_lab.change import backup, lock, restore
-from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout
+from cilium_lab.cluster import configmaps, nodeconfig, objects, rollout
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import InputError, LabError
 
 sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def test_restore_undoes_a_cluster_wide_and_a_scoped_change_and_can_itself_be_undone(conn, tmp_path):

@@ -11,11 +11,9 @@ from cilium_lab import catalog
 from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
 from cilium_lab.change.plan import plan
-from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
-from cilium_lab.cluster.connect import connect
+from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, snapshot
 from cilium_lab.errors import InputError
 
-sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
 NS, CM = "kube-system", "cilium-config"
 VMS, BOARDS = ("vm-1", "vm-2", "vm-3"), ("board-1", "board-2", "board-3")
 JUMBO_NOTE = (
@@ -23,19 +21,6 @@ JUMBO_NOTE = (
     " 9000 (jumbo frames on the node's device)): the change goes to vm-1, vm-2, vm-3 only, through"
     " CiliumNodeConfig cilium-lab-jumbo-mtu; cilium-config is unchanged"
 )
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def _apply(conn, tmp_path, item, **kwargs):

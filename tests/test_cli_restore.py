@@ -14,23 +14,10 @@ from restore_helpers import BOARDS, CM, NS, SCOPED, VERSION, VMS, apply, our_lab
 
 from cilium_lab.change import backup, lock
 from cilium_lab.cli import main
-from cilium_lab.cluster import configmaps, discover, rollout, snapshot
+from cilium_lab.cluster import configmaps, snapshot
 from cilium_lab.cluster.connect import connect
 
 sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def conn(embedded):
-    conn = connect(str(embedded.kubeconfig))
-    rollout.wait(conn, discover.find(conn), timeout=20)  # a fresh cluster's agents may still be starting
-    return conn
 
 
 def _target(embedded) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
@@ -20,27 +19,6 @@ pytestmark = [
 def cluster():
     with EmbeddedCluster("seed-mixed", seed=11) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("kubectl-cache")
-
-    def run(*args: str, context: str = "admin", check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [
-            "kubectl",
-            f"--kubeconfig={cluster.kubeconfig}",
-            f"--cache-dir={cache}",
-            f"--context={context}",
-            *args,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        if check and done.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr}")
-        return done
-
-    run("-n", "kube-system", "rollout", "status", "ds/cilium", "--timeout=30s")
-    return run
 
 
 def test_get_nodes_wide_shows_kernels_and_roles(kubectl, cluster):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 
 import pytest
@@ -20,27 +19,6 @@ pytestmark = [
 def cluster():
     with EmbeddedCluster("seed-mixed", seed=13) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def kubectl(cluster, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("kubectl-cache")
-
-    def run(*args: str, context: str = "admin", check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [
-            "kubectl",
-            f"--kubeconfig={cluster.kubeconfig}",
-            f"--cache-dir={cache}",
-            f"--context={context}",
-            *args,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        if check and done.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr}")
-        return done
-
-    run("-n", "kube-system", "rollout", "status", "ds/cilium", "--timeout=30s")
-    return run
 
 
 def test_can_i_exec_answers_per_user(kubectl):

@@ -20,8 +20,6 @@ from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import connect
 from cilium_lab.session import summary, undo
 
-sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
-
 
 def _report(
     stamp: str = "", *, outcome: str = "applied", item: str = "kube-proxy-replacement", path: str = ""
@@ -55,12 +53,6 @@ def test_candidates_are_every_cilium_backup_the_records_name_oldest_first():
         ("20250101-000008-000000", "08-hubble-overhead"),
         ("20250101-000009-000000", "08-hubble-overhead"),
     ]
-
-
-@pytest.fixture
-def embedded():
-    with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        yield cluster
 
 
 @pytest.fixture
