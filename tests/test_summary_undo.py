@@ -1,8 +1,8 @@
 """Lab 99's "how to undo the series" step: from the result records of a results folder, the earliest backup
 that belongs to this cluster, and the exact `cilium-lab restore` command that puts the cluster back as it
 was before the series (run here, it does); the file when the ConfigMap was pruned; records of other clusters
-are not offered; lab 15's host backup is named, since no restore touches host settings. On the embedded
-cluster, through the library and through the notebook itself."""
+are not offered; lab 15's host backups each get their `cilium-lab restore-host` command (run here, it puts
+the nodes' host settings back). On the embedded cluster, through the library and through the notebook itself."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from restore_helpers import CM, NS, apply
 
 from cilium_lab import labs
-from cilium_lab.change import backup
+from cilium_lab.change import backup, host
 from cilium_lab.cli import main
 from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import connect
@@ -162,11 +162,49 @@ def test_nothing_applied_and_host_tuning_are_said(conn, tmp_path):
     assert text.startswith(
         "_Nothing of Cilium's config to undo: no lab in this results folder applied a change._"
     )
-    assert "The host tuning of 15-host-tuning is not Cilium config: no restore touches it." in text
+    assert (
+        "The host tuning of 15-host-tuning is not Cilium config: `cilium-lab restore` does not touch it."
+        in text
+    )
     assert (
         f"`{host_file}` (vm-1, vm-2: tuned balanced, governor ondemand, irqbalance active (enabled))" in text
     )
-    assert "cilium-lab has no command that puts them back" in text
+    assert f"```sh\ncilium-lab restore-host {host_file}\n```" in text and "add `--approve` to restore" in text
+    assert found.to_record("")["host_commands"] == [f"cilium-lab restore-host {host_file}"]
+
+
+def test_each_host_backup_gets_the_command_that_puts_the_nodes_back(
+    embedded, conn, tmp_path, monkeypatch, capsys
+):
+    from test_change_host_restore import TUNED, states, tune
+
+    saved = states(conn)
+    results = tmp_path / "runs"
+    monkeypatch.chdir(tmp_path)
+    first = tune(conn, Path("runs"))  # recorded relative to where the lab ran, as a lab records it
+    # lab 15 again, installing tuned: its backup holds the first's result
+    plan = host.plan_host(snapshot.take(conn), nodes=list(TUNED), install_tuned=True)
+    second = Path(host.apply_host(conn, plan, approved=True, results_dir="runs", timeout=20).backup_path)
+    records = [
+        {"lab": "15-host-tuning", "apply": _report(item="host", path=str(first))},
+        {"lab": "15-host-tuning", "apply": {**_report(item="host", path=str(second)), "outcome": "skipped"}},
+    ]
+    found = undo.find(conn, records, results)
+    assert found.host_backups == (str(first.resolve()), str(second.resolve()))
+    target = undo.target_args("sim:seed-mixed", str(embedded.kubeconfig))
+    commands = found.host_commands(target)
+    assert commands[0] == (
+        f"cilium-lab restore-host {first.resolve()} --cluster sim:seed-mixed --kubeconfig {embedded.kubeconfig}"
+    )
+    text = undo.markdown(found, target, simulated=True)
+    assert "```sh\n" + "\n".join(commands) + "\n```" in text and "(missing or unreadable)" not in text
+    assert found.to_record(target)["host_commands"] == commands
+
+    # the first backup is the state before lab 15: its command, approved, puts it back
+    argv = [*shlex.split(commands[0])[1:], "--approve", "--results-dir", str(tmp_path / "undo")]
+    assert main(argv) == 0
+    assert "restored - 2 node(s) restored" in capsys.readouterr().out
+    assert states(conn, TUNED) == saved
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ privileged host pod (`cluster.privileged`), the previous values read and saved t
 ("rolled back"). The host pods are always deleted (also on KeyboardInterrupt) and leftovers of an
 earlier run are swept first. Nothing changes without approval. Outcomes are `change.outcomes`'
 named values in a `change.apply.ApplyReport`. Nodes are changed one at a time, in name order.
+`change.host_restore` (`cilium-lab restore-host`) reaches the nodes the same way: `prepare`,
+`node_shell`, `new_run_id`, `backup_file` and `save_state` are shared with it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,24 +143,65 @@ def apply_host(
         report.nodes = {n: outcomes.NodeOutcome(n, outcomes.SKIPPED, NOT_APPROVED) for n in plan.nodes}
         return report
     say = progress or (lambda _: None)
-    run_id = f"host-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
-    backup = Path(results_dir) / "host-backups" / f"{run_id}.json"
-    privileged.ensure_namespace(conn, namespace)
-    if swept := privileged.sweep(conn, namespace=namespace):
-        report.warnings.append(f"removed host pods an earlier run left behind: {', '.join(swept)}")
+    run_id = new_run_id()
+    backup = backup_file(results_dir, run_id)
+    report.warnings += prepare(conn, namespace)
     saved: dict[str, dict] = {}
     for name in sorted(plan.nodes):
         say(f"{name}: host settings")
         node = _NodeRun(
             conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
         )
-        report.nodes[name] = node.apply(lambda state, n=name: _save(backup, saved, n, state))
+        report.nodes[name] = node.apply(lambda state, n=name: save_state(backup, saved, n, state))
         report.steps += node.steps
         report.warnings += node.warnings
     report.backup_path = str(backup) if saved else ""
     report.outcome = outcomes.overall(report.nodes.values())
     report.message = _summary(report)
     return report
+
+
+def new_run_id() -> str:
+    """Names the host pods' run label and the backup file of one run."""
+    return f"host-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def backup_file(results_dir: str | Path, run_id: str) -> Path:
+    return Path(results_dir) / "host-backups" / f"{run_id}.json"
+
+
+def prepare(conn: Connection, namespace: str) -> list[str]:
+    """The host pods' namespace, and no host pods of an earlier run (a user without the host role is
+    refused here, Forbidden, before any node is touched); returns the warnings to report."""
+    privileged.ensure_namespace(conn, namespace)
+    if swept := privileged.sweep(conn, namespace=namespace):
+        return [f"removed host pods an earlier run left behind: {', '.join(swept)}"]
+    return []
+
+
+@contextmanager
+def node_shell(
+    conn: Connection,
+    node: str,
+    *,
+    namespace: str,
+    image: str,
+    timeout: float,
+    run_id: str,
+    warnings: list[str],
+) -> Iterator[host_node.HostShell]:
+    """A shell in `node`'s host namespaces through its privileged pod; the pod is deleted on leaving (also
+    on KeyboardInterrupt, and when it never started); a failed delete is added to `warnings`.
+    ClusterError when the pod cannot be created or does not start: then nothing ran on the node."""
+    pod = privileged.create(conn, node, image=image, run_id=run_id, namespace=namespace)
+    try:
+        privileged.wait_running(conn, pod, timeout=timeout, namespace=namespace)
+        yield host_node.HostShell(conn, pod, namespace, timeout)
+    finally:
+        try:
+            privileged.delete(conn, pod, namespace=namespace)
+        except ClusterError as err:
+            warnings.append(f"could not delete host pod {namespace}/{pod}: {err}; delete it by hand")
 
 
 class _NodeRun:
@@ -169,22 +213,22 @@ class _NodeRun:
         self.warnings: list[str] = []
 
     def apply(self, save: Callable[[host_node.HostState], None]) -> outcomes.NodeOutcome:
-        name, pod = self.plan.node, privileged.pod_name(self.plan.node)
-        try:
-            privileged.create(self.conn, name, image=self.image, run_id=self.run_id, namespace=self.namespace)
-            privileged.wait_running(self.conn, pod, timeout=self.timeout, namespace=self.namespace)
-            shell = host_node.HostShell(self.conn, pod, self.namespace, self.timeout)
-            before = host_node.read(shell, self.plan.irq_pattern)
-            save(before)
-        except ClusterError as err:
-            return outcomes.NodeOutcome(name, outcomes.FAILED, f"nothing changed: {err}")
-        try:
-            return self._change(shell, before)
-        except BaseException:
-            self._restore(shell, before)  # interrupted half way: put the node back before leaving
-            raise
-        finally:
-            self._remove(pod)
+        name = self.plan.node
+        with ExitStack() as stack:
+            try:
+                shell = stack.enter_context(node_shell(
+                    self.conn, name, namespace=self.namespace, image=self.image, timeout=self.timeout,
+                    run_id=self.run_id, warnings=self.warnings,
+                ))  # fmt: skip
+                before = host_node.read(shell, self.plan.irq_pattern)
+                save(before)
+            except ClusterError as err:
+                return outcomes.NodeOutcome(name, outcomes.FAILED, f"nothing changed: {err}")
+            try:
+                return self._change(shell, before)
+            except BaseException:
+                self._restore(shell, before)  # interrupted half way: put the node back before leaving
+                raise
 
     def _change(self, shell: host_node.HostShell, before: host_node.HostState) -> outcomes.NodeOutcome:
         commands = self._commands(before)
@@ -246,20 +290,12 @@ class _NodeRun:
             )
         return outcomes.NodeOutcome(name, outcomes.ROLLED_BACK, f"{why}; the saved values are restored")
 
-    def _remove(self, pod: str) -> None:
-        try:
-            privileged.delete(self.conn, pod, namespace=self.namespace)
-        except ClusterError as err:
-            self.warnings.append(
-                f"could not delete host pod {self.namespace}/{pod}: {err}; delete it by hand"
-            )
-
 
 def _with_cannot(text: str, plan: NodeHostPlan) -> str:
     return text + ("; not done: " + "; ".join(plan.cannot) if plan.cannot else "")
 
 
-def _save(path: Path, saved: dict[str, dict], node: str, state: host_node.HostState) -> None:
+def save_state(path: Path, saved: dict[str, dict], node: str, state: host_node.HostState) -> None:
     """Write every node's previous values so far, before that node changes (atomic rename)."""
     saved[node] = state.to_record()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """One node's host settings as read through its privileged host pod, and the commands that change or restore them.
 
-Called by `change.host` (apply, verify, roll back); calls `cluster.privileged.run` only. Every read
+Called by `change.host` (apply, verify, roll back) and `change.host_restore` (`cilium-lab restore-host`);
+calls `cluster.privileged.run` only. Every read
 is a plain command in the host's namespaces (tuned-adm active, cat scaling_governor per CPU,
 systemctl is-active/is-enabled irqbalance, grep /proc/interrupts, cat smp_affinity_list), so the
 same code reads a real node and an emulated one.
@@ -132,8 +133,16 @@ def problems(
 
 
 def restore_commands(before: HostState, now: HostState) -> list[str]:
-    """Put back every value that differs from `before`, tuned last-but-one so its own changes are undone first."""
-    lines = [f"echo {v} > {AFFINITY.format(irq)}" for irq, v in before.irqs.items() if now.irqs.get(irq) != v]
+    """Put back every value that differs from `before`, tuned last so its own changes are undone first."""
+    # irqbalance stopped before the pins are written: it would move them again (and freezes them on stop)
+    lines = []
+    if before.irqbalance_enabled == "disabled" and now.irqbalance_enabled == "enabled":
+        lines.append("systemctl disable irqbalance")
+    if before.irqbalance == "inactive" and now.irqbalance == "active":
+        lines.append("systemctl stop irqbalance")
+    lines += [
+        f"echo {v} > {AFFINITY.format(irq)}" for irq, v in before.irqs.items() if now.irqs.get(irq) != v
+    ]
     if before.governors and now.governors:
         lines += [
             f"echo {g} > {GOVERNOR.format(c)}"
@@ -145,8 +154,40 @@ def restore_commands(before: HostState, now: HostState) -> list[str]:
     if before.irqbalance == "active" and now.irqbalance != "active":
         lines.append("systemctl start irqbalance")
     if before.tuned != now.tuned:
+        if now.tuned == NOT_INSTALLED:
+            lines.append("apt-get install -y tuned")  # removed since: needed to set the profile back
         if before.tuned == NOT_INSTALLED:
             lines.append("apt-get remove -y tuned")
         else:
             lines.append("tuned-adm off" if before.tuned == "none" else f"tuned-adm profile {before.tuned}")
     return lines
+
+
+def differences(saved: HostState, now: HostState) -> list[str]:
+    """How `now` differs from `saved`, one line per setting (empty: as saved); IRQs only those `saved` has."""
+    found = [f"{now.cpus} CPUs, saved with {saved.cpus}"] if now.cpus != saved.cpus else []
+    if now.tuned != saved.tuned:
+        found.append(f"tuned profile {now.tuned} (saved {saved.tuned})")
+    if now.governors != saved.governors:
+        if not now.governors or not saved.governors or len(now.governors) != len(saved.governors):
+            found.append(f"CPU governors {_governors(now.governors)} (saved {_governors(saved.governors)})")
+        else:
+            pairs: dict[tuple[str, str], list[str]] = {}
+            for cpu, (n, s) in enumerate(zip(now.governors, saved.governors, strict=True)):
+                if n != s:
+                    pairs.setdefault((n, s), []).append(str(cpu))
+            found += [f"CPU governor {n} on CPUs {','.join(c)} (saved {s})" for (n, s), c in pairs.items()]
+    if now.irqbalance != saved.irqbalance:
+        found.append(f"irqbalance {now.irqbalance} (saved {saved.irqbalance})")
+    if now.irqbalance_enabled != saved.irqbalance_enabled:
+        found.append(f"irqbalance {now.irqbalance_enabled} at boot (saved {saved.irqbalance_enabled})")
+    found += [
+        f"IRQ {irq} on CPUs {now.irqs.get(irq, 'none (no such IRQ now)')} (saved {cpus})"
+        for irq, cpus in saved.irqs.items()
+        if now.irqs.get(irq) != cpus
+    ]
+    return found
+
+
+def _governors(governors: tuple[str, ...] | None) -> str:
+    return "/".join(sorted(set(governors))) if governors else "none (no cpufreq)"

@@ -1,4 +1,5 @@
-"""The `cilium-lab` command line: one module per verb, each with `register(subparsers)`.
+"""The `cilium-lab` command line: one module per verb (`restore-host` in restore_host.py), each with
+`register(subparsers)`.
 
 Errors the user can act on (`LabError`) print as one line on stderr with exit code 2; anything else
 is a bug and keeps its traceback.
@@ -15,7 +16,7 @@ from cilium_lab import __version__
 from cilium_lab.errors import LabError
 
 # verb modules, in the order `--help` lists them
-VERBS = ("labs", "run", "export", "scorecard", "backups", "restore", "bench", "local", "sim")
+VERBS = ("labs", "run", "export", "scorecard", "backups", "restore", "restore-host", "bench", "local", "sim")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
         try:
-            module = importlib.import_module(f"cilium_lab.cli.{verb}")
+            module = importlib.import_module(f"cilium_lab.cli.{verb.replace('-', '_')}")
         except ModuleNotFoundError as err:
-            if err.name != f"cilium_lab.cli.{verb}":
+            if err.name != f"cilium_lab.cli.{verb.replace('-', '_')}":
                 raise
             continue  # verb not built yet
         module.register(sub)

@@ -8,7 +8,8 @@ this results folder is the state before the series. A results folder may also ho
 clusters (a folder used again, or labs that each started an embedded cluster of their own): a backup
 counts only when this cluster holds its ConfigMap, or its file names this cluster (or no cluster: an
 older backup, said so). Lab 15's host tuning is not Cilium config: its record points at the host
-settings it saved per node, which have no restore command.
+settings it saved per node, and each such file gets its own `cilium-lab restore-host FILE` command
+(`cli.restore_host`, `change.host_restore`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class Undo:
         source = ["--from-file", self.from_file] if self.from_file else [self.chosen.stamp]
         return shlex.join(["cilium-lab", "restore", *source]) + target
 
+    def host_commands(self, target: str) -> list[str]:
+        """One `cilium-lab restore-host` per host backup (plan only; --approve restores)."""
+        return [shlex.join(["cilium-lab", "restore-host", path]) + target for path in self.host_backups]
+
     def to_record(self, target: str) -> dict[str, Any]:
         return {
             "applied": list(self.applied), "stamp": self.chosen.stamp if self.chosen else "",
@@ -66,6 +71,7 @@ class Undo:
             "command": self.command(target), "unchecked": self.unchecked,
             "gone": [c.stamp for c in self.gone], "other_clusters": self.elsewhere,
             "host_applied": list(self.host_applied), "host_backups": list(self.host_backups),
+            "host_commands": self.host_commands(target),
         }  # fmt: skip
 
 
@@ -107,6 +113,15 @@ def _file(candidate: Candidate, results_dir: Path) -> Path | None:
     return None
 
 
+def _host_file(recorded: str, results_dir: Path) -> str:
+    """A host backup as an absolute path: as recorded (relative to where the lab ran), else in this
+    folder's host-backups/; as recorded when neither exists (said so)."""
+    for path in (Path(recorded), results_dir / "host-backups" / Path(recorded).name):
+        if path.is_file():
+            return str(path.resolve())
+    return recorded
+
+
 def _where(conn: Connection, namespace: str, here: str, candidate: Candidate, results_dir: Path) -> str:
     """Where this cluster has the backup: "configmap", "file", "file-unchecked", "elsewhere" or "gone"."""
     try:
@@ -133,7 +148,9 @@ def find(conn: Connection, records: list[dict[str, Any]], results_dir: Path) -> 
     undo = Undo(
         applied=applied,
         host_applied=tuple(lab for lab, p in host if p.get("outcome") == APPLIED),
-        host_backups=tuple(str(p["backup_path"]) for _, p in host if p.get("backup_path")),
+        host_backups=tuple(
+            _host_file(str(p["backup_path"]), results_dir) for _, p in host if p.get("backup_path")
+        ),
     )
     if not applied:
         return undo
@@ -185,7 +202,7 @@ def markdown(undo: Undo, target: str, *, simulated: bool) -> str:
     else:
         lines = _command(undo, undo.chosen, target, simulated)
     if undo.host_applied:
-        lines.append(_host(undo))
+        lines += _host(undo, target)
     return "\n\n".join(lines)
 
 
@@ -234,13 +251,26 @@ def _command(undo: Undo, c: Candidate, target: str, simulated: bool) -> list[str
     return lines
 
 
-def _host(undo: Undo) -> str:
-    saved = [f"`{p}`" + (f" ({s})" if (s := host_settings(p)) else "") for p in undo.host_backups]
-    text = f"The host tuning of {', '.join(undo.host_applied)} is not Cilium config: no restore touches it."
-    if saved:
-        text += (
-            f" The host settings each node had before it are saved in {'; '.join(saved)}; cilium-lab has no"
-            " command that puts them back, so set them by hand (tuned-adm profile, the CPU governor,"
-            " systemctl enable --now irqbalance, the IRQ affinities)."
-        )
-    return text
+def _host(undo: Undo, target: str) -> list[str]:
+    text = (
+        f"The host tuning of {', '.join(undo.host_applied)} is not Cilium config: `cilium-lab restore` does"
+        " not touch it."
+    )
+    if not undo.host_backups:
+        return [text + " It saved no host settings (no node was changed), so there is nothing to put back."]
+    saved = [
+        f"`{p}`" + (f" ({s})" if (s := host_settings(p)) else " (missing or unreadable)")
+        for p in undo.host_backups
+    ]
+    text += (
+        f" The host settings each node had before it are saved in {'; '.join(saved)}. This puts them back:"
+    )
+    commands = "\n".join(undo.host_commands(target))
+    return [
+        text,
+        f"```sh\n{commands}\n```",
+        "It reads each node through a privileged host pod (the cilium-lab-host role) and shows what would"
+        " change, changing nothing; add `--approve` to restore (tuned profile, CPU governors, irqbalance,"
+        " the NIC IRQ affinities). It first saves the nodes' settings as they are then, so the restore"
+        " itself can be undone.",
+    ]

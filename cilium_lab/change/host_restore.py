@@ -1,0 +1,347 @@
+"""Put lab 15's saved host settings back: `cilium-lab restore-host FILE`.
+
+Called by `cli.restore_host` (and usable from a notebook); calls `change.host` for the way to a node
+(`prepare`, `node_shell`: the same approved privileged pods, cilium-lab-host role, as lab 15's apply) and
+its backup files, `change.host_node` (read, `restore_commands`, `differences`), `change.lock`,
+`cluster.snapshot` (the nodes, and how each names its NIC's IRQs). FILE is what `change.host.apply_host`
+saved before it changed the nodes (`<results_dir>/host-backups/<run_id>.json`: node -> `HostState`).
+
+`plan_restore` reads each node (a host pod per node, read-only on the host) and says what a restore would
+run there, or that the node is already as saved. `restore_host(..., approved=True)` takes the change lock,
+and per node, in name order: reads it, saves that state to a new host backup (so the restore can itself be
+undone with the same command), runs the commands, reads back and checks it equals the saved state. A node
+whose restore fails is put back as it was before the restore; the report says what each node runs now.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cilium_lab.change import host, host_node, lock, outcomes
+from cilium_lab.cluster import privileged, snapshot
+from cilium_lab.cluster.connect import Connection
+from cilium_lab.errors import ClusterError, InputError
+
+PLANNED = "planned"
+RESTORED = "restored"
+ALREADY = "already as saved"
+ROLLED_BACK = outcomes.ROLLED_BACK
+SKIPPED, FAILED = outcomes.SKIPPED, outcomes.FAILED
+Progress = Callable[[str], None]
+
+# the saved values go into root shell commands on the nodes: accept only what `host_node.read` can produce
+_WORD = re.compile(r"^[a-z][a-z0-9_.-]*$")
+_CPUS = re.compile(r"^[0-9][0-9,-]*$")
+_FIELDS = {"cpus", "tuned", "governors", "irqbalance", "irqbalance_enabled", "irqs"}
+
+
+@dataclass(frozen=True)
+class SavedHosts:
+    """A host backup file: the settings each node had before lab 15 (or a restore) changed it."""
+
+    path: Path
+    nodes: dict[str, host_node.HostState]
+
+
+@dataclass(frozen=True)
+class NodeRestore:
+    """One node: its outcome, why, the commands (planned or run), and how it still differs from the file."""
+
+    node: str
+    outcome: str  # PLANNED, RESTORED, SKIPPED, ROLLED_BACK or FAILED
+    reason: str
+    commands: tuple[str, ...] = ()
+    differs: tuple[str, ...] = ()  # as read last; empty when as saved (or unknown: see reason)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"node": self.node, "outcome": self.outcome, "reason": self.reason,
+                "commands": list(self.commands), "differs_from_saved": list(self.differs)}  # fmt: skip
+
+
+@dataclass
+class HostRestoreReport:
+    path: str
+    approved: bool
+    simulated: bool
+    nodes: dict[str, NodeRestore] = field(default_factory=dict)
+    backup_path: str = ""  # the nodes' settings just before this restore (a host backup like `path`)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """PLANNED without approval; else FAILED if any node failed or was rolled back, RESTORED if any
+        was restored, SKIPPED when every node was already as saved."""
+        if not self.approved:
+            return PLANNED
+        found = {n.outcome for n in self.nodes.values()}
+        if found & {FAILED, ROLLED_BACK}:
+            return FAILED
+        return RESTORED if RESTORED in found else SKIPPED
+
+    def to_record(self) -> dict[str, Any]:
+        return {"file": self.path, "approved": self.approved, "outcome": self.outcome,
+                "simulated": self.simulated, "backup_path": self.backup_path, "warnings": list(self.warnings),
+                "nodes": [n.to_record() for n in self.nodes.values()]}  # fmt: skip
+
+    def to_text(self) -> str:
+        tag = "SIMULATED: " if self.simulated else ""
+        if not self.approved:
+            todo = sum(1 for n in self.nodes.values() if n.outcome == PLANNED)
+            head = f"{tag}host settings of {self.path}: planned - nothing changed; {todo} of {len(self.nodes)} node(s) differ"
+        else:
+            labels = {RESTORED: "restored", SKIPPED: ALREADY, ROLLED_BACK: "rolled back", FAILED: "failed"}
+            counts = {
+                label: sum(1 for n in self.nodes.values() if n.outcome == o) for o, label in labels.items()
+            }
+            done = ", ".join(f"{c} node(s) {label}" for label, c in counts.items() if c) or "no nodes"
+            verdict = f"{ALREADY}, nothing changed" if self.outcome == SKIPPED else self.outcome
+            head = f"{tag}host settings of {self.path}: {verdict} - {done}"
+        lines = [head]
+        for n in self.nodes.values():
+            if n.outcome == PLANNED:
+                lines.append(f"  {n.node}: would run {len(n.commands)} command(s):")
+                lines += [f"      {c}" for c in n.commands]
+            else:
+                lines.append(f"  {n.node}: {n.outcome}: {n.reason}")
+                lines += [f"      not as saved: {d}" for d in n.differs]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        if self.backup_path:
+            lines.append(
+                f"the settings before this restore are saved in {self.backup_path}"
+                " (`cilium-lab restore-host` with that file undoes this restore)"
+            )
+        return "\n".join(lines)
+
+
+def load(path: str | Path) -> SavedHosts:
+    """Read and check a host backup file; InputError (one line) when it is missing or not a host backup."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(
+            f"no host backup file {file} (lab 15 saves them as <results_dir>/host-backups/host-*.json)"
+        )
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise InputError(f"{file} is not a host backup (not JSON: {err})") from None
+    if not isinstance(data, dict) or not data:
+        raise InputError(f"{file} is not a host backup (expected node names with their saved host settings)")
+    return SavedHosts(file, {str(node): _state(file, node, record) for node, record in sorted(data.items())})
+
+
+def _state(file: Path, node: str, record: object) -> host_node.HostState:
+    def bad(why: str) -> InputError:
+        return InputError(f"{file} is not a host backup: node {node!r}: {why}")
+
+    if not isinstance(record, dict) or set(record) != _FIELDS:
+        raise bad(f"expected the fields {', '.join(sorted(_FIELDS))}")
+    cpus, tuned, governors, irqs = record["cpus"], record["tuned"], record["governors"], record["irqs"]
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise bad(f"cpus must be a positive number, got {cpus!r}")
+    if not isinstance(tuned, str) or not (tuned == host_node.NOT_INSTALLED or _WORD.match(tuned)):
+        raise bad(f"tuned must be a profile name, none or {host_node.NOT_INSTALLED!r}, got {tuned!r}")
+    if governors is not None and (
+        not isinstance(governors, list) or len(governors) != cpus
+        or not all(isinstance(g, str) and _WORD.match(g) for g in governors)
+    ):  # fmt: skip
+        raise bad(f"governors must be null or one governor name per CPU, got {governors!r}")
+    for key in ("irqbalance", "irqbalance_enabled"):
+        if not isinstance(record[key], str) or not _WORD.match(record[key]):
+            raise bad(f"{key} must be a systemctl state, got {record[key]!r}")
+    if not isinstance(irqs, dict) or not all(
+        isinstance(k, str) and k.isdigit() and isinstance(v, str) and _CPUS.match(v) for k, v in irqs.items()
+    ):
+        raise bad(f"irqs must map IRQ numbers to CPU lists, got {irqs!r}")
+    return host_node.HostState(
+        cpus, tuned, tuple(governors) if governors is not None else None, record["irqbalance"],
+        record["irqbalance_enabled"], {int(k): v for k, v in irqs.items()},
+    )  # fmt: skip
+
+
+def _choose(saved: SavedHosts, snap: Any, nodes: Iterable[str] | None) -> list[str]:
+    """The nodes to restore, name order; InputError for a --node not in the file or a node not in the cluster."""
+    chosen = sorted(saved.nodes) if nodes is None else sorted(set(nodes))
+    if not chosen:
+        raise InputError("no nodes chosen")
+    if unknown := [n for n in chosen if n not in saved.nodes]:
+        raise InputError(
+            f"{saved.path} has no saved host settings for {', '.join(unknown)}: it has {', '.join(saved.nodes)}"
+        )
+    if missing := [n for n in chosen if n not in snap.node_names]:
+        raise InputError(
+            f"node {', '.join(missing)} in {saved.path} is not in this cluster (it has {', '.join(snap.node_names)});"
+            " restore the others with --node"
+        )
+    return chosen
+
+
+def _pattern(snap: Any, node: str) -> str:
+    facts = snap.node(node)
+    return host_node.irq_pattern(facts.device or "eth0", facts.nic_driver)
+
+
+@dataclass
+class _Run:
+    """What every node of one plan or restore shares: the cluster, the host pod settings, the warnings."""
+
+    conn: Connection
+    snap: Any
+    namespace: str
+    image: str
+    timeout: float
+    run_id: str
+    warnings: list[str] = field(default_factory=list)
+
+    def shell(self, stack: ExitStack, node: str) -> host_node.HostShell:
+        return stack.enter_context(host.node_shell(
+            self.conn, node, namespace=self.namespace, image=self.image, timeout=self.timeout,
+            run_id=self.run_id, warnings=self.warnings,
+        ))  # fmt: skip
+
+    def plan_node(self, node: str, saved: host_node.HostState) -> NodeRestore:
+        """Read-only: a host pod, one read, the pod removed."""
+        with ExitStack() as stack:
+            try:
+                now = host_node.read(self.shell(stack, node), _pattern(self.snap, node))
+            except ClusterError as err:
+                return NodeRestore(node, FAILED, f"cannot read its host settings: {err}")
+        commands, differs = host_node.restore_commands(saved, now), host_node.differences(saved, now)
+        if not differs:
+            return NodeRestore(node, SKIPPED, ALREADY)
+        if not commands:
+            return NodeRestore(
+                node, FAILED, "differs from the file in what no command can set", (), tuple(differs)
+            )
+        return NodeRestore(node, PLANNED, "", tuple(commands), tuple(differs))
+
+    def restore_node(self, node: str, saved: host_node.HostState, keep: Callable[[host_node.HostState], None]) -> NodeRestore:  # fmt: skip
+        pattern = _pattern(self.snap, node)
+        with ExitStack() as stack:
+            try:
+                shell = self.shell(stack, node)
+                before = host_node.read(shell, pattern)
+            except ClusterError as err:
+                return NodeRestore(node, FAILED, f"nothing changed: cannot read its host settings: {err}")
+            differs = host_node.differences(saved, before)
+            if not differs:
+                return NodeRestore(node, SKIPPED, ALREADY)
+            commands = host_node.restore_commands(saved, before)
+            if not commands:
+                return NodeRestore(node, FAILED, "nothing changed: it differs from the file in what no command"
+                                   " can set", (), tuple(differs))  # fmt: skip
+            keep(before)  # on disk before the node changes
+            ran: list[str] = []
+            try:
+                for command in commands:
+                    shell.ok(command)
+                    ran.append(command)
+                left = host_node.differences(saved, host_node.read(shell, pattern))
+                if left:
+                    raise ClusterError("read-back is not as saved: " + "; ".join(left))
+            except ClusterError as err:
+                return self._back(node, shell, pattern, before, saved, ran, str(err))
+            except BaseException:
+                self._back(node, shell, pattern, before, saved, ran, "interrupted")  # not left half done
+                raise
+        return NodeRestore(node, RESTORED, f"{len(ran)} command(s) run; read back as saved", tuple(ran))
+
+    def _back(self, node: str, shell: host_node.HostShell, pattern: str, before: host_node.HostState,
+              saved: host_node.HostState, ran: list[str], why: str) -> NodeRestore:  # fmt: skip
+        """A failed restore: put the node back as it was just before it, and say what it runs now."""
+        try:
+            for command in host_node.restore_commands(before, host_node.read(shell, pattern)):
+                shell.ok(command)
+            now = host_node.read(shell, pattern)
+        except ClusterError as err:
+            return NodeRestore(node, FAILED, f"{why}; putting back its settings from before the restore failed"
+                               f" too: {err}; its state is unknown: plan the restore again to read it", tuple(ran))  # fmt: skip
+        if still := host_node.differences(before, now):
+            return NodeRestore(node, FAILED, f"{why}; not back as before the restore either: "
+                               + "; ".join(still), tuple(ran), tuple(host_node.differences(saved, now)))  # fmt: skip
+        return NodeRestore(node, ROLLED_BACK, f"{why}; it is back as it was before this restore", tuple(ran),
+                           tuple(host_node.differences(saved, now)))  # fmt: skip
+
+
+def plan_restore(
+    conn: Connection,
+    path: str | Path,
+    *,
+    nodes: Iterable[str] | None = None,
+    namespace: str = privileged.NAMESPACE,
+    image: str = host.DEFAULT_IMAGE,
+    timeout: float = 120,
+) -> HostRestoreReport:
+    """What a restore of `path` would run per node (nothing on the host changes; host pods come and go)."""
+    return restore_host(conn, path, approved=False, nodes=nodes, namespace=namespace, image=image,
+                        timeout=timeout)  # fmt: skip
+
+
+def restore_host(
+    conn: Connection,
+    path: str | Path,
+    *,
+    approved: bool,
+    nodes: Iterable[str] | None = None,
+    results_dir: str | Path = "runs",
+    namespace: str = privileged.NAMESPACE,
+    image: str = host.DEFAULT_IMAGE,
+    timeout: float = 120,
+    progress: Progress | None = None,
+) -> HostRestoreReport:
+    """Restore the host settings `path` saved, per node, if `approved`; else only plan. InputError for bad
+    input (nothing read or changed), lock.LockHeld when another change runs, apierrors.Forbidden without
+    the host role (before any node is touched)."""
+    _check(conn, approved, timeout, results_dir)
+    nodes = _names(nodes)
+    saved = load(path)
+    snap = snapshot.take(conn)
+    chosen = _choose(saved, snap, nodes)
+    say = progress or (lambda _: None)
+    run = _Run(conn, snap, namespace, image, timeout, host.new_run_id())
+    report = HostRestoreReport(str(saved.path), approved, snap.simulated, warnings=run.warnings)
+    if not approved:
+        run.warnings += host.prepare(conn, namespace)
+        for node in chosen:
+            say(f"{node}: reading its host settings")
+            report.nodes[node] = run.plan_node(node, saved.nodes[node])
+        return report
+    backup, kept = host.backup_file(results_dir, run.run_id), {}
+    with lock.held(conn, snap.namespace, purpose=f"restore-host {saved.path.name}"):
+        say(f"lock {snap.namespace}/{lock.NAME} taken")
+        run.warnings += host.prepare(conn, namespace)
+        for node in chosen:
+            say(f"{node}: restoring its host settings")
+            report.nodes[node] = run.restore_node(
+                node, saved.nodes[node], lambda state, n=node: host.save_state(backup, kept, n, state)
+            )
+            report.backup_path = str(backup) if kept else ""  # set as soon as written: also on interrupt
+    say(f"lock {snap.namespace}/{lock.NAME} released")
+    return report
+
+
+def _names(nodes: object) -> list[str] | None:
+    if nodes is None:
+        return None
+    names = list(nodes) if isinstance(nodes, list | tuple | set | frozenset) else None
+    if names is None or not all(isinstance(n, str) and n for n in names):
+        raise InputError(f"nodes must be a list of node names, got {nodes!r}")
+    return names
+
+
+def _check(conn: object, approved: object, timeout: object, results_dir: object) -> None:
+    if not isinstance(conn, Connection):
+        raise InputError(
+            f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
+        )
+    if not isinstance(approved, bool):
+        raise InputError(f"approved must be True or False, got {approved!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if not isinstance(results_dir, str | Path) or not str(results_dir):
+        raise InputError(f"results_dir must be a folder path, got {results_dir!r}")
