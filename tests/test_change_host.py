@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from cilium_lab.change import host, host_node, outcomes
+from cilium_lab.change import host, host_node, lock, outcomes
 from cilium_lab.cluster import apierrors, privileged, snapshot
 from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.errors import InputError
@@ -179,3 +179,11 @@ def test_a_user_without_the_host_role_is_refused_before_anything_changes(embedde
     with pytest.raises(apierrors.Forbidden):
         host.apply_host(viewer, plan, approved=True, results_dir=tmp_path, timeout=10)
     assert host_facts(conn)["vm-1"]["irqbalance"] == "active" and not (tmp_path / "host-backups").exists()
+
+
+def test_host_tuning_is_refused_while_another_change_holds_the_lock(conn, tmp_path):
+    facts = host_facts(conn)
+    with lock.held(conn, "kube-system", purpose="another change"), pytest.raises(lock.LockHeld):
+        apply(conn, tmp_path, nodes=["vm-1"])
+    assert host_facts(conn) == facts and not (tmp_path / "host-backups").exists()
+    assert apply(conn, tmp_path, nodes=["vm-1"]).outcome == outcomes.APPLIED  # the lock was released

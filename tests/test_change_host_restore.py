@@ -127,7 +127,7 @@ def test_another_change_holding_the_lock_stops_it_before_anything_changes(conn, 
     assert states(conn) == tuned and backups(tmp_path) == files
 
 
-def test_the_host_role_is_needed_and_enough_with_the_operator_role(embedded, conn, tmp_path):
+def test_the_host_role_is_needed_and_with_read_access_enough(embedded, conn, tmp_path):
     _install(conn)  # deploy/rbac.yaml
     path = tune(conn, tmp_path / "runs")
     tuned, facts = states(conn), host_facts(conn)
@@ -142,7 +142,7 @@ def test_the_host_role_is_needed_and_enough_with_the_operator_role(embedded, con
         configmaps.read(conn, "kube-system", lock.NAME)
 
     (tmp_path / "host").mkdir()
-    groups = ("cilium-lab-operators", "cilium-lab-host-operators")
+    groups = ("cilium-lab-inspectors", "cilium-lab-host-operators")  # the lock comes with the host role
     root = connect(
         _kubeconfig(tmp_path / "host", str(embedded.kubeconfig), embedded.add_user("root", groups))
     )

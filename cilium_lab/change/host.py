@@ -18,12 +18,12 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import host_node, outcomes
+from cilium_lab.change import host_node, lock, outcomes
 from cilium_lab.change.apply import NOT_APPROVED, ApplyReport
 from cilium_lab.cluster import privileged
 from cilium_lab.cluster.connect import Connection
@@ -64,6 +64,7 @@ class HostPlan:
     profile: str
     nodes: dict[str, NodeHostPlan]
     simulated: bool = False
+    lock_namespace: str = ""  # the Cilium namespace, whose change lock apply takes ("" : no lock)
 
     def to_record(self) -> dict[str, Any]:
         return {"profile": self.profile, "simulated": self.simulated,
@@ -89,7 +90,8 @@ def plan_host(
     plans = {
         n.name: node_plan(n, profile, install_tuned=install_tuned) for n in snapshot.nodes if n.name in chosen
     }
-    return HostPlan(profile, plans, bool(getattr(snapshot, "simulated", False)))
+    lock_ns = str(getattr(snapshot, "namespace", "") or "")
+    return HostPlan(profile, plans, bool(getattr(snapshot, "simulated", False)), lock_ns)
 
 
 def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHostPlan:
@@ -145,16 +147,23 @@ def apply_host(
     say = progress or (lambda _: None)
     run_id = new_run_id()
     backup = backup_file(results_dir, run_id)
-    report.warnings += prepare(conn, namespace)
     saved: dict[str, dict] = {}
-    for name in sorted(plan.nodes):
-        say(f"{name}: host settings")
-        node = _NodeRun(
-            conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
-        )
-        report.nodes[name] = node.apply(lambda state, n=name: save_state(backup, saved, n, state))
-        report.steps += node.steps
-        report.warnings += node.warnings
+    # the change lock, as every change and restore-host takes it: no two runs change the same hosts at once
+    guard = (
+        lock.held(conn, plan.lock_namespace, purpose=f"host tuning {plan.profile}")
+        if plan.lock_namespace
+        else nullcontext()
+    )
+    with guard:
+        report.warnings += prepare(conn, namespace)
+        for name in sorted(plan.nodes):
+            say(f"{name}: host settings")
+            node = _NodeRun(
+                conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
+            )
+            report.nodes[name] = node.apply(lambda state, n=name: save_state(backup, saved, n, state))
+            report.steps += node.steps
+            report.warnings += node.warnings
     report.backup_path = str(backup) if saved else ""
     report.outcome = outcomes.overall(report.nodes.values())
     report.message = _summary(report)
