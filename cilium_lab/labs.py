@@ -96,7 +96,8 @@ def run(
     `on_start` is called once the inputs have been checked, before anything starts."""
     if not labs:
         raise InputError("no labs to run: name labs (see `cilium-lab labs`) or pass --all")
-    _check_local(labs, cluster)  # before anything is started or written
+    targets.preflight(cluster, kubeconfig)  # before anything is started or written
+    _check_local(labs, cluster)
     declared = _check_parameters(labs, parameters or {})
     if on_start:
         on_start()
@@ -130,8 +131,9 @@ def run(
 
 
 def _kernel(labs: Sequence[Lab], shared: bool) -> AbstractContextManager[str | None]:
-    """A batch of several labs shares one kernel (see `batch_kernel`); a single lab gets its own."""
-    if shared and len(labs) > 1:
+    """The labs share one kernel (see `batch_kernel`), which talks over Unix sockets; shared=False gives
+    each lab papermill's own kernel."""
+    if shared:
         from cilium_lab import batch_kernel
 
         return batch_kernel.shared_kernel(labs[0].source.parent)

@@ -48,6 +48,16 @@ def parse(spec: str) -> TargetSpec:
     return TargetSpec("kube", context=match["context"] or "")
 
 
+def preflight(cluster: str, kubeconfig: str = "", context: str = "") -> None:
+    """Refuse a target that cannot work before anything starts, without the network: a bad spec, or on
+    `kube` a kubeconfig or context that is not there."""
+    spec = parse(cluster)
+    if spec.kind == "kube":
+        from cilium_lab.cluster import connect as cluster_connect
+
+        cluster_connect.check_kubeconfig(kubeconfig, context or spec.context)
+
+
 @dataclass
 class Target:
     """An opened target: a connection for clusters, nothing for the local kernel lab."""

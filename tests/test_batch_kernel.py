@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import nbformat
 import papermill
@@ -20,22 +19,20 @@ def notebook(path, source: str) -> str:
     return str(path)
 
 
-def kernel_dirs() -> set[str]:
-    return {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("cilium-lab-kernel-")}
-
-
 @pytest.mark.skipif(os.name != "posix", reason="Unix sockets")
 def test_two_notebooks_share_one_kernel_over_unix_sockets_and_nothing_is_left(tmp_path):
-    before = kernel_dirs()
     first, second = (
         notebook(tmp_path / "a.ipynb", "import os\nPID = os.getpid()"),
         notebook(tmp_path / "b.ipynb", "print(os.getpid() == PID)"),
     )
     with batch_kernel.shared_kernel(tmp_path) as engine:
-        assert batch_kernel.SharedKernelEngine.km.transport == "ipc"
+        km = batch_kernel.SharedKernelEngine.km
+        assert km.transport == "ipc"
+        sockets = os.path.dirname(km.ip)  # this kernel's private folder (other tests may run their own)
+        assert os.path.basename(sockets).startswith("cilium-lab-kernel-") and os.path.isdir(sockets)
         papermill.execute_notebook(first, tmp_path / "a.out.ipynb", engine_name=engine, progress_bar=False)
         out = papermill.execute_notebook(
             second, tmp_path / "b.out.ipynb", engine_name=engine, progress_bar=False
         )
     assert out.cells[0].outputs[0]["text"] == "True\n"  # the same kernel process ran both
-    assert kernel_dirs() == before
+    assert not os.path.exists(sockets)

@@ -36,3 +36,39 @@ def test_scorecard_with_the_embedded_clusters_kubeconfig_says_simulated_from_its
         assert main(["scorecard", "--kubeconfig", str(cluster.kubeconfig), "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["simulated"] is True
+
+
+def test_a_kube_target_without_its_kubeconfig_is_refused_before_any_lab_starts(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert (
+        main(["run", "06", "--cluster", "kube", "--kubeconfig", str(tmp_path / "nope"), "--out", str(out)])
+        == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"cilium-lab: error: kubeconfig not found: {tmp_path / 'nope'}; pass --kubeconfig PATH "
+                   "(kubeconfig=...) or set KUBECONFIG"]  # fmt: skip
+    assert not out.exists()
+
+
+def test_an_unknown_context_is_refused_before_any_lab_starts(tmp_path, capsys):
+    with EmbeddedCluster(profile="seed-mixed") as cluster:
+        code = main(
+            [
+                "run",
+                "06",
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+                "--context",
+                "prod",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+    assert code == 2 and "unknown context 'prod'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_one_lab_runs_in_the_unix_socket_kernel_without_ipykernels_tcp_warning(tmp_path, capfd):
+    assert main(["run", "00", "--out", str(tmp_path)]) == 0
+    err = capfd.readouterr().err
+    assert "00-overview" in err and "without encryption" not in err

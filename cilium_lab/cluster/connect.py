@@ -103,6 +103,21 @@ def _load_file(paths: list[str], context: str, configuration: k8s.Configuration)
     return context or active
 
 
+def check_kubeconfig(kubeconfig: str = "", context: str = "") -> None:
+    """The checks `connect` makes before it reaches the network: the kubeconfig exists, parses and has
+    the context (or runs in a pod). Lets a batch refuse a bad target before it starts anything."""
+    _check_args(kubeconfig, context)
+    paths = [kubeconfig] if kubeconfig else _default_paths()
+    if (
+        not kubeconfig
+        and not context
+        and not any(Path(p).is_file() for p in paths)
+        and _in_cluster_available()
+    ):
+        return
+    _load_file(paths, context, k8s.Configuration())
+
+
 def connect(kubeconfig: str = "", context: str = "") -> Connection:
     """Open a connection; empty `kubeconfig` means $KUBECONFIG, ~/.kube/config, or in-cluster in a pod."""
     _check_args(kubeconfig, context)
