@@ -101,7 +101,11 @@ def run(
     declared = _check_parameters(labs, parameters or {})
     if on_start:
         on_start()
-    out_dir = Path(out_dir)
+    # the labs run with labs/ as their working directory: paths the caller gave relative to theirs would
+    # land (or be looked for) there, so they are made absolute here
+    out_dir = Path(out_dir).resolve()
+    kubeconfig = str(Path(kubeconfig).resolve()) if kubeconfig else ""
+    parameters = {k: _absolute(v) if k in PATH_PARAMETERS else v for k, v in (parameters or {}).items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "results"
     runs = []
@@ -128,6 +132,13 @@ def run(
             if on_lab:
                 on_lab(lab_run)
     return runs
+
+
+PATH_PARAMETERS = ("results_dir", "kubeconfig")
+
+
+def _absolute(value: Any) -> Any:
+    return str(Path(value).resolve()) if isinstance(value, str) and value else value
 
 
 def _kernel(labs: Sequence[Lab], shared: bool) -> AbstractContextManager[str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,14 @@ def test_one_lab_runs_in_the_unix_socket_kernel_without_ipykernels_tcp_warning(t
     assert main(["run", "00", "--out", str(tmp_path)]) == 0
     err = capfd.readouterr().err
     assert "00-overview" in err and "without encryption" not in err
+
+
+def test_relative_paths_are_the_callers_not_the_labs_folders(tmp_path, monkeypatch, capsys):
+    with EmbeddedCluster(profile="seed-mixed") as cluster:
+        (tmp_path / "kc.yaml").write_text(Path(cluster.kubeconfig).read_text())
+        monkeypatch.chdir(tmp_path)
+        assert (
+            main(["run", "00", "--cluster", "sim:seed-mixed", "--kubeconfig", "kc.yaml", "--out", "out"]) == 0
+        )
+    record = json.loads((tmp_path / "out" / "results" / "00-overview.json").read_text())
+    assert record["lab"] == "00-overview" and (tmp_path / "out" / "00-overview.ipynb").exists()
