@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
 
 import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
+from waiting import wait_for
 
 from cilium_lab.sim import behaviour
 from cilium_lab.sim.cluster import EmbeddedCluster
@@ -25,15 +25,6 @@ def cluster():
 @pytest.fixture(scope="module")
 def core(cluster):
     return client.CoreV1Api(config.new_client_from_config(config_file=cluster.kubeconfig, context="admin"))
-
-
-def wait_for(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def agent_on(core, node: str):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from waiting import wait_for
 
 from cilium_lab.sim import events, protobuf, tables
 from cilium_lab.sim.cluster import EmbeddedCluster
@@ -52,15 +52,6 @@ def raw_request(cluster, method: str, path: str) -> bytes:
         urllib.request.Request(cluster.url + path, method=method, headers=headers), context=context
     ) as r:
         return r.read()
-
-
-def wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 # access reviews ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from kubernetes import client, config, watch
+from waiting import wait_for
 
 from cilium_lab.sim.cluster import EmbeddedCluster
 
@@ -21,15 +22,6 @@ def cluster():
 def api(cluster):
     api_client = config.new_client_from_config(config_file=cluster.kubeconfig, context="admin")
     return client.CoreV1Api(api_client), client.AppsV1Api(api_client)
-
-
-def wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def rolled_out(apps) -> bool:

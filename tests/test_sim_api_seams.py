@@ -6,7 +6,6 @@ Every number here is SIMULATED; the tests check directions and wiring, not value
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 from sim_perf_fakes import EBPF, FakeCluster, bench_node
+from waiting import wait_for
 
 from cilium_lab.sim import perfmodel, perfmodel_paths, profiles
 from cilium_lab.sim.cluster import EmbeddedCluster
@@ -28,15 +28,6 @@ RR = "-l 10 -t TCP_RR -- -o TRANSACTION_RATE"
 
 def core_of(cluster: EmbeddedCluster) -> client.CoreV1Api:
     return client.CoreV1Api(config.new_client_from_config(config_file=cluster.kubeconfig, context="admin"))
-
-
-def wait_for(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def exec_(core, namespace: str, pod: str, argv: list[str]) -> tuple[str, int]:

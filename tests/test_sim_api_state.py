@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import yaml
 from kubernetes import client, config
+from waiting import wait_for
 
 from cilium_lab.errors import InputError
 from cilium_lab.sim.cluster import EmbeddedCluster
@@ -20,15 +19,6 @@ def core_of(cluster) -> client.CoreV1Api:
 def running_agents(core) -> dict[str, str]:
     pods = core.list_namespaced_pod("kube-system", label_selector="k8s-app=cilium").items
     return {p.metadata.name: p.spec.node_name for p in pods if p.status.phase == "Running"}
-
-
-def wait_for(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def test_state_round_trip(tmp_path):

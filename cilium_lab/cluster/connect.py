@@ -103,26 +103,9 @@ def _load_file(paths: list[str], context: str, configuration: k8s.Configuration)
     return context or active
 
 
-def check_kubeconfig(kubeconfig: str = "", context: str = "") -> None:
-    """The checks `connect` makes before it reaches the network: the kubeconfig exists, parses and has
-    the context (or runs in a pod). Lets a batch refuse a bad target before it starts anything."""
+def _load(kubeconfig: str, context: str, configuration: k8s.Configuration) -> tuple[str, str]:
+    """Fill `configuration` from the kubeconfig (or in-cluster, in a pod); returns (context, source)."""
     _check_args(kubeconfig, context)
-    paths = [kubeconfig] if kubeconfig else _default_paths()
-    if (
-        not kubeconfig
-        and not context
-        and not any(Path(p).is_file() for p in paths)
-        and _in_cluster_available()
-    ):
-        return
-    _load_file(paths, context, k8s.Configuration())
-
-
-def connect(kubeconfig: str = "", context: str = "") -> Connection:
-    """Open a connection; empty `kubeconfig` means $KUBECONFIG, ~/.kube/config, or in-cluster in a pod."""
-    _check_args(kubeconfig, context)
-    configuration = k8s.Configuration()
-    configuration.retries = 0  # one attempt per request; `apierrors.call` retries reads itself
     paths = [kubeconfig] if kubeconfig else _default_paths()
     if (
         not kubeconfig
@@ -131,9 +114,21 @@ def connect(kubeconfig: str = "", context: str = "") -> Connection:
         and _in_cluster_available()
     ):
         k8s_config.load_incluster_config(client_configuration=configuration)
-        used_context, source = IN_CLUSTER, IN_CLUSTER
-    else:
-        used_context, source = _load_file(paths, context, configuration), os.pathsep.join(paths)
+        return IN_CLUSTER, IN_CLUSTER
+    return _load_file(paths, context, configuration), os.pathsep.join(paths)
+
+
+def check_kubeconfig(kubeconfig: str = "", context: str = "") -> None:
+    """The checks `connect` makes before it reaches the network: the kubeconfig exists, parses and has
+    the context (or runs in a pod). Lets a batch refuse a bad target before it starts anything."""
+    _load(kubeconfig, context, k8s.Configuration())
+
+
+def connect(kubeconfig: str = "", context: str = "") -> Connection:
+    """Open a connection; empty `kubeconfig` means $KUBECONFIG, ~/.kube/config, or in-cluster in a pod."""
+    configuration = k8s.Configuration()
+    configuration.retries = 0  # one attempt per request; `apierrors.call` retries reads itself
+    used_context, source = _load(kubeconfig, context, configuration)
     api_client = k8s.ApiClient(configuration)
     conn = Connection(
         api_client=api_client,
