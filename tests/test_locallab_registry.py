@@ -10,6 +10,7 @@ from cilium_lab.cli import main
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import KNOBS, probe, report, run
 from cilium_lab.locallab.measure import TESTS
+from cilium_lab.locallab.runner import KnobResult
 
 ALL_PRESENT = dict.fromkeys(probe.FEATURES, "")
 
@@ -125,3 +126,13 @@ def test_the_report_says_which_host_and_iptables_build_measured():
 def test_host_names_the_iptables_backend_or_its_absence(monkeypatch):
     monkeypatch.setattr(probe.shell, "have", lambda name: False)
     assert probe.host()["iptables"] == "not installed"
+
+
+def test_a_knobs_counter_is_reported_per_arm():
+    r = KnobResult("conntrack", "TCP_CRR", "connections", "conn/s", "conntrack", "NOTRACK", 8,
+                   counter="conntrack_entries", counter_a=12002.0, counter_b=0.0)  # fmt: skip
+    assert report.counter_lines([r]) == [
+        "conntrack: conntrack entries grew per sample by 12,002 with conntrack, 0 with NOTRACK"
+    ]
+    assert KNOBS["conntrack"].counter is not None and KNOBS["conntrack"].counter.unit == "entries"
+    assert report.counter_lines([KnobResult("mtu", "TCP_STREAM", "throughput", "Mbit/s", "a", "b", 2)]) == []

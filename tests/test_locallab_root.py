@@ -85,6 +85,16 @@ def test_conntrack_bypass_raises_connections_per_second(done_when):
     expect(r.ci_low > 1.0, r, effect=0.08)  # small (+7% in kernel-lab.md §2.2) but real
 
 
+def test_the_bypass_leaves_the_conntrack_tables_alone(done_when, store):
+    r = done_when["conntrack", "TCP_CRR"]
+    # each connection is tracked on both nodes with conntrack (kernel-lab.md §2.2: ~20k per 2-s run)
+    assert r.counter == "conntrack_entries" and r.counter_a > 1_000, shown(r)
+    assert r.counter_b <= 0.01 * r.counter_a, (r.counter_a, r.counter_b)
+    frame = store.frame()
+    rows = frame[(frame["scenario"] == "conntrack") & (frame["metric"] == "conntrack_entries")]
+    assert len(rows) == 2 * len(r.values_a) and set(rows["unit"]) == {"entries"}
+
+
 def test_vxlan_costs_request_response(done_when):
     r = done_when["vxlan", "TCP_RR"]
     expect(r.ci_high < 1.0, r, effect=0.15)  # ~20 % in kernel-lab.md §2.5; steady here
@@ -100,7 +110,8 @@ def test_every_sample_is_in_the_results_store_labelled_local_kernel(done_when, s
     frame = store.frame()
     assert set(frame["label"]) == {"LOCAL KERNEL"} and not frame["simulated"].any()
     for (knob, test), r in done_when.items():
-        mine = frame[(frame["scenario"] == knob) & (frame["test"] == test)].sort_values("sample")
+        mine = frame[(frame["scenario"] == knob) & (frame["test"] == test) & (frame["metric"] == r.metric)]
+        mine = mine.sort_values("sample")
         assert mine[mine["phase"] == "A"]["value"].tolist() == list(r.values_a), knob
         assert mine[mine["phase"] == "B"]["value"].tolist() == list(r.values_b), knob
         assert r.run_id == "local-root"

@@ -26,6 +26,16 @@ def _nothing(topo: Topology) -> None:
 
 
 @dataclass(frozen=True)
+class Counter:
+    """A kernel counter read around every sample; how much it grew per sample is reported per arm (the
+    state a knob leaves behind, e.g. conntrack table churn), next to the rates the tests measure."""
+
+    metric: str
+    unit: str
+    read: Callable[[Topology], int]
+
+
+@dataclass(frozen=True)
 class Knob:
     """One A/B comparison: B is the tuned (or, for costs, the loaded) configuration."""
 
@@ -43,6 +53,7 @@ class Knob:
     host: str = ""  # address the client targets; default the server pod's IPv4
     data_port: int | None = None
     cc: tuple[str, str] = ("", "")  # congestion control per arm (latency-under-load knobs)
+    counter: Counter | None = None
     note: str = ""
     source: str = ""
 
@@ -91,6 +102,12 @@ def _kube_proxy_host(topo: Topology) -> None:
 def _conntrack_both(topo: Topology) -> None:
     for node in (NODE1, NODE2):
         rules.load(node, rules.forward_rules(0, conntrack=True))
+
+
+def _conntrack_entries(topo: Topology) -> int:
+    """Entries in both nodes' conntrack tables (each network namespace has its own)."""
+    path = "/proc/sys/net/netfilter/nf_conntrack_count"
+    return sum(int(topo.exec(node, ["cat", path]).strip() or 0) for node in (NODE1, NODE2))
 
 
 def _track(topo: Topology) -> None:
@@ -195,6 +212,8 @@ KNOBS: dict[str, Knob] = {
             apply_a=_track,
             apply_b=_notrack,
             server=POD_C,
+            # kernel-lab.md §2.2: ~20k entries per 2-s CRR run with conntrack, none with NOTRACK
+            counter=Counter("conntrack_entries", "entries", _conntrack_entries),
             note="cross-node path: the flow is tracked on both nodes, as in a cluster",
             source="kernel-lab.md §2.2: NOTRACK CRR +7% on one node; RR and throughput within noise",
         ),

@@ -55,7 +55,18 @@ def render(results: Sequence[KnobResult], *, samples: int, duration: int, host: 
     ]
     if notes:
         lines += ["", *(f"note: {knob}: {note}" for knob, note in notes.items())]
-    return "\n".join(lines)
+    return "\n".join([*lines, *counter_lines(results)])
+
+
+def counter_lines(results: Sequence[KnobResult]) -> list[str]:
+    """What a knob's kernel counter did per sample, e.g. 'conntrack: conntrack_entries grew per sample by
+    11,998 with conntrack, 0 with NOTRACK'."""
+    return [
+        f"{r.knob}: {r.counter.replace('_', ' ')} grew per sample by {_num(r.counter_a)} with {r.a}, "
+        f"{_num(r.counter_b)} with {r.b}"
+        for r in results
+        if r.counter and r.counter_a is not None and r.counter_b is not None
+    ]
 
 
 def render_probe(features: Mapping[str, str], support: Mapping[str, str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from statistics import median
 
 from cilium_lab.errors import InputError
@@ -60,6 +60,11 @@ class KnobResult:
     source: str = ""
     reason: str = ""  # why the knob was skipped, when it was
     run_id: str = ""  # the results store's run holding the samples
+    counter: str = (
+        ""  # a kernel counter read around each sample (the knob's Counter), on its first test's row
+    )
+    counter_a: float | None = None  # median growth per sample with A
+    counter_b: float | None = None  # ... with B
 
     def record(self) -> dict[str, object]:
         """A JSON-ready dict."""
@@ -154,10 +159,17 @@ def measure_knob(
         for i in range(samples):
             for arm, apply in arms if i % 2 == 0 else arms[::-1]:  # A B, B A, ...: cancels linear drift
                 apply(topo)
+                before = knob.counter.read(topo) if knob.counter else 0
                 for test, value in knob.sample(topo, arm, seconds=seconds).items():
                     values[arm][test].append(value)
                     if store is not None:
                         store.append(_row(store, lab, knob, arm, test, value, first + i, seconds))
+                if knob.counter:
+                    grown = knob.counter.read(topo) - before
+                    values[arm].setdefault(knob.counter.metric, []).append(grown)
+                    if store is not None:
+                        row = _row(store, lab, knob, arm, knob.tests[0], grown, first + i, seconds)
+                        store.append(replace(row, metric=knob.counter.metric, unit=knob.counter.unit))
             progress(f"  sample {i + 1}/{samples} done")
     return values
 
@@ -194,8 +206,17 @@ def _compare(
         ratio=ci.ratio, ci_low=ci.low, ci_high=ci.high,
         verdict=stats.ab_verdict(ci, higher_is_better=spec.higher_is_better, noise=spec.noise),
         pair_spread=stats.pair_spread(a, b),
-        note=knob.note, source=knob.source, run_id=run_id,
+        note=knob.note, source=knob.source, run_id=run_id, **_counter(knob, test, values),
     )  # fmt: skip
+
+
+def _counter(knob: knob_registry.Knob, test: str, values: dict[str, dict[str, list[float]]]) -> dict:
+    if knob.counter is None or test != knob.tests[0]:
+        return {}
+    grown = {arm: values[arm].get(knob.counter.metric) or [] for arm in ("a", "b")}
+    if not (grown["a"] and grown["b"]):
+        return {}
+    return {"counter": knob.counter.metric, "counter_a": median(grown["a"]), "counter_b": median(grown["b"])}
 
 
 def _skipped(knob: knob_registry.Knob, test: str, reason: str, n: int) -> KnobResult:

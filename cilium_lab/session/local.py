@@ -60,7 +60,7 @@ def check(item_id: str, lab: str) -> None:
 
 def measure(session: Any, phase: str, store: ResultStore) -> pd.DataFrame | None:
     from cilium_lab import locallab
-    from cilium_lab.locallab import probe
+    from cilium_lab.locallab import probe, report
 
     if phase != "before":
         show.markdown(
@@ -83,6 +83,8 @@ def measure(session: Any, phase: str, store: ResultStore) -> pd.DataFrame | None
         from cilium_lab.ui import figures
 
         show.figure(figures.paired_ratios(frame, title=session.item.title))
+    for line in report.counter_lines(results):
+        show.markdown(f"- {line}")
     said = dict.fromkeys((r.knob, r.reason or r.note) for r in results if r.reason or r.note)
     for knob, text in said:  # one line per knob and reason, not one per test
         show.markdown(f"- {knob}: {text}")
