@@ -319,12 +319,17 @@ def _summary(report: ApplyReport) -> str:
 
 
 def _check(conn: object, plan: object, approved: object, timeout: object, results_dir: object) -> None:
+    if not isinstance(plan, HostPlan):
+        raise InputError(f"plan must be a HostPlan from change.host.plan_host(), got {type(plan).__name__}")
+    check_run_args(conn, approved, timeout, results_dir)
+
+
+def check_run_args(conn: object, approved: object, timeout: object, results_dir: object) -> None:
+    """The arguments every host run takes (apply and restore-host): one clear InputError each."""
     if not isinstance(conn, Connection):
         raise InputError(
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
         )
-    if not isinstance(plan, HostPlan):
-        raise InputError(f"plan must be a HostPlan from change.host.plan_host(), got {type(plan).__name__}")
     if not isinstance(approved, bool):
         raise InputError(f"approved must be True or False, got {approved!r}")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):

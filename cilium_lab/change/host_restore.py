@@ -335,13 +335,4 @@ def _names(nodes: object) -> list[str] | None:
 
 
 def _check(conn: object, approved: object, timeout: object, results_dir: object) -> None:
-    if not isinstance(conn, Connection):
-        raise InputError(
-            f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
-        )
-    if not isinstance(approved, bool):
-        raise InputError(f"approved must be True or False, got {approved!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if not isinstance(results_dir, str | Path) or not str(results_dir):
-        raise InputError(f"results_dir must be a folder path, got {results_dir!r}")
+    host.check_run_args(conn, approved, timeout, results_dir)
