@@ -206,10 +206,11 @@ def test_a_lab_on_the_local_target_measures_labels_and_stores_its_samples(tmp_pa
 
 @pytest.fixture(scope="module")
 def other_knobs(store):
-    """The knobs beyond the Done-when, 3 pairs each: each must still measure what it claims."""
-    results = run(
-        ["iptables-rules", "service-nat", "mtu", "big-tcp", "bbr"], samples=3, duration=1, store=store
-    )
+    """The knobs beyond the Done-when, 3 pairs each (BIG TCP 6): each must still measure what it claims."""
+    results = run(["iptables-rules", "service-nat", "mtu", "bbr"], samples=3, duration=1, store=store)
+    # BIG TCP's gain is the smallest of these (+26 % in kernel-lab.md §2.6, +14-40 % here): with 3 pairs
+    # one noisy pair left its CI on 1
+    results += run(["big-tcp"], samples=6, duration=1, store=store)
     return {(r.knob, r.test): r for r in results}
 
 
@@ -217,7 +218,7 @@ def measured(results, knob: str, test: str):
     r = results[knob, test]
     if r.verdict == "skipped":
         pytest.skip(f"{knob}: {r.reason}")
-    assert len(r.values_a) == len(r.values_b) == 3 and r.ci_low <= r.ratio <= r.ci_high, shown(r)
+    assert len(r.values_a) == len(r.values_b) == r.samples and r.ci_low <= r.ratio <= r.ci_high, shown(r)
     return r
 
 
