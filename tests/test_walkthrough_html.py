@@ -10,11 +10,7 @@ Screenshots go to test-artifacts/walkthrough/ (git-ignored).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,22 +45,7 @@ def open_in_chromium(htmls: list[Path], work: Path, timeout: float = 240) -> dic
              for html in htmls]  # fmt: skip
     config = {"chromium": lab_server.CHROMIUM, "timeoutMs": 30000, "pages": pages,
               "result": str(work / "walkthrough-result.json")}  # fmt: skip
-    (work / "walkthrough-config.json").write_text(json.dumps(config))
-    process = subprocess.Popen(
-        ["node", str(DRIVER), str(work / "walkthrough-config.json")], cwd=DRIVER.parent,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        output = f"driver timed out after {timeout:.0f}s"
-    finally:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # node and the Chromium it started
-        process.wait()
-    result_path = Path(config["result"])
-    assert result_path.exists(), f"the walkthrough driver wrote no result: {output[-2000:]}"
-    result = json.loads(result_path.read_text())
+    result = lab_server.run_driver(DRIVER, config, work / "walkthrough-config.json", timeout)
     assert not result["error"], result["error"]
     return result
 

@@ -162,11 +162,17 @@ def drive(url: str, name: str, click: str, artifacts: Path, work: Path, timeout:
         "url": url, "name": name, "click": click, "artifacts": str(artifacts), "chromium": CHROMIUM,
         "result": str(work / f"{name}-result.json"), "timeoutMs": int(timeout * 1000 * 0.8),
     }  # fmt: skip
-    config_path = work / f"{name}-config.json"
+    return run_driver(DRIVER, config, work / f"{name}-config.json", timeout)
+
+
+def run_driver(script: Path, config: dict, config_path: Path, timeout: float) -> dict:
+    """Run a node browser driver on `config` (written to `config_path`) and return the JSON it wrote to
+    config["result"], with its console output as "driver_output"; node and the Chromium it started are
+    killed as a process group whatever happens."""
     config_path.write_text(json.dumps(config))
     process = subprocess.Popen(
-        ["node", str(DRIVER), str(config_path)],
-        cwd=HERE,
+        ["node", str(script), str(config_path)],
+        cwd=script.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -182,7 +188,7 @@ def drive(url: str, name: str, click: str, artifacts: Path, work: Path, timeout:
         process.wait()
     result_path = Path(config["result"])
     if not result_path.exists():
-        raise RuntimeError(f"the browser driver wrote no result: {output[-2000:]}")
+        raise RuntimeError(f"the browser driver {script.name} wrote no result: {output[-2000:]}")
     result = json.loads(result_path.read_text())
     result["driver_output"] = output
     return result

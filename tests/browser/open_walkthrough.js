@@ -11,11 +11,7 @@
 const fs = require("fs");
 const { chromium } = require("playwright-core");
 
-const CHROMIUM_FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--disable-default-apps", "--disable-extensions",
-];
+const CHROMIUM_FLAGS = require("./chromium_flags");
 const LOCAL = new Set(["file:", "data:", "blob:", "about:"]);
 
 function isLocal(url) {
