@@ -145,7 +145,7 @@ def apply(
     if plan.helm_managed:
         report.warnings.append(_helm_warning(plan))
     not_ready = _not_ready(conn, plan, allow_not_ready)
-    say = _say(report, progress)
+    say = recording(report.steps, progress)
     with lock.held(conn, plan.namespace, purpose=f"apply {plan.item}"):
         say(f"lock {plan.namespace}/{lock.NAME} taken")
         _run(conn, plan, report, say, timeout, Path(results_dir), not_ready)
@@ -181,9 +181,11 @@ def _not_ready(conn: Connection, plan: Plan, allowed: bool) -> dict[str, str]:
     return found
 
 
-def _say(report: ApplyReport, progress: Progress | None) -> Progress:
+def recording(steps: list[str], progress: Progress | None) -> Progress:
+    """A progress callback that also keeps each line in `steps` (the report's), for apply and restore."""
+
     def say(line: str) -> None:
-        report.steps.append(line)
+        steps.append(line)
         if progress:
             progress(line)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cilium_lab.change import backup as backups
 from cilium_lab.change import lock, outcomes, restarts, restore_verify
-from cilium_lab.change.apply import NodesNotReady
+from cilium_lab.change.apply import NodesNotReady, recording
 from cilium_lab.change.backup_diff import Live, diff, read_live
 from cilium_lab.change.backup_format import Backup, check_stamp
 from cilium_lab.change.restore_report import FAILED, NOTHING_TO_DO, PLANNED, RESTORED, RestoreReport
@@ -140,7 +140,7 @@ def restore_backup(
     if not approved:
         report.message = NOT_APPROVED
         return report
-    say = _say(report, progress)
+    say = recording(report.steps, progress)
     with lock.held(conn, install.namespace, purpose=f"restore {saved.stamp}"):
         say(f"lock {install.namespace}/{lock.NAME} taken")
         _run(conn, install, saved, report, say, timeout, Path(results_dir), allow_not_ready)
@@ -174,15 +174,6 @@ def _not_ready(
         if node not in skip and node not in install.agents:
             skip[node] = "no Cilium agent runs on this node; one reads the restored config when it starts"
     return skip
-
-
-def _say(report: RestoreReport, progress: Progress | None) -> Progress:
-    def say(line: str) -> None:
-        report.steps.append(line)
-        if progress:
-            progress(line)
-
-    return say
 
 
 def _restart_plan(nodes: tuple[str, ...], live: Live, skip: dict[str, str]) -> tuple[str, ...] | None:
