@@ -192,11 +192,12 @@ def _check_local(labs: Sequence[Lab], cluster: str) -> None:
     """On cluster="local", a lab with no host-level equivalent is refused up front, not failed inside."""
     if targets.parse(cluster).kind != "local":
         return
-    refused = [lab.name for lab in labs if lab not in local_labs(labs)]
+    accepted = _local_names()
+    refused = [lab.name for lab in labs if lab.name not in accepted]
     if refused:
         raise InputError(
             f"{', '.join(refused)} {'has' if len(refused) == 1 else 'have'} no local kernel equivalent: "
-            f"on --cluster local choose from {', '.join(_local_names())}, or use a cluster (e.g. sim:seed-mixed)"
+            f"on --cluster local choose from {', '.join(accepted)}, or use a cluster (e.g. sim:seed-mixed)"
         )
 
 

@@ -109,6 +109,7 @@ def _run(
     lab: str,
 ) -> list[KnobResult]:
     features = probe.detect()
+    host = probe.host()  # once per run: the same for every knob and arm
     support = probe.support(chosen, features)
     results: list[KnobResult] = []
     for knob in chosen:
@@ -120,7 +121,7 @@ def _run(
         store = store or ResultStore(DEFAULT_RESULTS_DIR)  # made only once something is measured
         say(f"{knob.name}: {knob.a_label} vs {knob.b_label}, {samples} x {duration} s each, interleaved")
         for arm, phase in ARMS:
-            store.add_fingerprint(lab=lab, phase=phase, fingerprint=_fingerprint(knob, arm, features))
+            store.add_fingerprint(lab=lab, phase=phase, fingerprint=_fingerprint(knob, arm, features, host))
         values = measure_knob(
             knob, samples=samples, seconds=int(duration), progress=say, store=store, lab=lab
         )
@@ -128,11 +129,13 @@ def _run(
     return results
 
 
-def _fingerprint(knob: knob_registry.Knob, arm: str, features: probe.Features) -> dict[str, object]:
+def _fingerprint(
+    knob: knob_registry.Knob, arm: str, features: probe.Features, host: dict[str, object]
+) -> dict[str, object]:
     """What one arm was and where it ran: enough to tell two stored runs apart."""
     return {
         "label": LABEL, "knob": knob.name, "arm": knob.a_label if arm == "a" else knob.b_label,
-        **probe.host(), "note": knob.note,
+        **host, "note": knob.note,
         "features": {name: reason or "yes" for name, reason in features.items()},
     }  # fmt: skip
 
