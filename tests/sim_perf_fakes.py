@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from cilium_lab.sim import netperf_emu
-from cilium_lab.sim.datapath import Datapath
-from cilium_lab.sim.profiles import Nic, NodeProfile
-from cilium_lab.sim.runtime import Boot, Endpoint, ExecContext, ExecResult
+from cilium_lab.sim.agent.datapath import Datapath
+from cilium_lab.sim.agent.runtime import Boot, Endpoint, ExecContext, ExecResult
+from cilium_lab.sim.shell import netperf_emu
+from cilium_lab.sim.state.profiles import Nic, NodeProfile
 
 CILIUM_CLI_SELECTORS = "MIN_LATENCY,MEAN_LATENCY,MAX_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY,TRANSACTION_RATE,THROUGHPUT,THROUGHPUT_UNITS"
 NATIVE = {"routing": "native", "tunnel_protocol": None, "mtu": 1500, "hubble": False}

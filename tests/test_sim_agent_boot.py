@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cilium_lab.errors import InputError
-from cilium_lab.sim import agent, profiles
+from cilium_lab.sim.agent import startup
+from cilium_lab.sim.state import profiles
 
 SEED = profiles.load("seed-mixed")
 VM, BOARD = SEED.nodes[0], SEED.nodes[3]
@@ -21,7 +22,7 @@ TUNED_113 = {
 
 
 def boot(changes: dict[str, str] | None = None, node=VM, version: str = SEED.cilium_version):
-    return agent.boot(version, {**SEED.cilium_config, **(changes or {})}, node)
+    return startup.boot(version, {**SEED.cilium_config, **(changes or {})}, node)
 
 
 @pytest.mark.parametrize("node", SEED.nodes, ids=lambda n: n.name)

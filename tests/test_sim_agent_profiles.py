@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from cilium_lab.sim import agent, profiles
+from cilium_lab.sim.agent import startup
+from cilium_lab.sim.state import profiles
 
 
 @pytest.mark.parametrize("name", ["seed-mixed", "modern", "bench-2021"])
 def test_every_node_of_every_profile_boots(name):
     p = profiles.load(name)
     for node in p.nodes:
-        b = agent.boot(p.cilium_version, p.cilium_config, node)
+        b = startup.boot(p.cilium_version, p.cilium_config, node)
         assert b.ok, (node.name, b.error)
 
 
 def test_modern_defaults_are_the_118_chart_defaults():
     p = profiles.load("modern")
-    dp = agent.boot(p.cilium_version, p.cilium_config, p.nodes[0]).datapath
+    dp = startup.boot(p.cilium_version, p.cilium_config, p.nodes[0]).datapath
     assert (dp.routing, dp.kpr_mode, dp.masquerade, dp.host_routing) == (
         "tunnel",
         "False",
@@ -42,7 +43,7 @@ def test_modern_takes_the_full_recommended_profile():
         "enable-bbr": "true",
         "bpf-lb-acceleration": "native",
     }
-    b = agent.boot(p.cilium_version, tuned, p.nodes[1])
+    b = startup.boot(p.cilium_version, tuned, p.nodes[1])
     assert b.ok, b.error
     dp = b.datapath
     assert (dp.host_routing, dp.ipv4_big_tcp, dp.device_mode, dp.congestion, dp.xdp) == (
@@ -56,7 +57,7 @@ def test_modern_takes_the_full_recommended_profile():
 
 def test_bench_2021_runs_the_benchmarks_ebpf_configuration():
     p = profiles.load("bench-2021")
-    dp = agent.boot(p.cilium_version, p.cilium_config, p.nodes[0]).datapath
+    dp = startup.boot(p.cilium_version, p.cilium_config, p.nodes[0]).datapath
     assert (dp.routing, dp.kpr, dp.masquerade, dp.host_routing, dp.no_conntrack) == (
         "native",
         True,

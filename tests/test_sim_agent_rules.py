@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from cilium_lab.sim import agent, profiles
+from cilium_lab.sim.agent import startup
+from cilium_lab.sim.state import profiles
 
 SEED = profiles.load("seed-mixed")
 VM, BOARD = SEED.nodes[0], SEED.nodes[3]
@@ -30,7 +31,7 @@ def boot(version: str, changes: dict[str, str], node=MODERN):
     base = {k: v for k, v in SEED.cilium_config.items() if k != "tunnel"}
     if not version.startswith(("1.13", "1.14", "1.15")):
         base["kube-proxy-replacement"] = "false"  # 1.16 removed "disabled"
-    return agent.boot(version, {**base, **changes}, node)
+    return startup.boot(version, {**base, **changes}, node)
 
 
 def fatal(version: str, changes: dict[str, str], node=MODERN) -> str:

@@ -155,7 +155,7 @@ def test_bad_fault_input_is_refused(cluster):
 
 
 def test_without_openssl_it_serves_http_and_anonymous_is_admin(monkeypatch):
-    from cilium_lab.sim import tls
+    from cilium_lab.sim.api import tls
 
     monkeypatch.setattr(tls, "available", lambda: False)
     with EmbeddedCluster("seed-mixed") as plain:

@@ -11,9 +11,9 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 from waiting import wait_for
 
-from cilium_lab.sim import behaviour
+from cilium_lab.sim.agent.runtime import ExecResult
 from cilium_lab.sim.cluster import EmbeddedCluster
-from cilium_lab.sim.runtime import ExecResult
+from cilium_lab.sim.control import behaviour
 
 
 @pytest.fixture(scope="module")
@@ -177,9 +177,11 @@ def test_preloaded_exec_returns_the_output(core, monkeypatch):
 
 
 def test_watch_from_a_forgotten_version_is_gone(monkeypatch):
-    from cilium_lab.sim import store
+    from cilium_lab.sim.state import object_store
 
-    monkeypatch.setattr(store, "EVENT_LOG_SIZE", 10)  # a short event log, so a few writes push version 2 out
+    monkeypatch.setattr(
+        object_store, "EVENT_LOG_SIZE", 10
+    )  # a short event log, so a few writes push version 2 out
     with EmbeddedCluster("seed-mixed") as small:
         core = client.CoreV1Api(config.new_client_from_config(config_file=small.kubeconfig, context="admin"))
         for i in range(15):

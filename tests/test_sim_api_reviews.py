@@ -13,10 +13,11 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from waiting import wait_for
 
-from cilium_lab.sim import events, protobuf, tables
+from cilium_lab.sim.api import protobuf, table_columns
 from cilium_lab.sim.cluster import EmbeddedCluster
-from cilium_lab.sim.k8s_errors import ApiError
-from cilium_lab.sim.store import Store
+from cilium_lab.sim.control import events
+from cilium_lab.sim.state.k8s_errors import ApiError
+from cilium_lab.sim.state.object_store import Store
 
 RBAC = "rbac.authorization.k8s.io"
 
@@ -288,7 +289,7 @@ def test_events_table_has_the_real_columns():
         "source": {}, "firstTimestamp": None, "lastTimestamp": None, "eventTime": "2020-01-01T00:00:00.000000Z",
         "reportingComponent": "default-scheduler", "reportingInstance": "default-scheduler-cp",
     }  # fmt: skip
-    out = tables.table("events", [legacy, scheduled], "1")
+    out = table_columns.table("events", [legacy, scheduled], "1")
     columns = [(c["name"], c["priority"]) for c in out["columnDefinitions"]]
     assert [name for name, priority in columns if priority == 0] == [
         "Last Seen",

@@ -17,9 +17,10 @@ from kubernetes.stream import stream
 from sim_perf_fakes import EBPF, FakeCluster, bench_node
 from waiting import wait_for
 
-from cilium_lab.sim import perfmodel, perfmodel_paths, profiles
+from cilium_lab.sim.agent.runtime import Endpoint
 from cilium_lab.sim.cluster import EmbeddedCluster
-from cilium_lab.sim.runtime import Endpoint
+from cilium_lab.sim.perf import network_model, path_resolution
+from cilium_lab.sim.state import profiles
 
 BENCH_IMAGE = "quay.io/cilium/network-perf:3.21-1782913202-88c270c"
 NS = "seams"
@@ -134,11 +135,11 @@ def test_the_balancer_nodes_xdp_and_dsr_enter_the_model():
         balancer = {"via_nodeport": True, "balancer_node": lb_node, "balancer_datapath": lb}
         backend = Endpoint("10.0.1.10", server_node, EBPF, False, "srv", **balancer)
         ctx = replace(ctx, resolve=lambda ip, port=None, b=backend: b)
-        paths.append(perfmodel_paths.path_to(ctx, "10.0.0.3", 30001))
+        paths.append(path_resolution.path_to(ctx, "10.0.0.3", 30001))
     assert [p.service for p in paths] == ["nodeport", "nodeport"] and paths[1].lb.node is lb_node
-    names = [{n for n, _ in perfmodel.expected(p, "TCP_RR").factors} for p in paths]
+    names = [{n for n, _ in network_model.expected(p, "TCP_RR").factors} for p in paths]
     assert {"nodeport_xdp", "nodeport_dsr"} <= names[1] and not {"nodeport_xdp", "nodeport_dsr"} & names[0]
-    rr = [perfmodel.expected(p, "TCP_RR").rate for p in paths]
+    rr = [network_model.expected(p, "TCP_RR").rate for p in paths]
     assert rr[1] > rr[0]
 
 

@@ -9,7 +9,7 @@ from waiting import wait_for
 
 from cilium_lab.errors import InputError
 from cilium_lab.sim.cluster import EmbeddedCluster
-from cilium_lab.sim.profiles import PROFILE_DIR
+from cilium_lab.sim.state.profiles import PROFILE_DIR
 
 
 def core_of(cluster) -> client.CoreV1Api:

@@ -23,8 +23,8 @@ import statistics
 import pytest
 from sim_perf_fakes import EBPF, LEGACY_BLOG, LEGACY_PAGE, FakeCluster, cilium_cli_netperf
 
-from cilium_lab.sim import profiles
-from cilium_lab.sim.datapath import Datapath
+from cilium_lab.sim.agent.datapath import Datapath
+from cilium_lab.sim.state import profiles
 
 BENCH = profiles.load("bench-2021").nodes
 SERVER_POD, SERVER_HOST = "10.0.1.10", BENCH[1].internal_ip

@@ -10,7 +10,8 @@ import json
 import pytest
 from sim_perf_fakes import EBPF, FakeCluster, bench_node
 
-from cilium_lab.sim import perfmodel
+from cilium_lab.sim.perf import network_model
+from cilium_lab.sim.perf.path import Path, Side
 
 A, B = bench_node("n1", "10.0.0.1"), bench_node("n2", "10.0.0.2")
 POD = "10.0.1.10"
@@ -40,8 +41,8 @@ def test_json_document_has_iperf3_structure_and_model_numbers(cluster) -> None:
         "retransmits" in end["sum_sent"]
         and end["sum_received"]["bits_per_second"] <= end["sum_sent"]["bits_per_second"]
     )
-    path = perfmodel.Path(perfmodel.Side(A, EBPF, False), perfmodel.Side(B, EBPF, False))
-    expected = perfmodel.expected(path, "TCP_STREAM", 4).aggregate * 1e6
+    path = Path(Side(A, EBPF, False), Side(B, EBPF, False))
+    expected = network_model.expected(path, "TCP_STREAM", 4).aggregate * 1e6
     assert end["sum_sent"]["bits_per_second"] == pytest.approx(expected, rel=0.15)
     assert cluster.now == pytest.approx(5)
 

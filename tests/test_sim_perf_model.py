@@ -1,6 +1,6 @@
 """The performance model's pure API: each effect moves the numbers the way its source says.
 
-Checks `perfmodel.expected` directly (no noise) on the C.1 hardware and the seed nodes, plus the
+Checks `network_model.expected` directly (no noise) on the C.1 hardware and the seed nodes, plus the
 seeded sampler's reproducibility and the constants loader's errors. SIMULATED values throughout.
 """
 
@@ -14,9 +14,10 @@ import pytest
 from sim_perf_fakes import EBPF, LEGACY_BLOG, LEGACY_PAGE, bench_node
 
 from cilium_lab.errors import InputError
-from cilium_lab.sim import perfmodel, perfmodel_constants, perfmodel_noise, profiles
-from cilium_lab.sim.datapath import Datapath
-from cilium_lab.sim.perfmodel import Path, Side
+from cilium_lab.sim.agent.datapath import Datapath
+from cilium_lab.sim.perf import constants, network_model, noise
+from cilium_lab.sim.perf.path import Path, Side
+from cilium_lab.sim.state import profiles
 
 A, B = bench_node("n1", "10.0.0.1"), bench_node("n2", "10.0.0.2")
 SEED = {n.name: n for n in profiles.load("seed-mixed").nodes}
@@ -27,7 +28,7 @@ def pods(datapath: Datapath, a=A, b=B, **path) -> Path:
 
 
 def rate(path: Path, test: str = "TCP_STREAM", concurrent: int = 1, **kwargs) -> float:
-    return perfmodel.expected(path, test, concurrent, **kwargs).rate
+    return network_model.expected(path, test, concurrent, **kwargs).rate
 
 
 def test_vxlan_tunnel_costs_throughput_and_native_routing_wins_it_back() -> None:
@@ -58,7 +59,7 @@ def test_jumbo_frames_raise_a_single_stream_and_an_mtu_above_the_underlay_collap
     assert rate(pods(jumbo)) / rate(pods(EBPF)) == pytest.approx(6**0.2, rel=1e-3)
     narrow = [replace(n, underlay_mtu=1500) for n in (A, B)]
     assert rate(pods(jumbo, *narrow)) < rate(pods(EBPF)) / 1000
-    assert perfmodel.expected(pods(jumbo, *narrow), "TCP_STREAM").retransmits_per_s > 0
+    assert network_model.expected(pods(jumbo, *narrow), "TCP_STREAM").retransmits_per_s > 0
     assert rate(pods(jumbo, *narrow), "TCP_RR") == pytest.approx(
         rate(pods(jumbo), "TCP_RR")
     )  # small packets pass
@@ -77,16 +78,16 @@ def test_bbr_keeps_throughput_under_loss_where_cubic_collapses() -> None:
     assert bbr > 3 * cubic
     assert rate(pods(replace(EBPF, congestion="bbr"))) == rate(pods(EBPF))  # no loss: no difference
     retrans = [
-        perfmodel.expected(pods(replace(EBPF, congestion=c), perf=lossy), "TCP_STREAM")
+        network_model.expected(pods(replace(EBPF, congestion=c), perf=lossy), "TCP_STREAM")
         for c in ("cubic", "bbr")
     ]
     assert retrans[1].retransmits_per_s > retrans[0].retransmits_per_s
 
 
 def test_bandwidth_manager_cuts_tail_latency_under_load() -> None:
-    plain = perfmodel.expected(pods(EBPF), "TCP_RR", load=4)
-    managed = perfmodel.expected(pods(replace(EBPF, bandwidth_manager=True)), "TCP_RR", load=4)
-    idle = perfmodel.expected(pods(EBPF), "TCP_RR")
+    plain = network_model.expected(pods(EBPF), "TCP_RR", load=4)
+    managed = network_model.expected(pods(replace(EBPF, bandwidth_manager=True)), "TCP_RR", load=4)
+    idle = network_model.expected(pods(EBPF), "TCP_RR")
     assert plain.p99_load > 10 and idle.p99_load == 1.0
     assert (plain.p99_load - 1) / (managed.p99_load - 1) == pytest.approx(10)
     assert (plain.p90_load - 1) / (managed.p90_load - 1) == pytest.approx(20)
@@ -98,22 +99,22 @@ def test_preemption_and_host_tuning_change_rr_a_little_and_jitter_more() -> None
         replace(n, host={"governor": "ondemand", "tuned_profile": "none", "irqbalance": "active"})
         for n in (A, B)
     ]
-    base = perfmodel.expected(pods(EBPF), "TCP_RR")
-    preempt = perfmodel.expected(pods(EBPF, *full), "TCP_RR")
-    loose = perfmodel.expected(pods(EBPF, *untuned), "TCP_RR")
+    base = network_model.expected(pods(EBPF), "TCP_RR")
+    preempt = network_model.expected(pods(EBPF, *full), "TCP_RR")
+    loose = network_model.expected(pods(EBPF, *untuned), "TCP_RR")
     assert 0.9 < preempt.rate / base.rate < 1.0 and preempt.tail > base.tail
     assert loose.rate < preempt.rate and loose.tail > preempt.tail
     assert rate(pods(EBPF, *full)) == rate(pods(EBPF))  # preemption is a latency effect only
 
 
 def test_line_rate_caps_streams_and_cpus_limit_scaling() -> None:
-    assert perfmodel.expected(pods(EBPF), "TCP_STREAM", 32).aggregate == pytest.approx(
+    assert network_model.expected(pods(EBPF), "TCP_STREAM", 32).aggregate == pytest.approx(
         100_000 * 1448 / 1538 * 0.972
     )
     vm = SEED["vm-1"], SEED["vm-2"]
-    assert perfmodel.expected(pods(EBPF, *vm), "TCP_STREAM", 8).aggregate <= 10_000
-    assert perfmodel.expected(pods(EBPF), "TCP_RR", 64).aggregate == pytest.approx(
-        perfmodel.expected(pods(EBPF), "TCP_RR", 32).aggregate
+    assert network_model.expected(pods(EBPF, *vm), "TCP_STREAM", 8).aggregate <= 10_000
+    assert network_model.expected(pods(EBPF), "TCP_RR", 64).aggregate == pytest.approx(
+        network_model.expected(pods(EBPF), "TCP_RR", 32).aggregate
     )
 
 
@@ -143,7 +144,7 @@ def test_services_kpr_socket_lb_beats_kube_proxy_and_xdp_dsr_help_nodeport() -> 
 def test_every_applied_effect_is_named() -> None:
     names = [
         name
-        for name, _ in perfmodel.expected(
+        for name, _ in network_model.expected(
             pods(Datapath(hubble=True), *(SEED["vm-1"], SEED["vm-2"])), "TCP_RR"
         ).factors
     ]
@@ -156,12 +157,12 @@ def test_every_applied_effect_is_named() -> None:
 
 
 def test_samples_are_reproducible_per_seed_and_spread_realistically() -> None:
-    expectation = perfmodel.expected(pods(EBPF), "TCP_RR")
-    first = [perfmodel_noise.sample(expectation, random.Random(5)) for _ in range(3)]
-    again = [perfmodel_noise.sample(expectation, random.Random(5)) for _ in range(3)]
+    expectation = network_model.expected(pods(EBPF), "TCP_RR")
+    first = [noise.sample(expectation, random.Random(5)) for _ in range(3)]
+    again = [noise.sample(expectation, random.Random(5)) for _ in range(3)]
     assert first == again
     rng = random.Random(11)
-    runs = [perfmodel_noise.sample(expectation, rng) for _ in range(300)]
+    runs = [noise.sample(expectation, rng) for _ in range(300)]
     rates = [r.rate for r in runs]
     spread = (sum((x - expectation.rate) ** 2 for x in rates) / len(rates)) ** 0.5 / expectation.rate
     assert 0.02 < spread < 0.12
@@ -170,26 +171,26 @@ def test_samples_are_reproducible_per_seed_and_spread_realistically() -> None:
 
 def test_bad_requests_raise_input_errors() -> None:
     with pytest.raises(InputError, match="unknown netperf test"):
-        perfmodel.expected(pods(EBPF), "SCTP_STREAM")
+        network_model.expected(pods(EBPF), "SCTP_STREAM")
     with pytest.raises(InputError, match="concurrent must be >= 1"):
-        perfmodel.expected(pods(EBPF), "TCP_RR", 0)
+        network_model.expected(pods(EBPF), "TCP_RR", 0)
     with pytest.raises(InputError, match="unknown hardware class"):
-        perfmodel.expected(pods(EBPF, perf={"hardware_class": {"n1": "cray"}}), "TCP_RR")
+        network_model.expected(pods(EBPF, perf={"hardware_class": {"n1": "cray"}}), "TCP_RR")
 
 
 def test_malformed_constants_are_refused(tmp_path: FsPath) -> None:
-    broken = tmp_path / "perfmodel.yaml"
+    broken = tmp_path / "network_model.yaml"
     broken.write_text("hardware: {}\n")
     with pytest.raises(InputError, match="lacks section"):
-        perfmodel_constants.load(broken)
+        constants.load(broken)
     unsourced = tmp_path / "unsourced.yaml"
-    text = perfmodel_constants.PERFMODEL_FILE.read_text().replace(
+    text = constants.PERFMODEL_FILE.read_text().replace(
         '    basis: estimate\n    why: "no per-packet NAT',
         '    basis: estimate\n    note: "no per-packet NAT',
     )
     unsourced.write_text(text)
     with pytest.raises(InputError, match="kpr_socket_lb"):
-        perfmodel_constants.load(unsourced)
+        constants.load(unsourced)
 
 
 def test_small_tcp_sends_cost_throughput_as_cilium_cli_saw() -> None:

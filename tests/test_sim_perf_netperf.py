@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_perf_fakes import CILIUM_CLI_SELECTORS, EBPF, FakeCluster, bench_node, netperf_values
 
-from cilium_lab.sim import netperf_emu, netperf_emu_output
+from cilium_lab.sim.shell import netperf_emu, netperf_output
 
 A, B = bench_node("n1", "10.0.0.1"), bench_node("n2", "10.0.0.2")
 POD, HOST = "10.0.1.10", "10.0.0.2"
@@ -231,9 +231,7 @@ def test_verbosity_zero_prints_only_the_rate(cluster) -> None:
 
 
 @given(
-    st.lists(
-        st.sampled_from([*netperf_emu_output.SELECTORS, "BOGUS", "p99_latency"]), min_size=1, max_size=12
-    )
+    st.lists(st.sampled_from([*netperf_output.SELECTORS, "BOGUS", "p99_latency"]), min_size=1, max_size=12)
 )
 @settings(max_examples=40, deadline=None)
 def test_csv_output_has_one_title_per_value_for_any_selection(names) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from test_sim_shell_helpers import SEED, context
 
-from cilium_lab.sim import shell
+from cilium_lab.sim.shell import dispatch
 
 VM, BOARD = SEED.nodes[0], SEED.nodes[3]
 TUNED_113 = {
@@ -19,7 +19,7 @@ TUNED_113 = {
 
 
 def run(argv, **kw):
-    return shell.run(context(**kw), argv)
+    return dispatch.run(context(**kw), argv)
 
 
 @pytest.mark.parametrize(

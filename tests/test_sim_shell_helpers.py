@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from cilium_lab.sim import agent, profiles
-from cilium_lab.sim.runtime import ExecContext
+from cilium_lab.sim.agent import startup
+from cilium_lab.sim.agent.runtime import ExecContext
+from cilium_lab.sim.state import profiles
 
 SEED = profiles.load("seed-mixed")
 AGENT_IMAGE = "quay.io/cilium/cilium:v{version}"
@@ -30,7 +31,7 @@ def context(
     clock: Clock | None = None,
 ) -> ExecContext:
     config = {**SEED.cilium_config, **(config or {})}
-    boot = agent.boot(version, config, node)
+    boot = startup.boot(version, config, node)
     ref = image or (BENCH_IMAGE if bench else AGENT_IMAGE.format(version=version))
     name = "perf-client-5d8f9" if bench else "cilium-x7k2p"
     pod = {

@@ -1,6 +1,6 @@
 """Host tuning through nsenter in emulated pods: who may enter the host, what changes, what every read then shows.
 
-Contexts are built as the API side builds them (write_host backed by `sim.hosts.HostStates`), without HTTP.
+Contexts are built as the API side builds them (write_host backed by `sim.state.host_settings.HostStates`), without HTTP.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from dataclasses import replace
 import pytest
 from test_sim_shell_helpers import SEED, context
 
-from cilium_lab.sim import perfmodel, perfmodel_host, shell, state
-from cilium_lab.sim.backend import Backend
-from cilium_lab.sim.hosts import HostStates
-from cilium_lab.sim.perfmodel import Path, Side
+from cilium_lab.sim.control import state_file
+from cilium_lab.sim.control.backend import Backend
+from cilium_lab.sim.perf import host_effects, network_model
+from cilium_lab.sim.perf.path import Path, Side
+from cilium_lab.sim.shell import dispatch
+from cilium_lab.sim.state.host_settings import HostStates
 
 DEBIAN = "docker.io/library/debian:bookworm-slim"
 ENTER = ["nsenter", "-t", "1", "-m", "-u", "-i", "-n", "-p", "--", "sh", "-c"]
@@ -35,7 +37,7 @@ def pod_ctx(
 
 
 def on_host(hosts: HostStates, node: str, script: str, **kw):
-    return shell.run(pod_ctx(hosts, node, **kw), [*ENTER, script])
+    return dispatch.run(pod_ctx(hosts, node, **kw), [*ENTER, script])
 
 
 @pytest.mark.parametrize(("privileged", "host_pid"), [(False, True), (True, False), (False, False)])
@@ -48,23 +50,23 @@ def test_nsenter_needs_a_privileged_host_pid_pod(hosts, privileged, host_pid):
 
 def test_a_benchmark_pod_cannot_change_the_host(hosts):
     bench = replace(context(node=hosts.node(BOARD), bench=True), write_host=lambda c: hosts.update(BOARD, c))
-    r = shell.run(
+    r = dispatch.run(
         bench, ["sh", "-c", "echo performance > /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"]
     )
     assert r.code == 2 and "cannot create" in r.stderr and "Read-only file system" in r.stderr
-    assert shell.run(bench, ["nsenter", "-t", "1", "-m", "--", "true"]).code in (1, 127)
+    assert dispatch.run(bench, ["nsenter", "-t", "1", "-m", "--", "true"]).code in (1, 127)
     assert hosts.current(BOARD)["governor"] == "ondemand"
 
 
 def test_governor_written_per_cpu_then_read_back_and_seen_by_the_model(hosts):
     glob = "/sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
-    before = perfmodel_host.settings(hosts.node(BOARD))["governor"]
+    before = host_effects.settings(hosts.node(BOARD))["governor"]
     r = on_host(hosts, BOARD, "echo performance > /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
     assert r.code == 0, r.stderr
     assert hosts.current(BOARD)["governor"] == "mixed"  # one core of four changed
     assert on_host(hosts, BOARD, f"echo performance | tee {glob} >/dev/null").code == 0
     assert on_host(hosts, BOARD, f"cat {glob}").stdout == "performance\n" * 4
-    assert (before, perfmodel_host.settings(hosts.node(BOARD))["governor"]) == ("other", "performance")
+    assert (before, host_effects.settings(hosts.node(BOARD))["governor"]) == ("other", "performance")
 
 
 def test_governor_refused_where_there_is_no_cpufreq(hosts):
@@ -94,12 +96,12 @@ def test_irqbalance_stops_and_is_seen_by_every_reader(hosts):
     state = on_host(hosts, VM, "systemctl is-active irqbalance; systemctl is-enabled irqbalance")
     assert state.stdout == "inactive\ndisabled\n"
     agent = context(node=hosts.node(VM))  # the agent image answers as the host would
-    assert shell.run(agent, ["systemctl", "is-active", "irqbalance"]).stdout == "inactive\n"
-    assert perfmodel_host.settings(hosts.node(VM))["irqbalance"] == "inactive"
+    assert dispatch.run(agent, ["systemctl", "is-active", "irqbalance"]).stdout == "inactive\n"
+    assert host_effects.settings(hosts.node(VM))["irqbalance"] == "inactive"
 
 
 def test_systemctl_changes_fail_without_systemd_in_a_pod(hosts):
-    r = shell.run(context(node=hosts.node(VM)), ["systemctl", "stop", "irqbalance"])
+    r = dispatch.run(context(node=hosts.node(VM)), ["systemctl", "stop", "irqbalance"])
     assert r.code == 1 and r.stderr.startswith("System has not been booted with systemd")
 
 
@@ -110,7 +112,7 @@ def test_irq_affinity_pinned_and_validated(hosts):
 
 
 def test_tuned_missing_then_installed_then_profiled(hosts):
-    r = shell.run(
+    r = dispatch.run(
         pod_ctx(hosts, VM),
         ["nsenter", "-t", "1", "-m", "-p", "--", "tuned-adm", "profile", "network-latency"],
     )
@@ -128,7 +130,7 @@ def test_tuned_missing_then_installed_then_profiled(hosts):
 def test_host_tuning_moves_the_modelled_request_response_rate(hosts):
     def rr() -> float:
         a, b = hosts.node("board-1"), hosts.node("board-2")
-        return perfmodel.expected(Path(Side(a, None, True), Side(b, None, True)), "TCP_RR").rate
+        return network_model.expected(Path(Side(a, None, True), Side(b, None, True)), "TCP_RR").rate
 
     before = rr()
     for board in ("board-1", "board-2"):
@@ -139,9 +141,9 @@ def test_host_tuning_moves_the_modelled_request_response_rate(hosts):
 def test_host_settings_survive_the_state_file(tmp_path):
     first = Backend(SEED)
     first.hosts.update(BOARD, {"governor.cpu0": "performance"})
-    state.save(first, tmp_path / "state.json")
+    state_file.save(first, tmp_path / "state.json")
     second = Backend(SEED)
-    assert state.restore(second, tmp_path / "state.json")
+    assert state_file.restore(second, tmp_path / "state.json")
     assert second.node_profile(BOARD).host["governor.cpu0"] == "performance"
     assert second.node_profile("board-2").host["governor"] == "ondemand"
 
@@ -152,6 +154,6 @@ def test_an_injected_host_fault_fails_the_write_once():
     ctx = pod_ctx(b.hosts, BOARD)
     ctx = replace(ctx, write_host=lambda changes: b._write_host(BOARD, changes))
     script = "echo performance > /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"
-    assert shell.run(ctx, [*ENTER, script]).code == 1
-    assert shell.run(ctx, [*ENTER, script]).code == 0
+    assert dispatch.run(ctx, [*ENTER, script]).code == 1
+    assert dispatch.run(ctx, [*ENTER, script]).code == 0
     assert b.hosts.current(BOARD)["governor.cpu0"] == "performance"

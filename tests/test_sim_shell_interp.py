@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 from test_sim_shell_helpers import Clock, context
 
-from cilium_lab.sim import shell
-from cilium_lab.sim.runtime import ExecResult
+from cilium_lab.sim.agent.runtime import ExecResult
+from cilium_lab.sim.shell import dispatch, netperf_emu
 
 
 def sh(script, **kw):
-    return shell.run(context(**kw), ["sh", "-c", script])
+    return dispatch.run(context(**kw), ["sh", "-c", script])
 
 
 def test_unknown_command_fails_as_sh_does():
-    r = shell.run(context(), ["frobnicate", "--now"])
+    r = dispatch.run(context(), ["frobnicate", "--now"])
     assert (r.stdout, r.stderr, r.code) == ("", "sh: 1: frobnicate: not found\n", 127)
     assert sh("frobnicate").code == 127
 
@@ -54,13 +51,13 @@ def test_syntax_error():
 
 def test_sleep_advances_virtual_time_only():
     clock = Clock()
-    r = shell.run(context(clock=clock), ["sh", "-c", "sleep 5 && date +%s"])
+    r = dispatch.run(context(clock=clock), ["sh", "-c", "sleep 5 && date +%s"])
     assert clock.now == 5.0 and r.stdout.strip() == str(1688976922 + 5)
 
 
 @pytest.fixture
 def fake_netperf(monkeypatch):
-    """A stand-in for sim.netperf_emu (another engineer's module) that records what it was told."""
+    """A stand-in for the netperf emulator's `run` that records what it was told."""
     calls = []
 
     def run(ctx, argv, *, concurrent=1):
@@ -68,9 +65,7 @@ def fake_netperf(monkeypatch):
         ctx.advance(float(argv[argv.index("-l") + 1]) / concurrent)  # netperf_emu's contract
         return ExecResult(stdout=f"{concurrent}\n")
 
-    module = types.ModuleType("cilium_lab.sim.netperf_emu")
-    module.run = run
-    monkeypatch.setitem(sys.modules, "cilium_lab.sim.netperf_emu", module)
+    monkeypatch.setattr(netperf_emu, "run", run)
     return calls
 
 
@@ -78,7 +73,7 @@ def test_background_netperf_jobs_run_concurrently_until_wait(fake_netperf):
     clock = Clock()
     ctx = context(bench=True, clock=clock)
     script = " & ".join(["netperf -H 10.42.1.5 -l 10 -t TCP_STREAM"] * 4) + " & wait"
-    r = shell.run(ctx, ["sh", "-c", script])
+    r = dispatch.run(ctx, ["sh", "-c", script])
     assert r.code == 0 and r.stdout == "4\n" * 4
     assert [c for _, c in fake_netperf] == [4, 4, 4, 4]
     assert clock.now == 10.0  # parallel: one duration in total, not four
@@ -86,23 +81,17 @@ def test_background_netperf_jobs_run_concurrently_until_wait(fake_netperf):
 
 def test_background_sleeps_overlap():
     clock = Clock()
-    shell.run(context(clock=clock), ["sh", "-c", "sleep 3 & sleep 5 & wait; echo done"])
+    dispatch.run(context(clock=clock), ["sh", "-c", "sleep 3 & sleep 5 & wait; echo done"])
     assert clock.now == 5.0
 
 
 def test_foreground_netperf_is_alone(fake_netperf):
     clock = Clock()
-    shell.run(context(bench=True, clock=clock), ["netperf", "-H", "10.42.1.5", "-l", "3"])
+    dispatch.run(context(bench=True, clock=clock), ["netperf", "-H", "10.42.1.5", "-l", "3"])
     assert fake_netperf == [(["netperf", "-H", "10.42.1.5", "-l", "3"], 1)]
     assert clock.now == 3.0
 
 
 def test_perf_tools_exist_only_in_the_benchmark_image(fake_netperf):
-    r = shell.run(context(), ["netperf", "-H", "10.42.1.5", "-l", "1"])
+    r = dispatch.run(context(), ["netperf", "-H", "10.42.1.5", "-l", "1"])
     assert r.code == 127 and fake_netperf == []
-
-
-def test_missing_netperf_emulator_is_not_found(monkeypatch):
-    monkeypatch.setitem(sys.modules, "cilium_lab.sim.netperf_emu", None)  # import fails
-    r = shell.run(context(bench=True), ["iperf3", "-c", "10.42.1.5"])
-    assert (r.code, r.stderr) == (127, "sh: 1: iperf3: not found\n")

@@ -7,7 +7,8 @@ import json
 import yaml
 
 from cilium_lab.cilium.parse import parse_status
-from cilium_lab.sim import agent, profiles, status_render_json
+from cilium_lab.sim.agent import startup, status_output_json
+from cilium_lab.sim.state import profiles
 
 SEED = profiles.load("seed-mixed")
 VM = SEED.nodes[0]
@@ -15,9 +16,9 @@ VM = SEED.nodes[0]
 
 def doc(version: str, changes: dict[str, str] | None = None, form: str = "json") -> str:
     config = {**SEED.cilium_config, **(changes or {})}
-    b = agent.boot(version, config, VM)
+    b = startup.boot(version, config, VM)
     assert b.ok, b.error
-    render = status_render_json.render_json if form == "json" else status_render_json.render_yaml
+    render = status_output_json.render_json if form == "json" else status_output_json.render_yaml
     return render(b.datapath, VM, version, config)
 
 

@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 
 from cilium_lab.cilium.parse import parse_status
-from cilium_lab.sim import agent, profiles, status_render
-from cilium_lab.sim.status_render_tabwriter import align
+from cilium_lab.sim.agent import startup, status_output
+from cilium_lab.sim.agent.go_tabwriter import align
+from cilium_lab.sim.state import profiles
 
 SEED = profiles.load("seed-mixed")
 VM = SEED.nodes[0]
@@ -27,9 +28,9 @@ def render(version: str, changes: dict[str, str], node=VM, **kw) -> str:
     config = {**SEED.cilium_config, **changes}
     if not version.startswith(("1.10", "1.13")) and changes.get("tunnel") is None:
         del config["tunnel"]  # the 1.14+ chart renders routing-mode instead
-    b = agent.boot(version, config, node)
+    b = startup.boot(version, config, node)
     assert b.ok, b.error
-    return status_render.render_text(b.datapath, node, version, config, **kw)
+    return status_output.render_text(b.datapath, node, version, config, **kw)
 
 
 def labels(text: str) -> list[str]:

@@ -1,10 +1,10 @@
 """Start and stop an embedded cluster: `EmbeddedCluster` runs the API server in a background thread.
 
 Called by `cilium_lab.targets` (a `sim:<profile>` target), by `cilium-lab sim serve` and by tests.
-Loads the profile (`sim.profiles`), installs the initial objects (`sim.bootstrap`) or restores a
-saved state (`sim.state`), serves `sim.server`'s app on 127.0.0.1 with its own event loop, and writes
+Loads the profile (`sim.state.profiles`), installs the initial objects (`sim.control.bootstrap`) or restores a
+saved state (`sim.control.state_file`), serves `sim.api.server`'s app on 127.0.0.1 with its own event loop, and writes
 a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens). It serves https with a
-throw-away self-signed certificate (`sim.tls`), because kubectl sends tokens only over TLS; without
+throw-away self-signed certificate (`sim.api.tls`), because kubectl sends tokens only over TLS; without
 the `openssl` tool it serves plain http and treats requests without a token as `admin` (kubectl then
 always acts as admin). Only 127.0.0.1 is ever bound.
 """
@@ -23,9 +23,11 @@ import yaml
 from aiohttp import web
 
 from cilium_lab.errors import ClusterError, InputError
-from cilium_lab.sim import bootstrap, profiles, server, state, tls
-from cilium_lab.sim.backend import Backend, Timing
-from cilium_lab.sim.faults import Faults
+from cilium_lab.sim.api import server, tls
+from cilium_lab.sim.control import bootstrap, state_file
+from cilium_lab.sim.control.backend import Backend, Timing
+from cilium_lab.sim.control.faults import Faults
+from cilium_lab.sim.state import profiles
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
@@ -55,7 +57,7 @@ class EmbeddedCluster:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
-        self._saver: state.Saver | None = None
+        self._saver: state_file.Saver | None = None
         self.url = ""
         self.kubeconfig = ""
 
@@ -87,11 +89,11 @@ class EmbeddedCluster:
 
     # lifecycle -------------------------------------------------------------------------------------
     def start(self) -> EmbeddedCluster:
-        restored = bool(self.state_file) and state.restore(self.backend, self.state_file)
+        restored = bool(self.state_file) and state_file.restore(self.backend, self.state_file)
         if not restored:
             bootstrap.install(self.backend)
         if self.state_file:
-            self._saver = state.Saver(self.backend, self.state_file)
+            self._saver = state_file.Saver(self.backend, self.state_file)
         self._tmpdir = tempfile.TemporaryDirectory(prefix="cilium-lab-sim-")
         self._certificate = tls.self_signed(Path(self._tmpdir.name)) if tls.available() else None
         if self._certificate is None:

@@ -1,0 +1,232 @@
+"""`cilium-dbg status` (`cilium status` before 1.15) as the in-agent CLI prints it, per version.
+
+Called by `sim.shell.dispatch` for `cilium[-dbg] status [--verbose]`. Calls `status_response.build` for the
+status response and `status_render_tabwriter.align` for Go's column alignment, so label runs of
+spaces come out as the real CLI's do. Line order and formats follow FormatStatusResponse in
+cilium/cilium pkg/client/client.go and the status command (reference B.1, B.3): "Host Routing:" up
+to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes from 1.14, Socket LB
+Coverage from 1.14, DSR Dispatch Mode from 1.15, device names tab-separated from their addresses
+from 1.15, Attach/Device Mode and Modules Health from 1.16.
+
+Independent of the status parser in cilium_lab.cilium (which is tested against this output).
+Approximations: Modules Health counts, the cluster-health header rows of 1.17+, no "Annotations:"
+row in the 1.16+ KPR details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cilium_lab.sim.agent import status_response
+from cilium_lab.sim.agent.datapath import Datapath
+from cilium_lab.sim.agent.go_tabwriter import align
+from cilium_lab.sim.agent.startup_rules import Version, parse_version
+from cilium_lab.sim.state.profiles import NodeProfile
+
+
+def render_text(
+    dp: Datapath,
+    node: NodeProfile,
+    version: str,
+    config: dict[str, str],
+    *,
+    verbose: bool = False,
+    kubernetes_version: str = "v1.26.6+k3s1",
+    cluster_nodes: int = 1,
+    now: str = "2023-07-10T08:15:22Z",
+) -> str:
+    """The text of `cilium-dbg status [--verbose]` on `node`, ending with a newline."""
+    v = parse_version(version)
+    sr = status_response.build(dp, node, version, config, kubernetes_version, now)
+    lines = _head(sr, v) + (_addresses(node) if verbose else [])
+    lines += _features(sr, v, verbose) + _tail(sr, v, verbose)
+    lines += _health(v, cluster_nodes, now)
+    return align("\n".join(lines) + "\n")
+
+
+def _head(sr: dict[str, Any], v: Version) -> list[str]:
+    k8s = sr["kubernetes"]
+    out = [
+        f"KVStore:\t{sr['kvstore']['state']}\t{sr['kvstore']['msg']}",
+        f"Kubernetes:\t{k8s['state']}\t{k8s['msg']}",
+        'Kubernetes APIs:\t["' + '", "'.join(sorted(k8s["k8s-api-versions"])) + '"]',
+        f"KubeProxyReplacement:\t{sr['kube-proxy-replacement']['mode']}\t{_kpr_devices(sr, v, bracket=True)}",
+        f"Host firewall:\t{sr['host-firewall']['mode']}",
+    ]
+    if "srv6" in sr:
+        out.append("SRv6:\tDisabled")
+    if "cni-chaining" in sr:
+        out.append(f"CNI Chaining:\t{sr['cni-chaining']['mode']}")
+        out.append(f"CNI Config file:\t{sr['cni-file']['msg']}")
+    nm = sr["nodeMonitor"]
+    out += [
+        f"Cilium:\t{sr['cilium']['state']}   {sr['cilium']['msg']}",
+        f"NodeMonitor:\tListening for events on {nm['cpus']} CPUs with {nm['npages']}x{nm['pagesize']} of shared memory",
+        f"Cilium health daemon:\t{sr['cluster']['ciliumHealth']['state']}\t",
+        f"IPAM:\t{sr['ipam']['status']}",
+    ]
+    return out
+
+
+def _addresses(node: NodeProfile) -> list[str]:
+    owners = {
+        1: "router",
+        92: "health",
+        17: "kube-system/coredns-59b4f5bbd5-7xkqv",
+        23: "kube-system/hubble-relay",
+    }
+    rows = sorted(f"  {status_response.pod_ip(node, host)} ({owner})" for host, owner in owners.items())
+    return ["Allocated addresses:", *rows]
+
+
+def _kpr_devices(sr: dict[str, Any], v: Version, bracket: bool) -> str:
+    kpr = sr["kube-proxy-replacement"]
+    if kpr["mode"] == "Disabled" or not kpr["deviceList"]:
+        return ""
+    sep = "\t" if v >= (1, 15) else " "
+    parts = []
+    for dev in kpr["deviceList"]:
+        text = f"{dev['name']}{sep}{' '.join(dev['ip'])}"
+        parts.append(text + (" (Direct Routing)" if dev["name"] == kpr["directRoutingDevice"] else ""))
+    joined = ", ".join(parts)
+    return f"[{joined}]" if bracket else joined
+
+
+def _features(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
+    out = []
+    for family in ("ipv4", "ipv6"):
+        big = sr.get(f"{family}-big-tcp")
+        if big is not None:
+            out.append(f"{family.replace('ip', 'IP')} BIG TCP:\t{_big_tcp(big)}")
+    bw = sr["bandwidth-manager"]
+    bw_text = (
+        f"EDT with BPF [{bw['congestionControl'].upper()}] [{', '.join(bw['devices'])}]"
+        if bw["enabled"]
+        else "Disabled"
+    )
+    out.append(f"BandwidthManager:\t{bw_text}")
+    if "routing" in sr:
+        r = sr["routing"]
+        network = r["inter-host-routing-mode"]
+        if network == "Tunnel":
+            network += f" [{r['tunnel-protocol']}]"
+        out.append(f"Routing:\tNetwork: {network}\tHost: {r['intra-host-routing-mode']}")
+        out.append(f"Attach Mode:\t{'TCX' if sr['attach-mode'] == 'tcx' else 'Legacy TC'}")
+        out.append(f"Device Mode:\t{sr['datapath-mode']}")
+    else:
+        out.append(f"Host Routing:\t{sr['host-routing']['mode']}")
+    out.append(f"Masquerading:\t{_masquerading(sr, v)}")
+    if verbose:
+        clock = sr["clock-source"]
+        text = clock["mode"] if clock["mode"] != "jiffies" else f"jiffies\t[{clock['hertz']} Hz]"
+        out.append(f"Clock Source for BPF:\t{text}")
+    return out
+
+
+def _big_tcp(big: dict[str, Any]) -> str:
+    if not big["enabled"]:
+        return "Disabled"
+    if "maxGSO" not in big:  # 1.13 prints no sizes
+        return "Enabled"
+    sizes = f"[{big['maxGSO']}]" if big["maxGRO"] == big["maxGSO"] else f"[{big['maxGRO']}, {big['maxGSO']}]"
+    return f"Enabled\t{sizes}"
+
+
+def _masquerading(sr: dict[str, Any], v: Version) -> str:
+    m = sr["masquerading"]
+    protocols = m["enabledProtocols"]
+    if not (protocols["ipv4"] or protocols["ipv6"]):
+        return "Disabled"
+    if m["mode"] == "BPF":
+        devices = ", ".join(d["name"] for d in sr["kube-proxy-replacement"]["deviceList"])
+        status = f"BPF\t[{devices}]\t{m['snat-exclusion-cidr-v4']}"
+        if v >= (1, 14):  # the (empty) IPv6 exclusion CIDR follows, hence two spaces (ref B.1)
+            status += " "
+    else:
+        status = "IPTables"
+    on = {True: "Enabled", False: "Disabled"}
+    return f"{status} [IPv4: {on[protocols['ipv4']]}, IPv6: {on[protocols['ipv6']]}]"
+
+
+def _tail(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
+    ctrls = sr["controllers"]
+    out = [f"Controller Status:\t{len(ctrls)}/{len(ctrls)} healthy"]
+    if verbose:
+        rows = ["  Name\tLast success\tLast error\tCount\tMessage"]
+        rows += [f"  {c['name']}\t10s ago\tnever\t0\tno error\t" for c in ctrls]
+        out += align("\n".join(rows), minwidth=0).split("\n")
+    p = sr["proxy"]
+    envoy = f", Envoy: {p['envoy-deployment-mode']}" if "envoy-deployment-mode" in p else ""
+    out.append(
+        f"Proxy Status:\tOK, ip {p['ip']}, {p['total-redirects']} redirects active on ports {p['port-range']}{envoy}"
+    )
+    ir = sr["identity-range"]
+    out.append(f"Global Identity Range:\tmin {ir['min-identity']}, max {ir['max-identity']}")
+    out.append(_hubble(sr["hubble"]))
+    if verbose:
+        out += _kpr_details(sr, v) + _bpf_maps(sr["bpf-maps"])
+    out.append(f"Encryption:\t{sr['encryption']['mode']}\t")
+    return out
+
+
+def _hubble(h: dict[str, Any]) -> str:
+    if h["state"] == "Disabled":
+        return "Hubble:\tDisabled"
+    o = h["observer"]
+    flows = f"Current/Max Flows: {o['current-flows']}/{o['max-flows']} ({o['current-flows'] / o['max-flows'] * 100:.2f}%)"
+    rate = f"Flows/s: {o['seen-flows'] / (o['uptime'] / 1e9):.2f}"
+    return f"Hubble:\t{h['state']}\t{flows}, {rate}\tMetrics: {h['metrics']['state']}"
+
+
+def _kpr_details(sr: dict[str, Any], v: Version) -> list[str]:
+    kpr = sr["kube-proxy-replacement"]
+    f, np = kpr["features"], kpr["features"]["nodePort"]
+    on = {True: "Enabled", False: "Disabled"}
+    rows = [f"  Status:\t{kpr['mode']}", f"  Socket LB:\t{on[f['socketLB']['enabled']]}"]
+    if v >= (1, 16):
+        rows.append("  Socket LB Tracing:\tEnabled")
+    if v >= (1, 14):
+        rows.append("  Socket LB Coverage:\tFull")
+    devices = _kpr_devices(sr, v, bracket=False)
+    if devices:
+        rows.append(f"  Devices:\t{devices}")
+    if np["enabled"]:
+        rows.append(f"  Mode:\t{np['mode']}")
+        if v >= (1, 15) and np["mode"] != "SNAT" and "dsrMode" in np:
+            rows.append(f"    DSR Dispatch Mode:\t{np['dsrMode']}")
+        rows.append(f"  Backend Selection:\t{np['algorithm']}")
+    rows.append(f"  Session Affinity:\t{on[f['sessionAffinity']['enabled']]}")
+    if v < (1, 16):
+        rows.append(f"  Graceful Termination:\t{on[f['gracefulTermination']['enabled']]}")
+    rows.append("  NAT46/64 Support:\tDisabled")
+    if np["enabled"]:
+        rows.append(
+            f"  XDP Acceleration:\t{np['acceleration'] if np['acceleration'] != 'None' else 'Disabled'}"
+        )
+    nodeport = f"Enabled (Range: {np['portMin']}-{np['portMax']})" if np["enabled"] else "Disabled"
+    rows += [
+        "  Services:",
+        "  - ClusterIP:\tEnabled",
+        f"  - NodePort:\t{nodeport} ",
+        f"  - LoadBalancer:\t{on[np['enabled']]} ",
+        f"  - externalIPs:\t{on[f['externalIPs']['enabled']]} ",
+        f"  - HostPort:\t{on[f['hostPort']['enabled']]}",
+    ]
+    return ["KubeProxyReplacement Details:", *align("\n".join(rows), minwidth=0).split("\n")]
+
+
+def _bpf_maps(maps: dict[str, Any]) -> list[str]:
+    ratio = maps["dynamic-size-ratio"]
+    sizing = f"on (ratio: {ratio:f})" if 0.0 < ratio <= 1.0 else "off"
+    rows = ["  Name\tSize"] + [f"  {m['name']}\t{m['size']}" for m in maps["maps"]]
+    return [f"BPF Maps:\tdynamic sizing: {sizing}", *align("\n".join(rows), minwidth=0).split("\n")]
+
+
+def _health(v: Version, cluster_nodes: int, now: str) -> list[str]:
+    line = f"Cluster health:\t{cluster_nodes}/{cluster_nodes} reachable\t({now})"
+    out = [line + ("\t(Probe interval: 1m43.45s)" if v >= (1, 18) else "")]
+    if v >= (1, 17):
+        out.append("Name\tIP\tNode\tEndpoints")
+    if v >= (1, 16):
+        out.append("Modules Health:\tStopped(0) Degraded(0) OK(58)")
+    return out

@@ -1,0 +1,213 @@
+"""The agent's status response (`GET /healthz` payload) for one emulated node, as a JSON-shaped dict.
+
+Called by `sim.agent.status_output` (text) and `sim.agent.status_output_json` (`-o json`/`-o yaml`); both print
+this one model, as the real CLI prints its StatusResponse. Field names follow cilium/cilium
+api/v1/models per version (reference B.2): `host-routing` up to 1.15, `routing` from 1.16; no
+`ipv4-big-tcp` before 1.14; `attach-mode`/`datapath-mode` from 1.16. Booleans are kept here even when
+false; the JSON printer drops them (omitempty).
+
+Simulated, not measured: controller counts, Hubble flow counters, IPAM usage and timestamps are
+plausible constants derived from the node, the same on every call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cilium_lab.sim.agent.datapath import Datapath
+from cilium_lab.sim.agent.startup_rules import Version, parse_version
+from cilium_lab.sim.state.profiles import NodeProfile
+
+# Build hashes seen in real outputs (reference B.3); other versions get a stable made-up one.
+KNOWN_BUILDS = {
+    "1.13.4": "4061cdfc",
+    "1.14.1": "c191ef6f",
+    "1.15.1": "a368c8f0",
+    "1.16.5": "b7b9a3d2",
+    "1.18.6": "95896696",
+}
+K8S_APIS = (
+    "EndpointSliceOrEndpoint",
+    "cilium/v2::CiliumClusterwideNetworkPolicy",
+    "cilium/v2::CiliumEndpoint",
+    "cilium/v2::CiliumNetworkPolicy",
+    "cilium/v2::CiliumNode",
+    "core/v1::Namespace",
+    "core/v1::Pods",
+    "core/v1::Service",
+    "networking.k8s.io/v1::NetworkPolicy",
+)
+CONTROLLERS = 29  # a fresh 1.13 agent with a few endpoints reports about this many
+
+
+def build(
+    dp: Datapath, node: NodeProfile, version: str, config: dict[str, str], kubernetes_version: str, now: str
+) -> dict[str, Any]:
+    """The status model for `dp` on `node` under agent `version` at virtual time `now` (RFC 3339)."""
+    v = parse_version(version)
+    model: dict[str, Any] = {
+        "kvstore": {"state": "Ok", "msg": "Disabled"},
+        "kubernetes": _kubernetes(kubernetes_version, node),
+        "kube-proxy-replacement": _kpr(dp, node, v),
+        "host-firewall": {"mode": "Disabled"},
+        "cilium": {"state": "Ok", "msg": f"{version} ({build_tag(version)})"},
+        "nodeMonitor": {"cpus": node.cpus, "npages": 64, "pagesize": 4096},
+        "cluster": {"ciliumHealth": {"state": "Ok"}},
+        "ipam": {"status": f"IPv4: 5/254 allocated from {node.pod_cidr}, "},
+        "bandwidth-manager": _bandwidth(dp, node),
+        "masquerading": _masquerading(dp, config),
+        "controllers": _controllers(now),
+        "proxy": _proxy(node, v),
+        "identity-range": {"min-identity": 256, "max-identity": 65535},
+        "hubble": _hubble(dp, node),
+        "bpf-maps": {
+            "dynamic-size-ratio": dp.map_size_ratio,
+            "maps": [{"name": k, "size": s} for k, s in dp.map_sizes.items()],
+        },
+        "clock-source": {"mode": dp.clock_source, "hertz": int(node.host.get("hz", "250"))},
+        "encryption": {"mode": "Disabled"},
+    }
+    model.update(_version_specific(dp, v))
+    return model
+
+
+def build_tag(version: str) -> str:
+    digest = KNOWN_BUILDS.get(version) or hashlib.sha1(version.encode()).hexdigest()[:8]
+    return f"v{version}-{digest}"
+
+
+def pod_ip(node: NodeProfile, host: int) -> str:
+    base = node.pod_cidr.split("/")[0].rsplit(".", 1)[0]
+    return f"{base}.{host}"
+
+
+def _kubernetes(kubernetes_version: str, node: NodeProfile) -> dict[str, Any]:
+    short = ".".join(kubernetes_version.lstrip("v").split(".")[:2])
+    return {
+        "state": "Ok",
+        "msg": f"{short} ({kubernetes_version}) [linux/{node.arch}]",
+        "k8s-api-versions": list(K8S_APIS),
+    }
+
+
+def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
+    nic = node.nic
+    np = {
+        "enabled": dp.kpr,
+        "mode": dp.lb_mode.upper() if dp.lb_mode != "hybrid" else "Hybrid",
+        "algorithm": "Random",
+        "acceleration": {"disabled": "None", "native": "Native", "generic": "Generic"}.get(
+            dp.xdp, "Best-Effort"
+        ),
+        "portMin": 30000,
+        "portMax": 32767,
+    }
+    if dp.dsr_dispatch:
+        np["dsrMode"] = {"opt": "IP Option/Extension", "ipip": "IPIP", "geneve": "Geneve"}[dp.dsr_dispatch]
+    features = {
+        "nodePort": np,
+        "socketLB": {"enabled": dp.kpr},
+        "sessionAffinity": {"enabled": dp.kpr},
+        "hostPort": {"enabled": dp.kpr},
+        "externalIPs": {"enabled": dp.kpr},
+        "gracefulTermination": {"enabled": dp.kpr},
+        "nat46X64": {},
+    }
+    listed = dp.kpr or v >= (1, 15) or dp.bandwidth_manager  # devices are detected when something needs them
+    return {
+        "mode": dp.kpr_mode,
+        "devices": [nic.name] if listed else [],
+        "deviceList": [{"name": nic.name, "ip": [node.internal_ip]}] if listed else [],
+        "directRoutingDevice": nic.name if listed else "",
+        "features": features,
+    }
+
+
+def _bandwidth(dp: Datapath, node: NodeProfile) -> dict[str, Any]:
+    if not dp.bandwidth_manager:
+        return {"enabled": False}
+    return {"enabled": True, "congestionControl": dp.congestion, "devices": [node.nic.name]}
+
+
+def _masquerading(dp: Datapath, config: dict[str, str]) -> dict[str, Any]:
+    cidr = config.get("ipv4-native-routing-cidr") or config.get("cluster-pool-ipv4-cidr", "")
+    on = dp.masquerade != "disabled"
+    return {
+        "enabled": on,
+        "enabledProtocols": {"ipv4": on, "ipv6": False},
+        "mode": "BPF" if dp.masquerade == "bpf" else "iptables",
+        "snat-exclusion-cidr-v4": cidr,
+        "snat-exclusion-cidr": cidr,
+    }
+
+
+def _controllers(now: str) -> list[dict[str, Any]]:
+    names = ["cilium-health-ep", "sync-endpoints-and-host-ips", "ipcache-inject-labels", "k8s-heartbeat"]
+    names += [f"endpoint-{100 + i}-regeneration-recovery" for i in range(CONTROLLERS - len(names))]
+    zero = "0001-01-01T00:00:00.000Z"
+    return [
+        {
+            "name": name,
+            "status": {
+                "success-count": 10,
+                "last-success-timestamp": now,
+                "last-failure-timestamp": zero,
+                "consecutive-failure-count": 0,
+            },
+        }
+        for name in sorted(names)
+    ]
+
+
+def _proxy(node: NodeProfile, v: Version) -> dict[str, Any]:
+    proxy = {"ip": pod_ip(node, 92), "port-range": "10000-20000", "total-redirects": 0}
+    if v >= (1, 14):
+        proxy["envoy-deployment-mode"] = "external" if v >= (1, 16) else "embedded"
+    return proxy
+
+
+def _hubble(dp: Datapath, node: NodeProfile) -> dict[str, Any]:
+    if not dp.hubble:
+        return {"state": "Disabled"}
+    seed = int(hashlib.sha1(node.name.encode()).hexdigest()[:6], 16)
+    uptime_s = 3600
+    seen = uptime_s * (8 + seed % 700 / 100)  # about 8-15 flows/s on an idle node
+    return {
+        "state": "Ok",
+        "observer": {
+            "current-flows": 4095,
+            "max-flows": 4095,
+            "seen-flows": int(seen),
+            "uptime": uptime_s * 10**9,
+        },
+        "metrics": {"state": "Disabled"},
+    }
+
+
+def _version_specific(dp: Datapath, v: Version) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if v >= (1, 13):
+        extra["ipv6-big-tcp"] = {"enabled": dp.ipv6_big_tcp}
+    if v >= (1, 14):
+        for family in ("ipv4", "ipv6"):
+            on = getattr(dp, f"{family}_big_tcp")
+            size = dp.big_tcp_size if on else 65536
+            extra[f"{family}-big-tcp"] = {"enabled": on, "maxGRO": size, "maxGSO": size}
+        extra["cni-chaining"] = {"mode": "none"}
+        path = "/host/etc/cni/net.d/05-cilium.conflist"
+        extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
+    if v >= (1, 15):
+        extra["srv6"] = {"enabled": False}
+    host = "BPF" if dp.host_routing == "bpf" else "Legacy"
+    if v >= (1, 16):
+        extra["routing"] = {
+            "inter-host-routing-mode": "Native" if dp.routing == "native" else "Tunnel",
+            "intra-host-routing-mode": host,
+            "tunnel-protocol": dp.tunnel_protocol or "",
+        }
+        extra["attach-mode"] = dp.attach_mode
+        extra["datapath-mode"] = dp.device_mode
+    else:
+        extra["host-routing"] = {"mode": host}
+    return extra

@@ -1,0 +1,127 @@
+"""pods/exec and pods/log: the agent's boot log, and commands run in a pod over a websocket.
+
+Called by `sim.api.server`'s router. Exec speaks the Kubernetes remote-command websocket protocols
+v5.channel.k8s.io (kubectl >= 1.30; channel 255 closes a stream), v4.channel.k8s.io (the Python
+client's kubernetes.stream) and their base64 variants: one frame per write, first byte (or digit)
+the channel: 0 stdin, 1 stdout, 2 stderr, 3 status. The status channel carries a metav1.Status,
+Success or Failure with reason NonZeroExitCode and a cause ExitCode, as the kubelet sends. The
+command runs in `behaviour.run` with an `ExecContext` from the backend; stdin is not read (the
+emulated commands take none). SPDY upgrades (kubectl before 1.30) are refused with 400 BadRequest
+"unable to upgrade connection: ..." since this server has no SPDY; kubectl >= 1.30 never sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from cilium_lab.sim.agent.runtime import ExecResult
+from cilium_lab.sim.api.access import authorize, backend_of
+from cilium_lab.sim.api.object_handlers import Target
+from cilium_lab.sim.control import behaviour
+from cilium_lab.sim.state import k8s_errors
+
+PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io")
+STDOUT, STDERR, STATUS, CLOSE = 1, 2, 3, 255
+
+
+def _container(pod: dict[str, Any], wanted: str | None) -> str:
+    names = [c["name"] for c in pod["spec"]["containers"]]
+    if wanted and wanted not in names:
+        raise k8s_errors.bad_request(f"container {wanted} is not valid for pod {pod['metadata']['name']}")
+    return wanted or names[0]
+
+
+def _running_container(pod: dict[str, Any], container: str) -> None:
+    """Refuse as the kubelet does when the container is not running (Pending, crash-looping)."""
+    if not pod["spec"].get("nodeName"):
+        raise k8s_errors.bad_request(f"pod {pod['metadata']['name']} does not have a host assigned")
+    statuses = pod.get("status", {}).get("containerStatuses", [])
+    status = next((cs for cs in statuses if cs["name"] == container), {})
+    if "running" not in status.get("state", {}):
+        raise k8s_errors.bad_request(f'unable to upgrade connection: container not found ("{container}")')
+
+
+async def log(request: web.Request, t: Target) -> web.Response:
+    await authorize(request, t.attrs("get"))
+    b = backend_of(request)
+    pod = b.store.get("pods", t.namespace or "", t.name or "")
+    container = _container(pod, request.query.get("container"))
+    if pod.get("status", {}).get("phase") == "Pending":
+        raise k8s_errors.bad_request(
+            f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: ContainerCreating'
+        )
+    boot = b.boots.get(pod["metadata"]["uid"])
+    lines = list(boot.log) if boot and container == "cilium-agent" else []
+    if tail := request.query.get("tailLines"):
+        lines = lines[-int(tail) :] if int(tail) else []
+    return web.Response(text="".join(f"{line}\n" for line in lines), content_type="text/plain")
+
+
+def status_message(result: ExecResult, argv: list[str]) -> dict[str, Any]:
+    if result.code == 0:
+        return {"metadata": {}, "status": "Success"}
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"command terminated with non-zero exit code: error executing command {argv}, exit code {result.code}",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": str(result.code)}]},
+    }
+
+
+async def exec_(request: web.Request, t: Target) -> web.StreamResponse:
+    await authorize(request, t.attrs("create" if request.method == "POST" else "get"))
+    if request.headers.get("Upgrade", "").lower().startswith("spdy"):
+        raise k8s_errors.bad_request(
+            "unable to upgrade connection: SPDY is not supported by this server; use websockets (kubectl >= 1.30)"
+        )
+    b = backend_of(request)
+    pod = b.store.get("pods", t.namespace or "", t.name or "")
+    container = _container(pod, request.query.get("container"))
+    _running_container(pod, container)
+    argv = request.query.getall("command", [])
+    if not argv:
+        raise k8s_errors.bad_request("you must specify at least 1 command")
+    ws = web.WebSocketResponse(protocols=PROTOCOLS)
+    if not ws.can_prepare(request).ok:
+        raise k8s_errors.bad_request("Upgrade request required")
+    await ws.prepare(request)
+    context = b.exec_context(pod, container)
+    result = await asyncio.get_running_loop().run_in_executor(None, behaviour.run, context, argv)
+    channel = _Channels(ws)
+    await channel.send(STDOUT, result.stdout.encode())
+    await channel.send(STDERR, result.stderr.encode())
+    await channel.send(STATUS, json.dumps(status_message(result, argv)).encode())
+    await _drain(ws)
+    await ws.close()
+    return ws
+
+
+class _Channels:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.base64 = "base64" in (ws.ws_protocol or "")
+
+    async def send(self, channel: int, data: bytes) -> None:
+        if not data:
+            return
+        if self.base64:
+            await self.ws.send_str(str(channel) + base64.b64encode(data).decode())
+        else:
+            await self.ws.send_bytes(bytes([channel]) + data)
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    """Read what the client already sent (stdin, v5 close signals) without waiting for more."""
+    while True:
+        try:
+            msg = await asyncio.wait_for(ws.receive(), timeout=0.001)  # a kubelet does not wait either
+        except TimeoutError:
+            return
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING, WSMsgType.ERROR):
+            return

@@ -1,0 +1,238 @@
+"""The control loop of the embedded cluster: the DaemonSet controller and the pod lifecycle driver.
+
+Started by `sim.api.server` as an asyncio task; `tick()` runs every `Timing.tick` seconds with the store
+lock held and calls `sim.control.kubelet` for scheduling and container starts. The DaemonSet controller keeps
+one pod per eligible node, labels pods with a hash of the pod template (controller-revision-hash)
+and rolls a changed template out node by node: old pods that are unavailable go at once, then one
+available old pod at a time while fewer than maxUnavailable pods are unavailable (RollingUpdate, as
+the real controller does). Status counters (desired/current/ready/updated/available,
+observedGeneration) are what `kubectl rollout status` reads. Events (`sim.control.events`): the DaemonSet
+controller's `SuccessfulCreate`/`SuccessfulDelete` on the DaemonSet (pkg/controller/controller_utils.go),
+the scheduler's `Scheduled` for its pods (DaemonSet pods go through the default scheduler since 1.12),
+and, through `sim.control.kubelet`, the kubelet's container events and `BackOff`. Simplifications: no
+ControllerRevision objects, no maxSurge, no minReadySeconds; pods are deleted without a grace period
+(and with their DaemonSet, as the garbage collector would, which records no event).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from typing import Any
+
+from cilium_lab.sim.control import kubelet
+from cilium_lab.sim.control.backend import Backend
+from cilium_lab.sim.control.events import Recorder
+from cilium_lab.sim.state import selectors
+from cilium_lab.sim.state.admission import generate_name
+
+HASH_LABEL = "controller-revision-hash"
+DS_KEY = "daemonsets.apps"
+DS_COMPONENT = "daemonset-controller"  # the source of the DaemonSet controller's event recorder
+
+
+def template_hash(ds: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(ds["spec"]["template"], sort_keys=True).encode()).hexdigest()[:10]
+
+
+class Controllers:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+        with backend.store.lock:
+            self.events = Recorder(backend.store)
+        self._pending_since: dict[str, float] = {}  # pod uid -> wall time it was first seen Pending on a node
+        self._restart_at: dict[str, float] = {}  # crash-looping pod uid -> wall time of its next restart
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self.b.store.lock:
+            kubelet.sync_nodes(self.b)
+            # read once per tick, not per use: every store read scans all objects (events among them),
+            # and while the lock is held only this tick writes (DaemonSets only their status)
+            daemonsets = self.b.store.list(DS_KEY)
+            eligible = self._eligible_nodes(daemonsets)
+            for ds in daemonsets:
+                self._sync_daemonset(ds, eligible[ds["metadata"]["uid"]])
+            kubelet.schedule(self.b, self.events)
+            self._sync_pods(now)
+            for ds in daemonsets:
+                self._sync_status(ds, eligible[ds["metadata"]["uid"]])
+            self._collect_garbage(daemonsets)
+
+    # DaemonSets ------------------------------------------------------------------------------------
+    def _owned(self, ds: dict[str, Any]) -> list[dict[str, Any]]:
+        uid = ds["metadata"]["uid"]
+        return [
+            p
+            for p in self.b.store.view("pods", ds["metadata"]["namespace"])
+            if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _eligible_nodes(self, daemonsets: list[dict[str, Any]]) -> dict[str, list[str]]:
+        """DaemonSet uid -> the nodes its pods belong on."""
+        nodes = [n for n in self.b.store.view("nodes") if n["metadata"]["name"] in self.b.nodes]
+        out: dict[str, list[str]] = {}
+        for ds in daemonsets:
+            wanted = {"matchLabels": ds["spec"]["template"]["spec"].get("nodeSelector") or {}}
+            out[ds["metadata"]["uid"]] = [
+                n["metadata"]["name"]
+                for n in nodes
+                if selectors.match_label_selector(wanted, n["metadata"].get("labels") or {})
+            ]
+        return out
+
+    def _sync_daemonset(self, ds: dict[str, Any], eligible: list[str]) -> None:
+        current = template_hash(ds)
+        pods = self._owned(ds)
+        old = sorted(
+            (p for p in pods if p["metadata"].get("labels", {}).get(HASH_LABEL) != current),
+            key=lambda p: p["spec"].get("nodeName", ""),
+        )
+        gone = {self._delete(pod, ds) for pod in old if not _available(pod)}
+        old = [p for p in old if _available(p)]
+        pods = [p for p in pods if p["metadata"]["uid"] not in gone]
+        unavailable = sum(1 for p in pods if not _available(p))
+        unavailable += len(set(eligible) - {p["spec"].get("nodeName") for p in pods})
+        budget = max(0, _max_unavailable(ds) - unavailable)
+        gone = {self._delete(pod, ds) for pod in old[:budget]}
+        covered = {p["spec"].get("nodeName") for p in pods if p["metadata"]["uid"] not in gone}
+        for node in eligible:
+            if node not in covered:
+                pod = self.b.store.create("pods", _new_pod(ds, node, current, self.b))
+                message = f"Created pod: {pod['metadata']['name']}"
+                self.events.emit(ds, "SuccessfulCreate", message, component=DS_COMPONENT)
+                self.events.emit_scheduled(pod, node, kubelet.scheduler_instance(self.b))
+
+    def _delete(self, pod: dict[str, Any], ds: dict[str, Any] | None = None) -> str:
+        """Delete a pod (`ds`: its DaemonSet's controller does, and records that); return its uid."""
+        self.b.store.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if ds is not None:
+            message = f"Deleted pod: {pod['metadata']['name']}"
+            self.events.emit(ds, "SuccessfulDelete", message, component=DS_COMPONENT)
+        return pod["metadata"]["uid"]
+
+    def _sync_status(self, ds: dict[str, Any], eligible: list[str]) -> None:
+        current = template_hash(ds)
+        pods = self._owned(ds)
+        desired = len(eligible)
+        available = sum(1 for p in pods if _available(p))
+        status = {
+            **ds.get("status", {}),
+            "desiredNumberScheduled": desired,
+            "currentNumberScheduled": len({p["spec"].get("nodeName") for p in pods}),
+            "numberMisscheduled": 0,
+            "numberReady": available,
+            "numberAvailable": available,
+            "numberUnavailable": desired - available,
+            "updatedNumberScheduled": sum(
+                1 for p in pods if p["metadata"]["labels"].get(HASH_LABEL) == current
+            ),
+            "observedGeneration": ds["metadata"].get("generation", 1),
+        }
+        if not status["numberUnavailable"]:
+            status.pop("numberUnavailable")
+        if not status["numberAvailable"]:
+            status.pop("numberAvailable")
+        if status != ds.get("status"):
+            ds["status"] = status
+            self.b.store.update(DS_KEY, ds, check_version=False)
+
+    # pods --------------------------------------------------------------------------------------------
+    def _sync_pods(self, now: float) -> None:
+        # scanned without copies (this runs every tick); a pod is copied before anything changes it
+        pods = self.b.store.view("pods")
+        for pod in pods:
+            uid, node = pod["metadata"]["uid"], pod["spec"].get("nodeName")
+            if not node:
+                continue
+            if pod["status"].get("phase") == "Pending":
+                since = self._pending_since.setdefault(uid, now)
+                if now - since >= self.b.timing.start and self._may_start(pod):
+                    kubelet.start(self.b, self.events, copy.deepcopy(pod), pods)
+            elif kubelet.crash_looping(pod):
+                restarts = max(cs.get("restartCount", 0) for cs in pod["status"]["containerStatuses"])
+                backoff = self.b.timing.crash_backoff * 2 ** min(
+                    restarts, 5
+                )  # doubling, capped, as the kubelet's
+                if uid not in self._restart_at:
+                    self._restart_at[uid] = now + backoff
+                    kubelet.back_off(self.events, pod)
+                if now >= self._restart_at[uid]:
+                    del self._restart_at[uid]
+                    kubelet.start(self.b, self.events, copy.deepcopy(pod), pods, restarts + 1)
+            else:
+                kubelet.sync_readiness(self.b, pod)
+
+    def _may_start(self, pod: dict[str, Any]) -> bool:
+        if not kubelet.node_ready(self.b, pod["spec"]["nodeName"]):
+            return False
+        return not (self.b.faults.rollout_stuck() and kubelet.is_agent_pod(pod))
+
+    def _collect_garbage(self, daemonsets: list[dict[str, Any]]) -> None:
+        """Pods of a deleted DaemonSet go too, as the garbage collector deletes dependents; then what
+        this loop kept per pod is forgotten for pods that are gone."""
+        owners = {ds["metadata"]["uid"] for ds in daemonsets}
+        alive: set[str] = set()
+        for pod in self.b.store.view("pods"):
+            refs = [o for o in pod["metadata"].get("ownerReferences") or [] if o.get("kind") == "DaemonSet"]
+            if refs and not any(o.get("uid") in owners for o in refs):
+                self._delete(pod)
+            else:
+                alive.add(pod["metadata"]["uid"])
+        for table in (self._pending_since, self._restart_at, self.b.boots, self.b.boot_configs):
+            for uid in [u for u in table if u not in alive]:
+                del table[uid]
+
+
+def _available(pod: dict[str, Any]) -> bool:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return (
+        pod.get("status", {}).get("phase") == "Running"
+        and bool(statuses)
+        and all(cs.get("ready") for cs in statuses)
+    )
+
+
+def _max_unavailable(ds: dict[str, Any]) -> int:
+    value = ((ds["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", 1)
+    if isinstance(value, str) and value.endswith("%"):
+        return 1  # simplification: percentages count as one node
+    return max(1, int(value))
+
+
+def _new_pod(ds: dict[str, Any], node: str, revision: str, b: Backend) -> dict[str, Any]:
+    template = json.loads(json.dumps(ds["spec"]["template"]))
+    meta = template.get("metadata") or {}
+    labels = {
+        **(meta.get("labels") or {}),
+        HASH_LABEL: revision,
+        "pod-template-generation": str(ds["metadata"].get("generation", 1)),
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": generate_name(f"{ds['metadata']['name']}-"),
+            "generateName": f"{ds['metadata']['name']}-",
+            "namespace": ds["metadata"]["namespace"],
+            "labels": labels,
+            "annotations": meta.get("annotations") or {},
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "name": ds["metadata"]["name"],
+                    "uid": ds["metadata"]["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {**template["spec"], "nodeName": node},
+        "status": {"phase": "Pending", "qosClass": "Burstable", "hostIP": b.nodes[node].internal_ip},
+    }
+    if not pod["metadata"]["annotations"]:
+        del pod["metadata"]["annotations"]
+    return pod

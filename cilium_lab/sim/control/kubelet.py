@@ -1,0 +1,261 @@
+"""What the scheduler and the kubelets do in the embedded cluster: place pods, start them, crash-loop them.
+
+Called by `sim.control.controllers.Controllers.tick` with the store lock held. A new pod is bound to a node
+(spec.nodeName, nodeSelector and required node affinity respected, fewest pods first), starts after
+`Timing.start` seconds of wall time with an IP from its node's pod CIDR (hostNetwork pods get the
+node IP), and its `cilium-agent` container boots the emulated agent (`behaviour.boot`) with the
+node's effective config. A failed boot (or the crash-loop fault) leaves the container waiting in
+CrashLoopBackOff, restarting every `Timing.crash_backoff` seconds with the config read anew.
+Node faults: a NotReady node's Ready condition turns False, its pods become unready and new ones
+stay Pending. Records the events a kubelet and the scheduler send (`sim.control.events`): `Scheduled` on
+binding, `Pulled`/`Created`/`Started` per container start (repeats are counted, not added) and
+`BackOff` for a crash-looping container. Simplifications: no resource accounting, taints or graceful
+termination (so no `Killing` events); images are always present on the node.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+from typing import Any
+
+from cilium_lab.sim.agent.runtime import Boot
+from cilium_lab.sim.control import behaviour
+from cilium_lab.sim.control.backend import Backend, image_version
+from cilium_lab.sim.control.events import Recorder
+from cilium_lab.sim.state import selectors
+from cilium_lab.sim.state.object_store import now_rfc3339
+
+AGENT_CONTAINER = "cilium-agent"
+Pod = dict[str, Any]
+
+
+def is_agent_pod(pod: Pod) -> bool:
+    owners = pod["metadata"].get("ownerReferences") or []
+    return any(o.get("kind") == "DaemonSet" for o in owners) and any(
+        c["name"] == AGENT_CONTAINER for c in pod["spec"]["containers"]
+    )
+
+
+def sync_nodes(b: Backend) -> None:
+    for seen in b.store.view("nodes"):
+        want = "False" if b.faults.not_ready(seen["metadata"]["name"]) else "True"
+        if next(c for c in seen["status"]["conditions"] if c["type"] == "Ready")["status"] != want:
+            node = copy.deepcopy(seen)  # the store's own object is only read; writes go through update
+            ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+            ready.update(
+                status=want,
+                reason="KubeletReady" if want == "True" else "NodeStatusUnknown",
+                message="kubelet is posting ready status"
+                if want == "True"
+                else "Kubelet stopped posting node status.",
+                lastTransitionTime=now_rfc3339(),
+            )
+            b.store.update("nodes", node, check_version=False)
+
+
+def node_ready(b: Backend, name: str) -> bool:
+    return not b.faults.not_ready(name)
+
+
+def _fits(pod: Pod, node: dict[str, Any]) -> bool:
+    labels = node["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+        return False
+    affinity = ((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
+    if not affinity:
+        return True
+    fields = {"metadata.name": node["metadata"]["name"]}
+    for term in affinity.get("nodeSelectorTerms") or []:
+        by_label = selectors.match_label_selector({"matchExpressions": term.get("matchExpressions")}, labels)
+        by_field = selectors.match_label_selector({"matchExpressions": term.get("matchFields")}, fields)
+        if by_label and by_field:
+            return True
+    return False
+
+
+def scheduler_instance(b: Backend) -> str:
+    """The scheduler's reportingInstance: default-scheduler-<host>, on the (first) control-plane node."""
+    nodes = b.profile.nodes
+    return "default-scheduler-" + next((n.name for n in nodes if n.control_plane), nodes[0].name)
+
+
+def schedule(b: Backend, events: Recorder) -> None:
+    pods = b.store.view("pods")
+    load = {n: sum(1 for p in pods if p["spec"].get("nodeName") == n) for n in b.nodes}
+    for seen in pods:
+        if seen["spec"].get("nodeName"):
+            continue
+        pod = copy.deepcopy(seen)
+        nodes = [
+            n
+            for n in b.store.view("nodes")
+            if n["metadata"]["name"] in b.nodes and node_ready(b, n["metadata"]["name"]) and _fits(pod, n)
+        ]
+        if not nodes:
+            continue  # stays Pending, as an unschedulable pod does
+        name = min(nodes, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))["metadata"][
+            "name"
+        ]
+        load[name] += 1
+        pod["spec"]["nodeName"] = name
+        pod["status"]["conditions"] = [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}
+        ]
+        b.store.update("pods", pod, check_version=False)
+        events.emit_scheduled(pod, name, scheduler_instance(b))
+
+
+def _free_ip(b: Backend, node: str, pods: list[Pod]) -> str:
+    # the store as it is now: a pod started earlier in this same tick already holds its address
+    used = {p.get("status", {}).get("podIP") for p in (*pods, *b.store.view("pods"))}
+    hosts = ipaddress.ip_network(b.nodes[node].pod_cidr).hosts()
+    next(hosts)  # .1 is the node's cilium_host router address
+    return next(str(h) for h in hosts if str(h) not in used)
+
+
+def _container_id(pod: Pod, name: str, restarts: int) -> str:
+    digest = hashlib.sha256(f"{pod['metadata']['uid']}/{name}/{restarts}".encode()).hexdigest()
+    return f"containerd://{digest}"
+
+
+def _boot_agent(b: Backend, pod: Pod, container: dict[str, Any]) -> Boot:
+    node = pod["spec"]["nodeName"]
+    config = b.node_config(node)
+    boot = behaviour.boot(image_version(container["image"]), config, b.nodes[node])
+    if boot.ok and b.faults.crash_looping(node):
+        message = "fault injected by the embedded cluster: agent crash loop on this node"
+        boot = Boot(ok=False, datapath=None, log=(*boot.log, f'level=fatal msg="{message}"'), error=message)
+    b.boots[pod["metadata"]["uid"]] = boot
+    b.boot_configs[pod["metadata"]["uid"]] = config
+    return boot
+
+
+def _container_status(
+    pod: Pod, container: dict[str, Any], ok: bool, restarts: int, ready: bool
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "name": container["name"],
+        "image": container["image"],
+        "imageID": container["image"],
+        "containerID": _container_id(pod, container["name"], restarts),
+        "restartCount": restarts,
+        "ready": ok and ready,
+        "started": ok,
+    }
+    if ok:
+        status["state"] = {"running": {"startedAt": now_rfc3339()}}
+    else:
+        status["state"] = {
+            "waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off 10s restarting failed container={container['name']} pod={pod['metadata']['name']}",
+            }
+        }
+        status["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}}
+    return status
+
+
+def start(b: Backend, events: Recorder, pod: Pod, pods: list[Pod], restarts: int = 0) -> None:
+    """Run the pod's containers (again, for a restart): boot the agent, set IPs, phase and conditions."""
+    node = pod["spec"]["nodeName"]
+    status = pod["status"]
+    if not status.get("podIP"):
+        ip = b.nodes[node].internal_ip if pod["spec"].get("hostNetwork") else _free_ip(b, node, pods)
+        status.update(
+            podIP=ip, podIPs=[{"ip": ip}], hostIP=b.nodes[node].internal_ip, startTime=now_rfc3339()
+        )
+    ready = node_ready(b, node)
+    statuses = []
+    for container in pod["spec"]["containers"]:
+        ok = True
+        if container["name"] == AGENT_CONTAINER and is_agent_pod(pod):
+            ok = _boot_agent(b, pod, container).ok
+        statuses.append(_container_status(pod, container, ok, restarts, ready))
+    all_ready = all(s["ready"] for s in statuses)
+    status["phase"] = "Running"
+    status["containerStatuses"] = statuses
+    status["conditions"] = _conditions(all_ready)
+    b.store.update("pods", pod, check_version=False)
+    for container in pod["spec"]["containers"]:
+        _container_events(events, pod, container, node)
+
+
+def _container_events(events: Recorder, pod: Pod, container: dict[str, Any], node: str) -> None:
+    # messages of kubelet 1.26: pkg/kubelet/images/image_manager.go, kuberuntime/kuberuntime_container.go
+    name = container["name"]
+    for reason, message in (
+        ("Pulled", f'Container image "{container["image"]}" already present on machine'),
+        ("Created", f"Created container {name}"),
+        ("Started", f"Started container {name}"),
+    ):
+        events.emit(
+            pod, reason, message, component="kubelet", host=node, field_path=f"spec.containers{{{name}}}"
+        )
+
+
+def back_off(events: Recorder, pod: Pod) -> None:
+    """The kubelet's Warning for a container waiting out its restart back-off (kuberuntime_manager.go,
+    doBackOff; the pod as format.Pod prints it: name_namespace(uid))."""
+    meta = pod["metadata"]
+    for cs in pod["status"].get("containerStatuses", []):
+        if (cs.get("state", {}).get("waiting") or {}).get("reason") != "CrashLoopBackOff":
+            continue
+        message = (
+            f"Back-off restarting failed container {cs['name']} in pod "
+            f"{meta['name']}_{meta['namespace']}({meta['uid']})"
+        )
+        events.emit(
+            pod,
+            "BackOff",
+            message,
+            component="kubelet",
+            host=pod["spec"]["nodeName"],
+            type_="Warning",
+            field_path=f"spec.containers{{{cs['name']}}}",
+        )
+
+
+def _conditions(ready: bool) -> list[dict[str, str]]:
+    at = now_rfc3339()
+    flag = "True" if ready else "False"
+    return [
+        {"type": t, "status": s, "lastTransitionTime": at}
+        for t, s in (
+            ("Initialized", "True"),
+            ("Ready", flag),
+            ("ContainersReady", flag),
+            ("PodScheduled", "True"),
+        )
+    ]
+
+
+def crash_looping(pod: Pod) -> bool:
+    return any(
+        (cs.get("state", {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+        for cs in pod.get("status", {}).get("containerStatuses", [])
+    )
+
+
+def sync_readiness(b: Backend, seen: Pod) -> None:
+    """Running pods on a NotReady node turn unready; they recover when the node does.
+
+    `seen` may be the store's own object: it is copied before anything changes."""
+    want = node_ready(b, seen["spec"]["nodeName"])
+    if all(cs.get("ready") == (want and "running" in cs.get("state", {}))
+           for cs in seen["status"].get("containerStatuses", [])):  # fmt: skip
+        return
+    pod = copy.deepcopy(seen)
+    changed = False
+    for cs in pod["status"].get("containerStatuses", []):
+        value = want and "running" in cs.get("state", {})
+        if cs.get("ready") != value:
+            cs["ready"], changed = value, True
+    if changed:
+        pod["status"]["conditions"] = _conditions(
+            all(cs["ready"] for cs in pod["status"]["containerStatuses"])
+        )
+        b.store.update("pods", pod, check_version=False)

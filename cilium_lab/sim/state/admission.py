@@ -1,0 +1,210 @@
+"""Validation and defaulting of objects on create and update, before they reach the store.
+
+Called by `sim.api.object_handlers` for POST/PUT/PATCH. Checks what a real API server checks first (names are
+RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
+selector matches its template) and fills the defaults the rest of this emulator relies on (pod
+phase Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from
+30000-32767, lowest free first where a real server picks at random). Errors are 422 Invalid with causes,
+as `kubectl` shows them. Simplification: only these checks; everything else is accepted as sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from typing import Any
+
+from cilium_lab.sim.state import k8s_errors
+from cilium_lab.sim.state.object_store import Store
+from cilium_lab.sim.state.resources import Resource
+
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(NAME_CHARS) for _ in range(5))
+
+
+def prepare(
+    store: Store, res: Resource, namespace: str | None, obj: Any, service_cidr: str
+) -> dict[str, Any]:
+    """Check and default `obj` for a create in `namespace`; return it (modified in place)."""
+    if not isinstance(obj, dict):
+        raise k8s_errors.bad_request("the body of the request must be a JSON object")
+    meta = obj.setdefault("metadata", {})
+    if not meta.get("name") and meta.get("generateName"):
+        meta["name"] = generate_name(meta["generateName"])
+    if res.namespaced:
+        if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+            raise k8s_errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        meta["namespace"] = namespace or meta.get("namespace") or "default"
+        if store.find("namespaces", "", meta["namespace"]) is None:
+            raise k8s_errors.not_found("namespaces", meta["namespace"])
+    else:
+        meta.pop("namespace", None)
+    obj["apiVersion"], obj["kind"] = res.group_version, res.kind
+    validate(res, obj)
+    DEFAULTS.get(res.key, lambda o, s, c: None)(obj, store, service_cidr)
+    return obj
+
+
+def validate(res: Resource, obj: dict[str, Any]) -> None:
+    name = obj["metadata"].get("name") or ""
+    causes: list[tuple[str, str, str]] = []
+    if not name:
+        causes.append(
+            ("metadata.name", "FieldValueRequired", "Required value: name or generateName is required")
+        )
+    elif res.group == "rbac.authorization.k8s.io":  # RBAC names are path segments ("system:masters")
+        if name in (".", "..") or "/" in name or "%" in name:
+            causes.append(
+                (
+                    "metadata.name",
+                    "FieldValueInvalid",
+                    f"Invalid value: \"{name}\": may not contain '/' or '%'",
+                )
+            )
+    elif not DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
+        causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}'))
+    causes += CHECKS.get(res.key, lambda o: [])(obj)
+    if causes:
+        raise k8s_errors.invalid(res.kind, name, causes, res.group)
+
+
+def _check_configmap(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    causes = []
+    for key, value in (obj.get("data") or {}).items():
+        if not CONFIG_KEY.match(key):
+            message = f"Invalid value: \"{key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+            causes.append((f"data[{key}]", "FieldValueInvalid", message))
+        if not isinstance(value, str):
+            raise k8s_errors.bad_request(
+                f'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal {type(value).__name__} into Go struct field ConfigMap.data of type string'
+            )
+    return causes
+
+
+def _check_pod(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    containers = (obj.get("spec") or {}).get("containers") or []
+    if not containers:
+        return [("spec.containers", "FieldValueRequired", "Required value")]
+    return [
+        (f"spec.containers[{i}].image", "FieldValueRequired", "Required value")
+        for i, c in enumerate(containers)
+        if not c.get("image")
+    ]
+
+
+def _check_daemonset(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    spec = obj.get("spec") or {}
+    wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not wanted:
+        return [("spec.selector", "FieldValueRequired", "Required value")]
+    if any(labels.get(k) != v for k, v in wanted.items()):
+        return [
+            (
+                "spec.template.metadata.labels",
+                "FieldValueInvalid",
+                f"Invalid value: {labels}: `selector` does not match template `labels`",
+            )
+        ]
+    return []
+
+
+CHECKS = {"configmaps": _check_configmap, "pods": _check_pod, "daemonsets.apps": _check_daemonset}
+
+
+def _default_pod(obj: dict[str, Any], store: Store, cidr: str) -> None:
+    obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+    for c in obj["spec"]["containers"]:
+        c.setdefault("imagePullPolicy", "IfNotPresent")
+    obj["spec"].setdefault("restartPolicy", "Always")
+
+
+def _default_service(obj: dict[str, Any], store: Store, cidr: str) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    for port in spec.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+    if spec.get("clusterIP") in (None, ""):
+        spec["clusterIP"] = allocate_cluster_ip(store, cidr)
+    if spec["clusterIP"] != "None":
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        allocate_node_ports(store, obj)
+    obj["status"] = {"loadBalancer": {}}
+
+
+NODE_PORTS = range(30000, 32768)  # the API server's default --service-node-port-range
+
+
+def allocate_node_ports(store: Store, obj: dict[str, Any]) -> None:
+    """Give every port of a NodePort Service a node port; refuse taken or out-of-range ones as the API does."""
+    used = {p.get("nodePort") for s in store.list("services") for p in s["spec"].get("ports") or []}
+    name = obj["metadata"]["name"]
+    for i, port in enumerate(obj["spec"].get("ports") or []):
+        wanted = port.get("nodePort")
+        if wanted in (None, 0):
+            port["nodePort"] = next((n for n in NODE_PORTS if n not in used), None)
+            if port["nodePort"] is None:
+                raise k8s_errors.internal("failed to allocate a nodePort: range is full (30000-32767)")
+        elif wanted not in NODE_PORTS or wanted in used:
+            why = (
+                "provided port is already allocated"
+                if wanted in used
+                else "provided port is not in the valid range. The range of valid ports is 30000-32767"
+            )
+            field = f"spec.ports[{i}].nodePort"
+            raise k8s_errors.invalid(
+                "Service", name, [(field, "FieldValueInvalid", f"Invalid value: {wanted}: {why}")]
+            )
+        used.add(port["nodePort"])
+
+
+def allocate_cluster_ip(store: Store, cidr: str) -> str:
+    used = {s["spec"].get("clusterIP") for s in store.list("services")}
+    network = ipaddress.ip_network(cidr)
+    for host in network.hosts():
+        if str(host) not in used:
+            return str(host)
+    raise k8s_errors.internal(f"failed to allocate a serviceIP: range is full ({cidr})")
+
+
+def _default_namespace(obj: dict[str, Any], store: Store, cidr: str) -> None:
+    obj["spec"] = {"finalizers": ["kubernetes"]}
+    obj["status"] = {"phase": "Active"}
+    obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+
+
+def _default_daemonset(obj: dict[str, Any], store: Store, cidr: str) -> None:
+    spec = obj["spec"]
+    spec.setdefault(
+        "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    )
+    spec.setdefault("revisionHistoryLimit", 10)
+    obj["status"] = {
+        "currentNumberScheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "numberReady": 0,
+    }
+
+
+DEFAULTS = {
+    "pods": _default_pod,
+    "services": _default_service,
+    "namespaces": _default_namespace,
+    "daemonsets.apps": _default_daemonset,
+}
