@@ -1,10 +1,9 @@
 """Start and stop an embedded cluster: `EmbeddedCluster` runs the API server in a background thread.
 
-Called by `cilium_lab.targets` (a `sim:<profile>` target), by `cilium-lab sim serve` and by tests.
-Loads the profile (`sim.state.profiles`), installs the initial objects (`sim.control.bootstrap`) or restores a
-saved state (`sim.control.state_file`), serves `sim.api.server`'s app on 127.0.0.1 with its own event loop, and writes
+Loads the profile (`state.profiles`), installs the initial objects (`control.bootstrap`) or restores a
+saved state (`control.state_file`), serves `api.server`'s app on 127.0.0.1 with its own event loop, and writes
 a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens). It serves https with a
-throw-away self-signed certificate (`sim.api.tls`), because kubectl sends tokens only over TLS; without
+throw-away self-signed certificate (`api.tls`), because kubectl sends tokens only over TLS; without
 the `openssl` tool it serves plain http and treats requests without a token as `admin` (kubectl then
 always acts as admin). Only 127.0.0.1 is ever bound.
 """

@@ -1,9 +1,9 @@
 """The effective datapath of one emulated node: what its Cilium agent actually runs.
 
-Shared vocabulary of the embedded cluster. `sim.agent.startup` derives it from cilium-config, the node's
+Derived by the agent's start-up from cilium-config, the node's
 CiliumNodeConfig overrides, the node's kernel and NIC and the Cilium version (falling back as Cilium
-does); `sim.agent.status_output` prints it as `cilium-dbg status`; `sim.perf.network_model` turns the datapaths on a
-path into throughput and latency. Simplification: one device per node, IPv4 pod traffic.
+does); the status output prints it and the performance model turns the datapaths on a path into
+throughput and latency. Simplification: one device per node, IPv4 pod traffic.
 """
 
 from __future__ import annotations

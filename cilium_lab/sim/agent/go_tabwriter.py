@@ -1,6 +1,6 @@
 """Go's text/tabwriter column alignment, as `cilium status` prints through it.
 
-Called by `sim.agent.status_output`. The in-agent CLI writes its status through
+The in-agent CLI writes its status through
 `tabwriter.NewWriter(os.Stdout, 2, 0, 3, ' ', 0)` (cilium-dbg/cmd/status.go) and its detail tables
 through `NewWriter(w, 0, 0, 3, ' ', 0)`. The rules reproduced here are Go's: cells end at a tab, the
 last cell of a line is not part of a column, and a column block is a run of consecutive lines that

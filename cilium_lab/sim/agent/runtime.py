@@ -1,9 +1,8 @@
-"""The seams inside the embedded cluster between the API surface and the behaviour models.
+"""The records the control plane, the agent, the shell and the performance model share.
 
-`sim.control.controllers` (API side) calls `sim.agent.startup.boot` when an agent pod starts and keeps the returned
-`Boot` on the pod; `sim.api.server` hands every exec to `sim.shell.dispatch.run` with an `ExecContext`; the shell
-hands `netperf`/`iperf3` to `sim.shell.netperf_emu`, which asks `sim.perf.network_model`. These records are the only
-things those modules share.
+An agent start returns a `Boot` (kept on the pod); a command run in a pod gets an `ExecContext` and
+answers an `ExecResult`; an address resolves to an `Endpoint`. These records are the only things
+those layers share.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
 """The emulated Cilium agent's start: from cilium-config, the node and the version to a `Datapath`.
 
-Called by the API side (`sim.control.controllers`) when an agent pod starts, with the node's effective
-cilium-config (ConfigMap merged with CiliumNodeConfig overrides). Calls `sim.agent.startup_rules` for routing,
-KPR, masquerading, load-balancer mode, host routing and the conntrack bypass, and derives the
-performance features itself (BIG TCP, Bandwidth Manager/BBR, XDP, MTU, map sizes, clock, device
-mode). A rule Cilium enforces with a fatal error makes `Boot.ok` False with that message; a rule it
-enforces by falling back logs the line the real agent logs (see `rules` for which are approximate).
+Input: the node's effective cilium-config (ConfigMap merged with CiliumNodeConfig overrides). The rules in
+`startup_rules` decide routing, KPR, masquerading, load-balancer mode, host routing and the conntrack bypass;
+this module derives the performance features itself (BIG TCP, Bandwidth Manager/BBR, XDP, MTU, map sizes,
+clock, device mode). A rule Cilium enforces with a fatal error makes `Boot.ok` False with that message; a rule
+it enforces by falling back logs the line the real agent logs (see `startup_rules` for which are approximate).
 
 Simplifications: the agent starts instantly; one device per node; the chart's rendering of keys is
 the caller's business (a key absent from the config means the agent's default).

@@ -1,16 +1,15 @@
 """Cilium's start-up rules for the emulated agent: config keys per version, and the fallbacks and
 fatal errors by which a real agent turns requested settings into what it runs.
 
-Called by `sim.agent.startup.boot`, which applies the `derive_*` functions in order on a `Draft`; each one
-reads the merged cilium-config, the node's kernel and NIC and the version, sets Datapath fields,
-appends log lines, or raises `Fatal` with the message the real agent dies with. Calls nothing but
-`sim.state.profiles` types.
+The `derive_*` functions apply in order on a `Draft`; each one reads the merged cilium-config, the node's
+kernel and NIC and the version, sets Datapath fields, appends log lines, or raises `Fatal` with the message
+the real agent dies with.
 
-Sources (shared/reference/cilium-tuning.md, cited below as "ref A.0" etc.) and the agent code read
-for the messages: cilium/cilium daemon/cmd/daemon_main.go and kube_proxy_replacement.go (1.10-1.12
-era). Messages marked "(approx.)" are not copied from a source: their wording is ours, the rule is
-Cilium's. Raises InputError for an unparsable version or kernel. Simplifications: one device per node (the NIC), IPv4 pod traffic, no IPsec/WireGuard,
-no CNI chaining, no endpoint routes.
+Sources (the project's Cilium tuning reference, cited below as "ref A.0" etc.) and the agent code read for the
+messages: cilium/cilium daemon/cmd/daemon_main.go and kube_proxy_replacement.go (1.10-1.12 era). Messages
+marked "(approx.)" are not copied from a source: their wording is ours, the rule is Cilium's. Raises
+InputError for an unparsable version or kernel. Simplifications: one device per node (the NIC), IPv4 pod
+traffic, no IPsec/WireGuard, no CNI chaining, no endpoint routes.
 """
 
 from __future__ import annotations

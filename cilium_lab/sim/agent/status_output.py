@@ -1,7 +1,7 @@
 """`cilium-dbg status` (`cilium status` before 1.15) as the in-agent CLI prints it, per version.
 
-Called by `sim.shell.dispatch` for `cilium[-dbg] status [--verbose]`. Calls `status_response.build` for the
-status response and `status_render_tabwriter.align` for Go's column alignment, so label runs of
+Prints the status response of `status_response.build` for `cilium[-dbg] status [--verbose]`, aligned
+by `go_tabwriter.align` as Go's tabwriter aligns it, so label runs of
 spaces come out as the real CLI's do. Line order and formats follow FormatStatusResponse in
 cilium/cilium pkg/client/client.go and the status command (reference B.1, B.3): "Host Routing:" up
 to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes from 1.14, Socket LB

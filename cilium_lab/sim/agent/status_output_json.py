@@ -1,6 +1,6 @@
 """`cilium-dbg status -o json` and `-o yaml` for an emulated node.
 
-Called by `sim.shell.dispatch`. Calls `status_response.build`. The real CLI marshals the StatusResponse
+Prints the status response of `status_response.build`. The real CLI marshals the StatusResponse
 with Go's encoding/json (2-space indent; `omitempty`, so false booleans, zero numbers, empty strings
 and empty lists are absent, while empty objects stay) and with go-yaml for YAML, whose keys are the
 Go field names lower-cased without dashes (`ipv4bigtcp`, `maxgro`) and which keeps false values

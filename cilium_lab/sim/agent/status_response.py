@@ -1,10 +1,9 @@
 """The agent's status response (`GET /healthz` payload) for one emulated node, as a JSON-shaped dict.
 
-Called by `sim.agent.status_output` (text) and `sim.agent.status_output_json` (`-o json`/`-o yaml`); both print
-this one model, as the real CLI prints its StatusResponse. Field names follow cilium/cilium
-api/v1/models per version (reference B.2): `host-routing` up to 1.15, `routing` from 1.16; no
-`ipv4-big-tcp` before 1.14; `attach-mode`/`datapath-mode` from 1.16. Booleans are kept here even when
-false; the JSON printer drops them (omitempty).
+The text output and the `-o json`/`-o yaml` output both print this one model, as the real CLI prints its
+StatusResponse. Field names follow cilium/cilium api/v1/models per version (reference B.2): `host-routing` up
+to 1.15, `routing` from 1.16; no `ipv4-big-tcp` before 1.14; `attach-mode`/`datapath-mode` from 1.16. Booleans
+are kept here even when false; the JSON printer drops them (omitempty).
 
 Simulated, not measured: controller counts, Hubble flow counters, IPAM usage and timestamps are
 plausible constants derived from the node, the same on every call.

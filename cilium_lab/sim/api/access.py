@@ -1,7 +1,7 @@
 """Who is asking and whether they may: authentication, injected API faults, then RBAC.
 
-Called by every resource handler (`sim.api.object_handlers`, `sim.api_pods`) before it touches the store,
-and by `sim.api.server`'s middleware for authentication. A missing or unknown bearer token is 401; a
+Every resource handler asks here before it touches the store, and the server's middleware asks here
+for authentication. A missing or unknown bearer token is 401; a
 matching API fault answers with its delay and code before RBAC is asked; RBAC denial is a 403 with
 the real server's message.
 """

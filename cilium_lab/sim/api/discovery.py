@@ -1,9 +1,9 @@
 """Discovery documents: /version, /api, /api/v1, /apis, /apis/<group>/<version>.
 
-Called by `sim.api.server` routes; built from `sim.state.resources.Registry`. Only the legacy (unaggregated)
+Built from `state.resources.Registry`. Only the legacy (unaggregated)
 discovery is served: kubectl and the Python client ask for aggregated discovery
 (apidiscovery.k8s.io/v2) but accept a plain `application/json` answer and fall back, as they do with
-older servers. /openapi/v2 and /openapi/v3 are 404 (see the report on what that means for kubectl).
+older servers. /openapi/v2 is 404; /openapi/v3 is the minimal index of `openapi`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """pods/exec and pods/log: the agent's boot log, and commands run in a pod over a websocket.
 
-Called by `sim.api.server`'s router. Exec speaks the Kubernetes remote-command websocket protocols
+Exec speaks the Kubernetes remote-command websocket protocols
 v5.channel.k8s.io (kubectl >= 1.30; channel 255 closes a stream), v4.channel.k8s.io (the Python
 client's kubernetes.stream) and their base64 variants: one frame per write, first byte (or digit)
 the channel: 0 stdin, 1 stdout, 2 stderr, 3 status. The status channel carries a metav1.Status,
 Success or Failure with reason NonZeroExitCode and a cause ExitCode, as the kubelet sends. The
-command runs in `behaviour.run` with an `ExecContext` from the backend; stdin is not read (the
+command runs in `control.behaviour.run` with an `ExecContext` from the backend; stdin is not read (the
 emulated commands take none). SPDY upgrades (kubectl before 1.30) are refused with 400 BadRequest
 "unable to upgrade connection: ..." since this server has no SPDY; kubectl >= 1.30 never sends them.
 """

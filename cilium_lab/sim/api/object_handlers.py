@@ -1,9 +1,9 @@
 """Thin HTTP handlers for every served resource: list, get, create, update, patch, delete, status.
 
-Called by `sim.api.server`'s router with a parsed `Target`; each handler authorizes (`sim.api.access`), then
-calls the store, `sim.state.admission` and `sim.state.patching`, and answers JSON or a `Table` (`sim.api.table_columns`).
-Watches go to `sim.api.watch`. Rules live in those modules, not here. Simplifications: `limit` and
-`continue` page by offset; `dryRun` is honoured by skipping the write; server-side apply is 415.
+Each handler takes a parsed `Target`, authorizes (`access`), then calls the store, admission and patching
+(`state`), and answers JSON or a `Table` (`table_columns`). Watches go to `watch`. Rules live in those
+modules, not here. Simplifications: `limit` and `continue` page by offset; `dryRun` is honoured by skipping
+the write; server-side apply is 415.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A minimal OpenAPI v3 index, just enough for kubectl to validate on the server side.
 
-Called by `sim.api.server` for /openapi/v3 and /openapi/v3/<api path>. kubectl (1.27+) reads these to
+Served at /openapi/v3 and /openapi/v3/<api path>. kubectl (1.27+) reads these to
 learn whether a resource's PATCH accepts `fieldValidation`; when it does, kubectl leaves validation to
 the server instead of downloading full schemas (/openapi/v2), so `kubectl apply -f` and
 `kubectl create -f` work without `--validate=false`. Simplification: the documents carry the PATCH

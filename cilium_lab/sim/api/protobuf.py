@@ -1,6 +1,6 @@
 """Reading the few request bodies kubectl sends as protobuf: the authorization reviews.
 
-Called by `sim.api.reviews`. kubectl's typed clients POST built-in objects as
+kubectl's typed clients POST built-in objects as
 `application/vnd.kubernetes.protobuf` (every answer of this server is JSON, which they also accept),
 so `kubectl auth can-i` sends its SelfSubjectAccessReview that way. The body is the Kubernetes
 envelope, the magic `k8s\\0` then a runtime.Unknown {typeMeta, raw}

@@ -1,9 +1,9 @@
 """SelfSubjectAccessReview and SelfSubjectRulesReview (authorization.k8s.io/v1), what `kubectl auth can-i` asks.
 
-Called by `sim.api.server` for POST to either collection (other methods are 405 MethodNotAllowed there, as
-on a real server, whose REST storage for them only creates). Answers for the caller's identity
-(`sim.api.access.identity_of`) from `sim.state.rbac`: `rbac.allowed` decides an access review, and rbac's own
-matching names the binding that granted it. Nothing is stored. Behaviour of a 1.26 API server
+Answers POST to either collection (other methods are 405 MethodNotAllowed, as on a real server,
+whose REST storage for them only creates) for the caller's identity (`access.identity_of`) from
+`state.rbac`: `rbac.allowed` decides an access review, and rbac's own matching names the binding that
+granted it. Nothing is stored. Behaviour of a 1.26 API server
 (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#checking-api-access,
 pkg/registry/authorization/selfsubject{access,rules}review/rest.go):
 

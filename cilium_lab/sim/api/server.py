@@ -1,10 +1,11 @@
 """The HTTP surface of the embedded cluster: an aiohttp app with the Kubernetes API's URL layout.
 
-Built by `sim.cluster` around a `Backend`. Routes discovery to `sim.api.discovery`, resource paths
-(/api/v1/..., /apis/<group>/<version>/...) to the thin handlers in `sim.api.object_handlers` and
-`sim.api.exec_ws`, the create-only authorization.k8s.io reviews to `sim.api.reviews`, and the admin endpoints (/_sim/faults, /_sim/clock; admin token) to the backend.
+Built around a `Backend`. Routes discovery to `discovery`, resource paths (/api/v1/...,
+/apis/<group>/<version>/...) to the thin handlers in `object_handlers` and `exec_ws`, the
+create-only authorization.k8s.io reviews to `reviews`, and the admin endpoints (/_sim/faults,
+/_sim/clock; admin token) to the backend.
 A middleware authenticates every request and turns `ApiError` into the Status body a real server
-sends. The app runs the controller loop (`sim.control.controllers`) and the state saver as background tasks.
+sends. The app runs the controller loop (`control.controllers`) and the state saver as background tasks.
 """
 
 from __future__ import annotations

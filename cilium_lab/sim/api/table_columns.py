@@ -1,9 +1,8 @@
 """Server-side `Table` output, as kubectl asks for it (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`).
 
-Called by `sim.api.object_handlers` for get/list/watch when the client accepts a Table. Columns follow the
-real server's printers (k8s.io/kubernetes/pkg/printers/internalversion): priority 0 columns are the
-default `kubectl get`, priority 1 the extra `-o wide` ones. Resources without a printer get
-Name and Age, as a CRD without additionalPrinterColumns does. Events have no Name first column:
+Used for get/list/watch when the client accepts a Table. Columns follow the real server's printers
+(k8s.io/kubernetes/pkg/printers/internalversion): priority 0 columns are the default `kubectl get`,
+priority 1 the extra `-o wide` ones. Resources without a printer get Name and Age, as a CRD without additionalPrinterColumns does. Events have no Name first column:
 LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (printEvent; the server always fills the wide cells too).
 """
 

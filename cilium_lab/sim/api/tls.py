@@ -1,9 +1,9 @@
 """A throw-away self-signed certificate for the embedded cluster's HTTPS endpoint on 127.0.0.1.
 
-Called by `sim.cluster` at start. kubectl (client-go) sends bearer tokens only over TLS, so the
+kubectl (client-go) sends bearer tokens only over TLS, so the
 cluster serves https with a fresh key and certificate (subjectAltName IP:127.0.0.1) made by the
 `openssl` command line tool; the certificate goes into the kubeconfig as the cluster's CA. Without
-`openssl` the caller falls back to plain http (see `sim.cluster`).
+`openssl` the cluster falls back to plain http (see `sim.cluster`).
 """
 
 from __future__ import annotations
@@ -36,11 +36,10 @@ def available() -> bool:
 def self_signed(directory: Path) -> Certificate:
     """A new EC P-256 key and a 10-year certificate for 127.0.0.1 in `directory`."""
     cert, key = directory / "server.crt", directory / "server.key"
-    command = [
-        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", str(key), "-out", str(cert), "-days", "3650", "-subj", "/CN=cilium-lab-embedded-cluster",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ]  # fmt: skip
+    command = ["openssl", "req", "-x509", "-nodes", "-days", "3650"]
+    command += ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=cilium-lab-embedded-cluster"]
+    command += ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
     subprocess.run(command, check=True, capture_output=True, timeout=30)
     key.chmod(0o600)
     return Certificate(cert, key)

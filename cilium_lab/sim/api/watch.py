@@ -1,6 +1,6 @@
 """Watch streams: `?watch=true` answered with one JSON event per line, as the real server streams them.
 
-Called by `sim.api.object_handlers.list_or_watch`; reads `Store.subscribe`. Without a resourceVersion (or
+Reads `Store.subscribe`. Without a resourceVersion (or
 with "0") the stream starts with ADDED events for every current object; with one, it replays the
 store's event log after it (410 Gone in an ERROR event when the log no longer reaches back). Events
 are filtered by label and field selector on the new object (a real server also sends DELETED when an

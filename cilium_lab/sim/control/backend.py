@@ -1,15 +1,13 @@
 """One embedded cluster's state and behaviour, behind the HTTP surface.
 
-Created by `sim.cluster` and read by every handler (`access.backend_of(request)`) and by the
-controllers. Holds the store, the served resources, the profile, users, faults, the virtual clock,
-the seeded randomness, the agent boots per pod and each node's mutable host settings (`sim.state.host_settings`;
-neither are API objects). Every exec and every resolved endpoint sees a node with its current host
-settings. Builds the
-`ExecContext` for an exec and answers `resolve(ip, port)` for the performance model: a pod, a node,
-a ClusterIP's backend, or, for a node address with a Service's nodePort, that Service's backend
-reached through the node (`via_nodeport`, the node as balancer). Simplification: backends are chosen
-round-robin per service among running selected pods; a NodePort is open on every node, including
-ones without a running agent (kube-proxy or the agent would answer there).
+Every handler reaches it through `access.backend_of(request)`. Holds the store, the served resources, the
+profile, users, faults, the virtual clock, the seeded randomness, the agent boots per pod and each node's
+mutable host settings (`state.host_settings`; neither are API objects). Every exec and every resolved endpoint
+sees a node with its current host settings. Builds the `ExecContext` for an exec and answers `resolve(ip,
+port)` for the performance model: a pod, a node, a ClusterIP's backend, or, for a node address with a
+Service's nodePort, that Service's backend reached through the node (`via_nodeport`, the node as balancer).
+Simplification: backends are chosen round-robin per service among running selected pods; a NodePort is open on
+every node, including ones without a running agent (kube-proxy or the agent would answer there).
 """
 
 from __future__ import annotations

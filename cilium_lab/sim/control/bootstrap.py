@@ -1,6 +1,6 @@
 """The objects a freshly installed cluster of a profile holds: namespaces, nodes, Cilium, RBAC, users.
 
-Called by `sim.cluster` when no saved state is restored. Builds the nodes from the profile (nodeInfo,
+Used when no saved state is restored. Builds the nodes from the profile (nodeInfo,
 addresses, labels k3s/kubeadm set, podCIDR), the `cilium-config` ConfigMap and the `cilium` DaemonSet
 as the Helm chart installs them (image quay.io/cilium/cilium:v<version>, container `cilium-agent`,
 label k8s-app=cilium, hostNetwork), the `kubernetes` Service, and RBAC: user `admin` in

@@ -1,15 +1,15 @@
 """The control loop of the embedded cluster: the DaemonSet controller and the pod lifecycle driver.
 
-Started by `sim.api.server` as an asyncio task; `tick()` runs every `Timing.tick` seconds with the store
-lock held and calls `sim.control.kubelet` for scheduling and container starts. The DaemonSet controller keeps
+Runs as an asyncio task of the server; `tick()` runs every `Timing.tick` seconds with the store lock
+held and asks `kubelet` for scheduling and container starts. The DaemonSet controller keeps
 one pod per eligible node, labels pods with a hash of the pod template (controller-revision-hash)
 and rolls a changed template out node by node: old pods that are unavailable go at once, then one
 available old pod at a time while fewer than maxUnavailable pods are unavailable (RollingUpdate, as
 the real controller does). Status counters (desired/current/ready/updated/available,
-observedGeneration) are what `kubectl rollout status` reads. Events (`sim.control.events`): the DaemonSet
+observedGeneration) are what `kubectl rollout status` reads. Events (`events`): the DaemonSet
 controller's `SuccessfulCreate`/`SuccessfulDelete` on the DaemonSet (pkg/controller/controller_utils.go),
 the scheduler's `Scheduled` for its pods (DaemonSet pods go through the default scheduler since 1.12),
-and, through `sim.control.kubelet`, the kubelet's container events and `BackOff`. Simplifications: no
+and, through `kubelet`, the kubelet's container events and `BackOff`. Simplifications: no
 ControllerRevision objects, no maxSurge, no minReadySeconds; pods are deleted without a grace period
 (and with their DaemonSet, as the garbage collector would, which records no event).
 """

@@ -1,8 +1,7 @@
 """Core v1 Events the emulated control plane records where it acts, kept in the store and bounded.
 
-Created by `sim.control.controllers.Controllers` (one `Recorder` per running server) and handed to
-`sim.control.kubelet`; writes `events` objects through `sim.state.object_store`, which the generic handlers of
-`sim.api.object_handlers` then serve (list, watch, field selectors for `kubectl describe`). Events look like
+One `Recorder` per running server writes `events` objects into the store, which the generic
+handlers then serve (list, watch, field selectors for `kubectl describe`). Events look like
 those of a Kubernetes 1.26 cluster: controllers and kubelets use client-go's legacy recorder
 (tools/record, v0.26: name `<object>.<hex nanoseconds>`, source {component, host}, first/last
 timestamp and count; reportingComponent/Instance left empty), and a repeat of the same event (same

@@ -12,7 +12,7 @@ errors and delays) and by the controllers (agent crash loops, stuck rollouts, No
 - `node_not_ready(*nodes)`: the node's Ready condition turns False and its pods become unready.
 - `host_write_error(node, setting)`: on that node, changing a host setting whose key starts with
   `setting` ("governor", "irq.", "irqbalance", "tuned") fails with EIO (optionally `times` times);
-  read by `sim.control.backend` when a host command writes (`sim.state.host_settings`).
+  checked by `backend` when a host command writes (`state.host_settings`).
 """
 
 from __future__ import annotations

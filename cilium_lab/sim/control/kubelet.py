@@ -1,13 +1,13 @@
 """What the scheduler and the kubelets do in the embedded cluster: place pods, start them, crash-loop them.
 
-Called by `sim.control.controllers.Controllers.tick` with the store lock held. A new pod is bound to a node
+Runs within the controllers' tick, with the store lock held. A new pod is bound to a node
 (spec.nodeName, nodeSelector and required node affinity respected, fewest pods first), starts after
 `Timing.start` seconds of wall time with an IP from its node's pod CIDR (hostNetwork pods get the
 node IP), and its `cilium-agent` container boots the emulated agent (`behaviour.boot`) with the
 node's effective config. A failed boot (or the crash-loop fault) leaves the container waiting in
 CrashLoopBackOff, restarting every `Timing.crash_backoff` seconds with the config read anew.
 Node faults: a NotReady node's Ready condition turns False, its pods become unready and new ones
-stay Pending. Records the events a kubelet and the scheduler send (`sim.control.events`): `Scheduled` on
+stay Pending. Records the events a kubelet and the scheduler send (`events`): `Scheduled` on
 binding, `Pulled`/`Created`/`Started` per container start (repeats are counted, not added) and
 `BackOff` for a crash-looping container. Simplifications: no resource accounting, taints or graceful
 termination (so no `Killing` events); images are always present on the node.
@@ -245,8 +245,10 @@ def sync_readiness(b: Backend, seen: Pod) -> None:
 
     `seen` may be the store's own object: it is copied before anything changes."""
     want = node_ready(b, seen["spec"]["nodeName"])
-    if all(cs.get("ready") == (want and "running" in cs.get("state", {}))
-           for cs in seen["status"].get("containerStatuses", [])):  # fmt: skip
+    if all(
+        cs.get("ready") == (want and "running" in cs.get("state", {}))
+        for cs in seen["status"].get("containerStatuses", [])
+    ):
         return
     pod = copy.deepcopy(seen)
     changed = False

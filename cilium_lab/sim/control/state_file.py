@@ -1,10 +1,10 @@
 """Saving and restoring an embedded cluster's state to a JSON file (`--state FILE`).
 
-Called by `sim.cluster`: `restore` at start when the file exists, `Saver.maybe_save` after every
-controller tick (writes only when the store's revision moved or faults changed, at most every
-`interval` seconds) and `save` at stop. The file holds the API objects, the revision counter, users
-and tokens, faults, the virtual clock, each node's host settings (`sim.state.host_settings`), and the config each
-running agent booted with, so agents come back with the datapath they had. Writes are atomic (temp file, then rename).
+`restore` at start when the file exists, `Saver.maybe_save` after every controller tick (writes only when the
+store's revision moved or faults changed, at most every `interval` seconds) and `save` at stop. The file holds
+the API objects, the revision counter, users and tokens, faults, the virtual clock, each node's host settings
+(`state.host_settings`), and the config each running agent booted with, so agents come back with the datapath
+they had. Writes are atomic (temp file, then rename).
 """
 
 from __future__ import annotations

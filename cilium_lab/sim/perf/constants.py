@@ -1,7 +1,6 @@
 """The performance model's constants: data/perfmodel.yaml, loaded once and checked.
 
-Called by `sim.perf.network_model` (the model) and `sim.perf.noise` (the sampler). Calls only PyYAML. Every
-number the model uses is in that file beside its source; this module adds no numbers of its own. It
+Every number the model uses is in that file beside its source; this module adds no numbers of its own. It
 also picks a node's hardware class (by NIC driver, then arch, or a profile's override).
 """
 

@@ -1,10 +1,9 @@
 """Which effects a path takes, and the limits that shape the aggregate: the rules of the performance model.
 
-Called by `sim.perf.network_model.expected`. Calls `sim.perf.constants` for every number and
-`sim.perf.host_effects` for kernel and host tuning. Each rule here names the datapath fields it reads;
-the YAML entry of the same name says where its value comes from.
-Simplifications: an end without an agent is modelled as the host stack; both directions of a path
-are alike; the tunnel counts only when both ends are pods (traffic to a node address is routed).
+Every number comes from `constants`; kernel and host tuning from `host_effects`. Each rule here names the
+datapath fields it reads; the YAML entry of the same name says where its value comes from. Simplifications: an
+end without an agent is modelled as the host stack; both directions of a path are alike; the tunnel counts
+only when both ends are pods (traffic to a node address is routed).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Per-node effects of the kernel and the host's tuning on the performance model.
 
-Called by `sim.perf.effects` for each node on a path. Reads the node's preemption model and its
+For each node on a path, reads the node's preemption model and its
 `host` settings (governor, tuned_profile, irqbalance) from the profile and looks the multipliers up
 in data/perfmodel.yaml (`host:`), relative to the C.1 nodes (PREEMPT_NONE, tuned, irqbalance killed).
 Simplification: these settings change rates and jitter only; no frequency or C-state model.

@@ -1,10 +1,8 @@
 """The embedded cluster's performance model: a network path and a netperf test -> the expected result.
 
-Called by `sim.shell.netperf_emu` (which builds a `Path` from `ExecContext.resolve`) and by tests, which use
-the pure API directly: `expected(path, test, concurrent)` gives an `Expectation`, and
-`perfmodel_noise.sample(expectation, rng)` draws one seeded measurement from it. Calls
-`sim.perf.constants` (every number lives in data/perfmodel.yaml beside its source) and
-`sim.perf.effects` (which effects a path takes).
+`expected(path, test, concurrent)` gives an `Expectation`, and `noise.sample(expectation, rng)`
+draws one seeded measurement from it. Every number lives in data/perfmodel.yaml beside its source
+(`constants`); which effects a path takes is decided in `effects`.
 
 How it works: a node's hardware class gives reference rates for a host-to-host path (C.1's baseline on
 the C.1 hardware). Each effect the path takes (host routing, conntrack, tunnel, Hubble, MTU, BIG TCP,

@@ -1,10 +1,9 @@
 """Seeded measurement noise: one netperf run drawn from an `Expectation`.
 
-Called by `sim.shell.netperf_emu` (and tests) with the cluster's seeded `random.Random`, so the same seed
-and the same sequence of commands give the same numbers. Calls `sim.perf.constants` for the
-spread (data/perfmodel.yaml `noise:`). Simplification: one log-normal draw per run for the rate plus
-rare slow outliers; the latency percentiles are shaped from the run's mean by fixed ratios fitted
-to real netperf output, widened by the path's jitter and load, not drawn from a histogram.
+Draws from the cluster's seeded `random.Random`, so the same seed and the same sequence of commands give the
+same numbers. The spread comes from (data/perfmodel.yaml `noise:`). Simplification: one log-normal draw per
+run for the rate plus rare slow outliers; the latency percentiles are shaped from the run's mean by fixed
+ratios fitted to real netperf output, widened by the path's jitter and load, not drawn from a histogram.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """From an exec to a performance-model path: who is the client, where does the address land.
 
-Called by `sim.shell.netperf_emu` and `sim.shell.iperf3_emu`. Calls `ExecContext.resolve` (the API side's answer
+Asks `ExecContext.resolve` (the API side's answer
 to "where does this IP and port land") and builds a `Path` with the profile's `perf`
 overrides. Decides reachability: an address that resolves to nothing, the client's own namespace,
 or a pod end on a node without a running agent has nobody listening. A node address with a

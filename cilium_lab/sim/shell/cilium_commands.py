@@ -1,7 +1,7 @@
 """The in-agent Cilium CLI in emulated agent pods: `cilium-dbg` (1.15+) and `cilium` (up to 1.14).
 
-Called by `sim.shell.dispatch` through its command table. Calls `sim.agent.status_output` and
-`sim.agent.status_output_json`. Subcommands: `status` with `--verbose`, `--brief`, `-o json|yaml`, and
+Prints through the agent's status outputs (`agent.status_output`, `agent.status_output_json`).
+Subcommands: `status` with `--verbose`, `--brief`, `-o json|yaml`, and
 `version`. The binary was renamed in 1.15 (reference A.0, cilium/cilium#28085): on 1.15+ images
 `cilium` does not exist and on older images `cilium-dbg` does not. Errors follow cobra's format
 (`Error: unknown flag: --x`, exit 1). While the agent is not running, status fails as the real CLI

@@ -1,18 +1,19 @@
 """Commands run inside emulated pods (`kubectl exec`): the entry point and the command table.
 
-`run` takes an `ExecContext` and the argv. Which commands exist depends on the container's image, as on a real cluster:
+`run` takes an `ExecContext` and the argv. Which commands exist depends on the container's image, as
+on a real cluster:
   - the Cilium agent image (quay.io/cilium/cilium): `cilium` (up to 1.14) or `cilium-dbg` (1.15+),
     ip, iptables, iptables-save, sysctl, uname, ethtool, cat/grep/wc/head/tail, hostname, date, and
     host tools the labs ask about (tuned-adm where the node has tuned, systemctl), answered as the
     host would since the agent runs with hostNetwork and the host's view (a simplification);
-  - the benchmark image (quay.io/cilium/network-perf, netbench.md §10): netperf, netserver, iperf3,
-    uname, ip and the text tools;
+  - the benchmark image (quay.io/cilium/network-perf): netperf, netserver, iperf3, uname, ip and the
+    text tools;
   - any other image: the text tools, uname, ip, sysctl;
   - every image: tee, nproc (coreutils) and nsenter (util-linux); the agent image has nsenter too.
-`nsenter -t 1 -m ... -- CMD` in a privileged hostPID pod runs CMD on the host (`sim.shell.host_commands`):
+`nsenter -t 1 -m ... -- CMD` in a privileged hostPID pod runs CMD on the host (`host_commands`):
 there the host's tools exist (tuned-adm only where tuned is installed, systemctl, cpupower, apt-get)
 and host settings can change.
-`sh -c`/`bash -c` scripts go to `sim.shell.sh_interpreter`. An unknown command fails as sh does
+`sh -c`/`bash -c` scripts go to `sh_interpreter`. An unknown command fails as sh does
 (`sh: 1: <cmd>: not found`, exit 127).
 
 netperf/netserver/iperf3 go to `netperf_emu.run(ctx, argv, concurrent=N)`, where `concurrent` is the

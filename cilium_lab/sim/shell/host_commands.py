@@ -1,12 +1,11 @@
 """Host tuning commands in emulated pods and on the host: nsenter, tuned-adm, systemctl.
 
-Called by `sim.shell.dispatch` through its command table (`nsenter` gets the shell's runner to run its
-command) and by `sim.shell.host_tools` (cpupower, apt-get, tee, nproc). Calls `sim.shell.node_view` and, for
-changes, `ExecContext.write_host` (state in `sim.state.host_settings`). Reads work wherever the tool exists (the agent image answers `tuned-adm
-active` and `systemctl is-active` as the host would: see `sim.shell.dispatch`). Changes need the host:
+`nsenter` gets the shell's runner to run its command. Changes go through `ExecContext.write_host`
+(state in `state.host_settings`). Reads work wherever the tool exists (the agent image answers
+`tuned-adm active` and `systemctl is-active` as the host would: see `dispatch`). Changes need the host:
 `nsenter -t 1 -m ... -- CMD` from a pod that is privileged and hostPID runs CMD with
-`ExecContext.on_host`; from any other pod nsenter fails as the brief for lab 15 specifies
-("cannot open /proc/1/ns/mnt: Permission denied"), and systemctl/tuned-adm changes fail as they do
+`ExecContext.on_host`; from any other pod nsenter fails as util-linux's does without the
+privilege ("cannot open /proc/1/ns/mnt: Permission denied"), and systemctl/tuned-adm changes fail as they do
 in a container without systemd or D-Bus.
 
 Messages are the tools' own where known; tuned-adm's unknown-profile text is from memory of tuned 2.x
@@ -39,10 +38,18 @@ NO_SYSTEMD = (
 )
 NO_TUNED_DAEMON = "Cannot talk to TuneD daemon via DBus.\nIs TuneD daemon running?"
 TUNED_PROFILES = (
-    "accelerator-performance", "balanced", "desktop", "hpc-compute", "latency-performance",
-    "network-latency", "network-throughput", "powersave", "throughput-performance",
-    "virtual-guest", "virtual-host",
-)  # fmt: skip  # the profiles tuned 2.x ships (tuned-adm list)
+    "accelerator-performance",
+    "balanced",
+    "desktop",
+    "hpc-compute",
+    "latency-performance",
+    "network-latency",
+    "network-throughput",
+    "powersave",
+    "throughput-performance",
+    "virtual-guest",
+    "virtual-host",
+)  # the profiles tuned 2.x ships (tuned-adm list)
 
 
 # nsenter ----------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Host tools in emulated pods and on the host: cpupower, apt-get (tuned only), tee, nproc.
 
-Called by `sim.shell.dispatch` through its command table. Calls `sim.shell.node_files` (writes to the cpufreq and
-IRQ files) and `sim.shell.host_commands` (whether tuned is installed, its recommended profile). cpupower
+Writes to the cpufreq and IRQ files go through `node_files`; whether tuned is installed and its
+recommended profile come from `host_commands`. cpupower
 and apt-get exist only on the host (after nsenter); tee and nproc in every image (coreutils).
 
 Decided here (documented for lab 15): `apt-get install -y tuned` installs tuned on the host and

@@ -1,8 +1,7 @@
 """The emulated `iperf3` (3.21, as in quay.io/cilium/network-perf) of the benchmark pods.
 
-Called by `sim.shell.netperf_emu.run` for argv[0] == "iperf3". Calls `sim.perf.path_resolution` (where the
-address lands), `sim.perf.network_model` (expected rate), `sim.perf.noise` (seeded noise) and
-`sim.shell.iperf3_output` (the -J JSON document and the plain-text report). Supports -c/-s, -t, -P, -R,
+Uses the performance model (where the address lands, the expected rate, seeded noise) and
+`iperf3_output` (the -J JSON document and the plain-text report). Supports -c/-s, -t, -P, -R,
 -J, -p, -u with -b, -l, -O, -i. Simplifications: every resolved address runs an iperf3 server (as
 for netserver); the clock advances by the test's length; CPU utilisation is a rough estimate (the
 model has no CPU accounting).
@@ -22,11 +21,29 @@ from cilium_lab.sim.shell import iperf3_output
 USAGE = "Usage: iperf3 [-s|-c host] [options]\n       iperf3 [-h|--help] [-v|--version]\n"
 WITH_ARG = {"-c", "-p", "-t", "-P", "-b", "-l", "-O", "-i", "-f", "-C", "-B", "-w", "-M"}
 LONG = {
-    "--client": "-c", "--port": "-p", "--time": "-t", "--parallel": "-P", "--bitrate": "-b", "--bandwidth": "-b",
-    "--length": "-l", "--omit": "-O", "--interval": "-i", "--format": "-f", "--congestion": "-C",
-    "--json": "-J", "--reverse": "-R", "--udp": "-u", "--server": "-s", "--one-off": "-1", "--daemon": "-D",
-    "--version": "-v", "--help": "-h", "--bind": "-B", "--window": "-w", "--set-mss": "-M",
-}  # fmt: skip
+    "--client": "-c",
+    "--port": "-p",
+    "--time": "-t",
+    "--parallel": "-P",
+    "--bitrate": "-b",
+    "--bandwidth": "-b",
+    "--length": "-l",
+    "--omit": "-O",
+    "--interval": "-i",
+    "--format": "-f",
+    "--congestion": "-C",
+    "--json": "-J",
+    "--reverse": "-R",
+    "--udp": "-u",
+    "--server": "-s",
+    "--one-off": "-1",
+    "--daemon": "-D",
+    "--version": "-v",
+    "--help": "-h",
+    "--bind": "-B",
+    "--window": "-w",
+    "--set-mss": "-M",
+}
 FLAGS = {"-J", "-R", "-u", "-s", "-1", "-D", "-v", "-h", "-4", "-6", "-V", "-Z", "-N"}
 UDP_DEFAULT_BITRATE = 1e6  # iperf3's default target for UDP, bits/s
 
@@ -62,16 +79,23 @@ def run(ctx: ExecContext, argv: list[str], concurrent: int = 1) -> ExecResult:
     path = path_resolution.path_to(ctx, args.host, args.port) if _is_ipv4(args.host) else None
     if path is None:
         cause = "Connection timed out" if _is_ip(args.host) else "Name or service not known"
-        return _error(args, "unable to connect to server - server may have stopped running or use a "
-                      f"different port, firewall issue, etc.: {cause}")  # fmt: skip
+        return _error(
+            args,
+            "unable to connect to server - server may have stopped running or use a "
+            f"different port, firewall issue, etc.: {cause}",
+        )
     return _client(ctx, args, path, concurrent)
 
 
 def _client(ctx: ExecContext, args: IperfArgs, path: Path, concurrent: int) -> ExecResult:
     if args.reverse:
         path = path.reversed()
-    expectation = network_model.expected(path, "UDP_STREAM" if args.udp else "TCP_STREAM", args.streams * concurrent,
-                                     message=args.length or (1448 if args.udp else None))  # fmt: skip
+    expectation = network_model.expected(
+        path,
+        "UDP_STREAM" if args.udp else "TCP_STREAM",
+        args.streams * concurrent,
+        message=args.length or (1448 if args.udp else None),
+    )
     runs = [noise.sample(expectation, ctx.rng, args.seconds) for _ in range(args.streams)]
     rates = [r.rate * 1e6 for r in runs]
     if args.udp:

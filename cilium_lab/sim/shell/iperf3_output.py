@@ -1,6 +1,6 @@
 """iperf3's output, reproduced: the -J JSON document (start / intervals / end) and the plain-text report.
 
-Called by `sim.shell.iperf3_emu` with a finished `Report`. Calls nothing else. Field names follow iperf3's
+Prints a finished `Report`. Field names follow iperf3's
 JSON output (iperf_api.c: "connected", "test_start", "intervals"[].streams/sum, "end".streams with
 sender/receiver, "sum_sent", "sum_received", "cpu_utilization_percent", "sender_tcp_congestion").
 Simplifications: per-interval values scatter a few percent around the run's rate; CPU utilisation is
@@ -52,10 +52,15 @@ def json_document(report: Report) -> str:
 
 def _start(report: Report) -> dict[str, Any]:
     connected = [
-        {"socket": 5 + i, "local_host": report.local, "local_port": 40000 + i, "remote_host": report.remote,
-         "remote_port": report.port}
+        {
+            "socket": 5 + i,
+            "local_host": report.local,
+            "local_port": 40000 + i,
+            "remote_host": report.remote,
+            "remote_port": report.port,
+        }
         for i in range(len(report.rates))
-    ]  # fmt: skip
+    ]
     return {
         "connected": connected,
         "version": VERSION,
@@ -180,8 +185,10 @@ def _cpu(report: Report, total_bps: float) -> dict[str, float]:
 def text(report: Report) -> str:
     """The plain report: connection lines, one line per interval, the sender/receiver summary."""
     lines = [f"Connecting to host {report.remote}, port {report.port}"]
-    lines += [f"[{5 + i:3d}] local {report.local} port {40000 + i} connected to {report.remote} port {report.port}"
-              for i in range(len(report.rates))]  # fmt: skip
+    lines += [
+        f"[{5 + i:3d}] local {report.local} port {40000 + i} connected to {report.remote} port {report.port}"
+        for i in range(len(report.rates))
+    ]
     lines.append("[ ID] Interval           Transfer     Bitrate")
     intervals = _intervals(report)
     for iv in intervals:

@@ -1,6 +1,6 @@
 """Network views in emulated pods: `ip link`, `ip route`, `ip addr`, `iptables -S`, `iptables-save`.
 
-Called by `sim.shell.dispatch` through its command table. Calls `sim.shell.node_view`. A hostNetwork pod sees the
+A hostNetwork pod sees the
 node's NIC and, while the agent runs, Cilium's devices (cilium_net/cilium_host, the tunnel device,
 lxc_health); any other pod sees lo and its eth0. What Cilium changes shows where it would: the pod
 MTU (tunnel overhead), GSO/GRO sizes with BIG TCP (reference A.1 row 7: `ip -d link show`), the XDP

@@ -1,6 +1,6 @@
 """Command lines of the emulated netperf, parsed as netperf parses them.
 
-Called by `sim.shell.netperf_emu`. Calls nothing else. Global options come first, test options after `--`
+Global options come first, test options after `--`
 (src/netsh.c GLOBAL_CMD_LINE_ARGS, src/nettest_omni.c OMNI_ARGS); bad options give netperf's own
 usage text and exit code. Options that do not change the emulated result (buffer sizes, CPU
 binding, alignment, ...) are accepted and ignored.

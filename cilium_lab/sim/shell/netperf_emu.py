@@ -1,12 +1,11 @@
 """The emulated `netperf`, `netserver` and `iperf3` commands of the benchmark pods (quay.io/cilium/network-perf).
 
-Called by the emulated shell (`sim.shell.dispatch`) with the exec's `ExecContext` and argv: `run(ctx, argv,
-concurrent)`, where `concurrent` is how many netperf processes the same `sh -c '... & ... & wait'`
-line started. Calls `sim.shell.netperf_args` (parsing), `sim.perf.network_model` (expected values),
-`sim.perf.noise` (one seeded run), `sim.shell.netperf_output` (netperf's texts) and
-`sim.shell.iperf3_emu`.
+`run(ctx, argv, concurrent)` takes the exec's `ExecContext` and argv; `concurrent` is how many
+netperf processes the same `sh -c '... & ... & wait'` line started. Parsing is `netperf_args`, the
+expected values and the seeded run come from the performance model, netperf's texts from
+`netperf_output`; `iperf3` goes to `iperf3_emu`.
 
-Simplifications (decided here, see the lead's brief):
+Simplifications (decided here):
 - Who listens: every address the cluster resolves to a pod or a node answers on netperf's control
   port, because the benchmark server pods start `netserver -D` as their container command, which
   the emulator never executes. Addresses that resolve to nothing, and pod addresses on a node (or

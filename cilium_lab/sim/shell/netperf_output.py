@@ -1,7 +1,7 @@
 """netperf's output, reproduced: the test banner, omni output selectors (-o CSV, -O columns, -k keyval)
 and the classic tables printed without selectors.
 
-Called by `sim.shell.netperf_emu` with a finished `Report`. Calls nothing else. The texts follow netperf's
+Prints a finished `Report`. The texts follow netperf's
 source (HewlettPackard/netperf src/nettest_omni.c: set_output_elt titles and formats, print_omni_csv,
 print_omni_human, print_omni_keyword; src/nettest_bsd.c: print_top_test_header) and captured outputs
 (cilium-cli perfpod_test.go). Simplification: only the selectors a benchmark tool asks for are

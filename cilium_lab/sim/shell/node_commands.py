@@ -1,10 +1,9 @@
 """Host facts in emulated pods: uname, sysctl, ethtool (tuned-adm, systemctl: `sim.shell.host_commands`).
 
-Called by `sim.shell.dispatch` through its command table. Calls `sim.shell.node_view`. Values come from the
-NodeProfile (kernel, arch, NIC) and from the node's running datapath where Cilium changes them: Bandwidth Manager sets
-fq as default qdisc and server-grade sysctls, BBR sets the congestion control (reference A.1 rows
-10-11). Simplifications: sysctl writes are refused (the emulator does not model host changes); a
-sysctl not listed here does not exist.
+Values come from the NodeProfile (kernel, arch, NIC) and from the node's running datapath where Cilium changes
+them: Bandwidth Manager sets fq as default qdisc and server-grade sysctls, BBR sets the congestion control
+(reference A.1 rows 10-11). Simplifications: sysctl writes are refused (the emulator does not model host
+changes); a sysctl not listed here does not exist.
 """
 
 from __future__ import annotations

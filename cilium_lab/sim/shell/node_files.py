@@ -1,8 +1,8 @@
 """The files a command may read or write on an emulated node: /proc, /sys cpufreq, /proc/irq, /boot/config-*.
 
-Called by `sim.shell.text_tools` (cat, grep FILE), `sim.shell.sh_interpreter` (glob expansion, `>` redirections)
-and `sim.shell.host_commands` (tee). Calls `sim.shell.node_view`. Contents are generated from the NodeProfile
-(kernel, CPUs, NIC, current `host` settings, see `sim.state.host_settings`); a path not generated here does not
+Read by cat and grep, by the interpreter's glob expansion and `>` redirections, and written by tee.
+Contents are generated from the NodeProfile
+(kernel, CPUs, NIC, current `host` settings, see `state.host_settings`); a path not generated here does not
 exist. Writable: each CPU's scaling_governor and each NIC IRQ's smp_affinity_list, and only from
 the host's namespaces (nsenter) or a privileged container (whose /sys and /proc are read-write);
 elsewhere they are on a read-only file system. A write changes the node's host settings through

@@ -1,7 +1,6 @@
 """What a command inside an emulated pod sees of its node: shared helpers of the shell's commands.
 
-Called by `sim.shell.node_files`, `sim.shell.node_commands` and `sim.shell.cilium_commands`. Calls nothing but the
-runtime records. A hostNetwork pod (the Cilium agent) sees the node's NIC, addresses and sysctls; any
+A hostNetwork pod (the Cilium agent) sees the node's NIC, addresses and sysctls; any
 other pod sees its own eth0 in its own network namespace. Kernel, CPUs and /proc are the node's
 for every pod, as on a real node.
 """

@@ -1,19 +1,19 @@
 """A small POSIX-sh subset for `sh -c "<script>"` inside emulated pods.
 
-Called by `sim.shell.dispatch.run` for `sh -c`/`bash -c`; calls back into the shell's command table through a
-`Runner` (argv, stdin, ctx) -> ExecResult. It knows `;`, `&&`, `||`, `&` with `wait`, pipes, `$(...)`
-command substitution (not nested), quoting (shlex), redirections to /dev/null and `2>&1` (for a whole pipeline), and globs
-that match a path the node's virtual filesystem has. `> FILE`/`>> FILE` write a pipeline's output
-through the caller's `Writer` (`sim.shell.node_files.write`): the file is opened before the pipeline
-runs, as sh does, and a refused open is dash's `cannot create` error (exit 2).
+Runs `sh -c`/`bash -c` scripts; calls back into the shell's command table through a `Runner` (argv, stdin,
+ctx) -> ExecResult. It knows `;`, `&&`, `||`, `&` with `wait`, pipes, `$(...)` command substitution (not
+nested), quoting (shlex), redirections to /dev/null and `2>&1` (for a whole pipeline), and globs that match a
+path the node's virtual filesystem has. `> FILE`/`>> FILE` write a pipeline's output through the caller's
+`Writer` (`node_files.write`): the file is opened before the pipeline runs, as sh does, and a refused open is
+dash's `cannot create` error (exit 2).
 
-Background jobs: the benchmark engine starts N netperf processes as
-`sh -c 'netperf ... & netperf ... & wait'`. Jobs started with `&` are held until `wait` (or the end
-of the script) and then run one after the other, each told how many perf tools run at once (the
-`concurrent` argument, see `sim.shell.dispatch`), each with a clock that only records how far it would
-advance. `sim.shell.netperf_emu` advances by duration/concurrent per process (its docstring), so the perf
-jobs' advances add up to one run; other jobs (`sleep 5 &`) run side by side, so the longest counts.
-The shared virtual clock then moves once, by the larger of the two, as parallel processes would. Simplifications: no variables, functions, loops or here-documents;
+Background jobs: the benchmark engine starts N netperf processes as `sh -c 'netperf ... & netperf ... &
+wait'`. Jobs started with `&` are held until `wait` (or the end of the script) and then run one after the
+other, each told how many perf tools run at once (the `concurrent` argument, see `sim.shell.dispatch`), each
+with a clock that only records how far it would advance. `sim.shell.netperf_emu` advances by
+duration/concurrent per process (its docstring), so the perf jobs' advances add up to one run; other jobs
+(`sleep 5 &`) run side by side, so the longest counts. The shared virtual clock then moves once, by the larger
+of the two, as parallel processes would. Simplifications: no variables, functions, loops or here-documents;
 output of parallel jobs is not interleaved; jobs left running at the end of the script are waited for.
 """
 

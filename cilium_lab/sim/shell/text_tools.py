@@ -1,10 +1,9 @@
 """Shell builtins and text tools in emulated pods: echo, true, false, sleep, exit, hostname, date, cat,
 grep, wc, head, tail.
 
-Called by `sim.shell.dispatch` through its command table (handler(ctx, argv, stdin) -> ExecResult). Calls
-`sim.shell.node_files` for file contents. Error messages and exit codes are GNU coreutils/grep's for the
-cases handled; options not listed in a handler are refused with the tool's usage error. `sleep`
-moves the virtual clock and takes no wall time.
+Each is a handler(ctx, argv, stdin) -> ExecResult; file contents come from `node_files`. Error messages and
+exit codes are GNU coreutils/grep's for the cases handled; options not listed in a handler are refused with
+the tool's usage error. `sleep` moves the virtual clock and takes no wall time.
 """
 
 from __future__ import annotations

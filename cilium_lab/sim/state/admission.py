@@ -1,6 +1,6 @@
 """Validation and defaulting of objects on create and update, before they reach the store.
 
-Called by `sim.api.object_handlers` for POST/PUT/PATCH. Checks what a real API server checks first (names are
+Applies to POST/PUT/PATCH. Checks what a real API server checks first (names are
 RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
 selector matches its template) and fills the defaults the rest of this emulator relies on (pod
 phase Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from

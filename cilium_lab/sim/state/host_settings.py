@@ -1,11 +1,10 @@
 """Each emulated node's mutable host settings: tuned, CPU governor, irqbalance, NIC IRQ affinity.
 
-Created by `sim.control.backend.Backend` from the profile's `NodeProfile.host`; written by the host commands
-(`sim.shell.host_commands`, reached only through `nsenter` from a privileged hostPID pod, or from the
-host's own shell) and read per exec: the backend hands every exec and every resolved endpoint a
-NodeProfile whose `host` is the current one (`dataclasses.replace`), so file reads, `tuned-adm
-active`, `systemctl is-active` and the performance model (`sim.perf.host_effects`) all see the change.
-Saved in the `--state` file by `sim.control.state_file`.
+Start from the profile's `NodeProfile.host`; the host commands write them (reached only through `nsenter` from
+a privileged hostPID pod, or from the host's own shell) and every exec reads them: the backend hands every
+exec and every resolved endpoint a NodeProfile whose `host` is the current one (`dataclasses.replace`), so
+file reads, `tuned-adm active`, `systemctl is-active` and the performance model all see the change. Saved in
+the `--state` file.
 
 Keys beside the profile's: `governor.cpuN` per CPU (the node's `governor` is then their common value,
 or "mixed"), `irq.N` a pinned IRQ's CPU list, `irqbalance_enabled`, `tuned_installed`.

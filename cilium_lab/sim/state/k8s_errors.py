@@ -1,11 +1,10 @@
 """Errors of the embedded cluster's API, shaped exactly like a real kube-apiserver's `Status` objects.
 
-Raised by the store, the admission checks and the handlers in `sim.api.server`; the server's error
-middleware turns an `ApiError` into the JSON body and HTTP code a real API server sends, so the
-official client raises `ApiException` with the same `status`, `reason` and body, and kubectl prints
-the same `Error from server (NotFound): ...` line. Message formats follow
-k8s.io/apimachinery/pkg/api/errors (NewNotFound, NewAlreadyExists, NewConflict, NewInvalid,
-NewForbidden, NewInternalError).
+Raised by the store, the admission checks and the handlers; the server's error middleware turns an `ApiError`
+into the JSON body and HTTP code a real API server sends, so the official client raises `ApiException` with
+the same `status`, `reason` and body, and kubectl prints the same `Error from server (NotFound): ...` line.
+Message formats follow k8s.io/apimachinery/pkg/api/errors (NewNotFound, NewAlreadyExists, NewConflict,
+NewInvalid, NewForbidden, NewInternalError).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The object store of the embedded cluster: every API object, one resourceVersion counter, one lock.
 
-Called by the API handlers (`sim.api.object_handlers`), the controllers and `sim.control.state_file` (save/restore). It
-knows nothing of HTTP or of Cilium: it keeps objects as JSON-like dicts keyed by
+It knows nothing of HTTP or of Cilium: it keeps objects as JSON-like dicts keyed by
 (resource key, namespace, name), stamps uid/creationTimestamp/resourceVersion/generation, refuses a
 stale resourceVersion with 409 Conflict, and records a bounded event log that watches replay from.
 Simplification: one global resourceVersion counter (as etcd's revision), no finalizers, no

@@ -1,6 +1,6 @@
 """The three PATCH flavours of the Kubernetes API, applied to stored objects (plain dicts).
 
-Called by `sim.api.object_handlers` for PATCH requests. `merge_patch` is RFC 7386; `json_patch` is RFC 6902;
+`merge_patch` is RFC 7386; `json_patch` is RFC 6902;
 `strategic_merge_patch` follows the strategic-merge rules for the fields this cluster serves: lists
 of containers, volumes, env, ports and conditions merge by their key, other lists are replaced, null
 deletes a key, and the directives `$patch: delete|replace`, `$setElementOrder/...`,

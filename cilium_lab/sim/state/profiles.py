@@ -1,8 +1,7 @@
 """Cluster profiles for the embedded cluster: the nodes, their hardware and the Cilium install.
 
 Profiles are YAML files in `data/profiles/` (each with a header naming its sources). This module
-only loads and validates them; `sim.cluster` builds the API objects from a profile and `sim.agent.startup`
-reads a node's kernel, NIC and host settings from it.
+only loads and validates them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Authentication by bearer token and RBAC authorization, evaluated from the stored RBAC objects.
 
-Called by the server's auth middleware for every resource request. Tokens map to users and groups
+Asked for every resource request. Tokens map to users and groups
 (the kubeconfig the cluster writes holds one context per user). Members of `system:masters` may do
 anything, as on a real cluster; everyone else gets what their ClusterRoleBindings and RoleBindings
 grant, rule by rule (verbs, apiGroups, resources incl. subresources like `pods/exec`,

@@ -1,8 +1,7 @@
 """The resource types the embedded cluster serves, as data: group, version, kind, scope, verbs, categories.
 
-Read by `sim.api.discovery` (APIResourceList documents), `sim.api.server` and `sim.api.object_handlers` (which routes
-exist), `sim.api.table_columns` and `sim.state.rbac`. The authorization.k8s.io reviews are create-only and never
-stored (`sim.api.reviews` answers them). Categories are those of the real resources (`all` for pods,
+Discovery documents, routes, Table columns and RBAC read it. The authorization.k8s.io reviews are
+create-only and never stored. Categories are those of the real resources (`all` for pods,
 services and daemonsets, which `kubectl get all` expands; kube-apiserver's registry sets them).
 Simplification: one served version per group, except cilium.io whose CiliumNodeConfig (1.13+) is
 v2alpha1 up to Cilium 1.15 and also v2 from 1.16

@@ -1,7 +1,7 @@
 """Label and field selectors as the API server parses them from `?labelSelector=` and `?fieldSelector=`.
 
-Called by `sim.api.object_handlers` (list, watch, deletecollection) and by the controllers (a DaemonSet's or
-a Service's selector, a CiliumNodeConfig's nodeSelector). Label syntax: `a=b`, `a==b`, `a!=b`,
+Used for list, watch and deletecollection, and for a DaemonSet's or a Service's selector and a
+CiliumNodeConfig's nodeSelector. Label syntax: `a=b`, `a==b`, `a!=b`,
 `a in (x,y)`, `a notin (x)`, `a`, `!a`. Field selectors: `=`, `==`, `!=` on dotted paths; the
 server accepts any path (a real server accepts only a per-resource list, e.g. spec.nodeName and
 status.phase for pods), and a missing field compares as "".
