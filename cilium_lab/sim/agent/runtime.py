@@ -50,7 +50,7 @@ class Endpoint:
 
 @dataclass
 class ExecContext:
-    """Everything a command run inside a pod may look at. Built by the API side per exec call."""
+    """Everything a command run inside a pod may look at. Built by the backend per exec call."""
 
     pod: dict[str, Any]  # the pod object as stored (metadata, spec, status)
     container: str
