@@ -27,7 +27,9 @@ from papermill.engines import NBClientEngine, papermill_engines
 
 ENGINE = "cilium-lab-shared-kernel"
 # what every lab imports; loaded while the batch is still setting up (the embedded cluster starts meanwhile)
-WARM_UP = "import cilium_lab.session, cilium_lab.bench, cilium_lab.change.apply, cilium_lab.ui.figures"
+WARM_UP = (
+    "import cilium_lab.session, cilium_lab.bench, cilium_lab.change.config.applying, cilium_lab.ui.figures"
+)
 
 
 class SharedKernelEngine(NBClientEngine):

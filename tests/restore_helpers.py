@@ -3,9 +3,9 @@ and the cluster's config state read straight from the API (to assert that nothin
 
 from __future__ import annotations
 
-from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
-from cilium_lab.change.plan import plan
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
 
 NS, CM, VERSION = "kube-system", "cilium-config", "1.13.4"

@@ -10,9 +10,9 @@ import math
 
 import pytest
 
-from cilium_lab.change import apply as change_apply
 from cilium_lab.change import lock, outcomes
-from cilium_lab.change.plan import plan
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import apierrors, configmaps, snapshot
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import ClusterError, LabError

@@ -3,9 +3,9 @@ rolled back (CiliumNodeConfig and node label gone, config as before)."""
 
 from __future__ import annotations
 
-from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
-from cilium_lab.change.plan import plan
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
 
 NS, CM = "kube-system", "cilium-config"

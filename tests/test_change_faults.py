@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
-from cilium_lab.change.plan import plan
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import apierrors, configmaps, rollout, snapshot
 from cilium_lab.errors import InputError
 

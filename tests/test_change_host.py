@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from cilium_lab.change import host, host_node, lock, outcomes
+from cilium_lab.change import lock, outcomes
+from cilium_lab.change.host import host_node
+from cilium_lab.change.host import tuning as host
 from cilium_lab.cluster import apierrors, privileged, snapshot
 from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.errors import InputError

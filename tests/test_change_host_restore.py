@@ -14,7 +14,9 @@ import pytest
 from test_change_host import host_facts, host_pods
 from test_cluster_rbac import _install, _kubeconfig
 
-from cilium_lab.change import host, host_node, host_restore, lock, outcomes
+from cilium_lab.change import lock, outcomes
+from cilium_lab.change.host import host_node, host_restore
+from cilium_lab.change.host import tuning as host
 from cilium_lab.cluster import apierrors, configmaps, privileged, snapshot
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import InputError

@@ -28,7 +28,9 @@ from restore_helpers import (
     state,
 )  # fmt: skip
 
-from cilium_lab.change import backup, lock, restore
+from cilium_lab.change import lock
+from cilium_lab.change.backups import backup
+from cilium_lab.change.backups import restoring as restore
 from cilium_lab.cluster import configmaps, nodeconfig, objects, rollout
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import InputError, LabError

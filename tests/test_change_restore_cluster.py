@@ -15,8 +15,9 @@ import yaml
 from restore_helpers import CM, NS, VERSION, state
 from test_cluster_rbac import MANIFEST, _kubeconfig
 
-from cilium_lab.change import backup, restore
-from cilium_lab.change.backup_format import MANAGED_BY
+from cilium_lab.change.backups import backup
+from cilium_lab.change.backups import restoring as restore
+from cilium_lab.change.backups.backup_format import MANAGED_BY
 from cilium_lab.cluster import apierrors, configmaps, discover, identity, objects, rollout
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import InputError

@@ -8,7 +8,8 @@ import pytest
 from restore_helpers import BOARDS, NS, VMS, our_labels, routing, series, state
 from test_cluster_rbac import _install, _kubeconfig
 
-from cilium_lab.change import backup, restore
+from cilium_lab.change.backups import backup
+from cilium_lab.change.backups import restoring as restore
 from cilium_lab.cluster import apierrors, discover, rollout
 from cilium_lab.cluster.connect import connect
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from cilium_lab import catalog
-from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
-from cilium_lab.change.plan import plan
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, snapshot
 from cilium_lab.errors import InputError
 

@@ -12,8 +12,9 @@ import pytest
 from restore_helpers import CM, NS, VERSION
 from test_cluster_rbac import _install, _kubeconfig
 
-from cilium_lab.change import backup, backup_prune, lock
-from cilium_lab.change.backup_format import MANAGED_BY
+from cilium_lab.change import lock
+from cilium_lab.change.backups import backup, backup_prune
+from cilium_lab.change.backups.backup_format import MANAGED_BY
 from cilium_lab.cli import main
 from cilium_lab.cluster import configmaps, objects
 from cilium_lab.cluster.connect import connect

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from restore_helpers import BOARDS, CM, NS, SCOPED, VERSION, VMS, apply, our_labels, routing, series, state
 
-from cilium_lab.change import backup, lock
+from cilium_lab.change import lock
+from cilium_lab.change.backups import backup
 from cilium_lab.cli import main
 from cilium_lab.cluster import configmaps, snapshot
 from cilium_lab.cluster.connect import connect

@@ -11,7 +11,7 @@ from test_change_host import host_facts
 from test_change_host_restore import TUNED, states, tune
 from test_cluster_rbac import _install, _kubeconfig
 
-from cilium_lab.change import host_restore
+from cilium_lab.change.host import host_restore
 from cilium_lab.cli import main
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from cilium_lab import catalog
-from cilium_lab.change import apply as change_apply
 from cilium_lab.change import outcomes
-from cilium_lab.change.plan import plan
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import connect
 

@@ -14,7 +14,8 @@ import pytest
 from restore_helpers import CM, NS, apply
 
 from cilium_lab import labs
-from cilium_lab.change import backup, host
+from cilium_lab.change.backups import backup
+from cilium_lab.change.host import tuning as host
 from cilium_lab.cli import main
 from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import connect

@@ -1,7 +1,9 @@
-"""The change flow: plan -> confirm -> apply -> verify -> roll back (modules `plan`, `apply`, `restarts`,
-`verify`, `backup`, `lock`, `outcomes`, `render`), and putting a backup back later: `restore` (with
-`backup_format`, `backup_diff`, `restore_write`, `restore_verify`, `restore_report`).
+"""Changing a cluster, only when approved, and putting it back.
 
-Used by the lab session, the confirmation widget and the CLI; reaches the cluster only through
-`cilium_lab.cluster`.
+Three kinds of change, each in its sub-package: `config` (a Cilium config change: plan -> confirm ->
+apply -> verify -> roll back, scoped to the nodes that can take it or to a canary), `backups` (the
+saved Cilium config: save, list, diff, prune, and restoring one), and `host` (lab 15's host tuning
+and putting the saved host settings back). What they share sits here: the per-node `outcomes`, the
+change `lock`, the agents' `restarts`, the progress `recording`, our `node_labels`, and the
+`reports` of a change. Everything reaches the cluster through `cilium_lab.cluster`.
 """

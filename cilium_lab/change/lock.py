@@ -1,9 +1,9 @@
 """One change at a time per cluster: a lock ConfigMap `cilium-lab-lock` in the Cilium namespace.
 
-Called by `change.apply`; calls `cluster.configmaps`. Taking the lock is an atomic create (a 409
-AlreadyExists means someone holds it: refused, naming the holder and since when). A lock older
-than its TTL is stale (its holder died) and is taken over with an update guarded by its
-resourceVersion, so two takers of one stale lock cannot both win.
+A Cilium config change, a restore, lab 15's host tuning and a host restore all take it. Taking the
+lock is an atomic create (a 409 AlreadyExists means someone holds it: refused, naming the holder and
+since when). A lock older than its TTL is stale (its holder died) and is taken over with an update
+guarded by its resourceVersion, so two takers of one stale lock cannot both win.
 """
 
 from __future__ import annotations

@@ -1,33 +1,28 @@
 """How a change reaches the agents: a DaemonSet rollout for the whole cluster, or agent pods restarted node by node.
 
-Called by `change.apply` (after the change, and again after a rollback); calls `cluster.rollout`.
 A whole-cluster change restarts every agent through the DaemonSet (`kubectl rollout restart`). A
-change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes that can take it)
-restarts only the selected nodes' agents, one node at a time, so the other nodes keep their running
-agents (same pods, same restart counts). When NotReady nodes are allowed
-(`apply(..., allow_not_ready=True)`), a whole-cluster change is also restarted node by node, leaving
-them out: a DaemonSet rolling update stalls on a NotReady node, whose unavailable pod uses up
-maxUnavailable, so `kubectl rollout status` would never finish.
+change that only some nodes read (a CiliumNodeConfig, or a restore that changes some nodes' effective
+config) restarts only those nodes' agents, one node at a time, so the other nodes keep their running
+agents (same pods, same restart counts). A NotReady node is left out, and the agents are then
+restarted node by node even for a whole-cluster change: a DaemonSet rolling update stalls on a
+NotReady node, whose unavailable pod uses up maxUnavailable, so `kubectl rollout status` would never
+finish. The same wait serves a change and its rollback.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 
-from cilium_lab.change.plan import Plan
+from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import discover, rollout
 from cilium_lab.cluster.connect import Connection
+from cilium_lab.errors import ClusterError
 
-Progress = Callable[[str], None]
 MIN_WAIT = 0.1  # seconds each node gets even when an earlier one used up the deadline
 
 
-def nodes_to_restart(plan: Plan, not_ready: Mapping[str, str]) -> tuple[str, ...] | None:
-    """None: restart the whole DaemonSet; otherwise the nodes whose agents restart, one by one."""
-    if not plan.selected and not not_ready:
-        return None
-    return tuple(n for n in plan.nodes_in_scope if n not in not_ready)
+class NodesNotReady(ClusterError):
+    """A node whose agent must restart is NotReady: refused before anything changes."""
 
 
 def roll_out(
@@ -37,7 +32,9 @@ def roll_out(
     say: Progress,
     timeout: float,
 ) -> str | None:
-    """Restart the agents and wait; the failure in words, or None when every restarted agent is ready."""
+    """Restart the agents and wait; the failure in words, or None when every restarted agent is ready.
+
+    `nodes` None restarts the whole DaemonSet; otherwise the agents of those nodes, one by one."""
     if nodes is None:
         rollout.restart(conn, install.namespace, install.daemonset)
         say(f"restarted {install.namespace}/{install.daemonset}")

@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from cilium_lab import targets
-from cilium_lab.change import backup, backup_diff, backup_prune
+from cilium_lab.change.backups import backup, backup_diff, backup_prune
 from cilium_lab.cli import common
 from cilium_lab.cluster import discover, identity
 from cilium_lab.errors import InputError

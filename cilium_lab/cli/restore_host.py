@@ -16,7 +16,7 @@ import shlex
 import sys
 
 from cilium_lab import targets
-from cilium_lab.change import host_restore
+from cilium_lab.change.host import host_restore
 from cilium_lab.cli import common
 
 

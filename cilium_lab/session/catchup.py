@@ -26,8 +26,7 @@ def wanted(session: Any) -> bool:
 
 def catch_up(session: Any) -> list[tuple[str, str]]:
     """Apply the tuning items before this lab's; return (item, outcome) pairs."""
-    from cilium_lab.change import apply as applying
-    from cilium_lab.change import plan as planning
+    from cilium_lab.change.config import applying, planning
 
     done = []
     for item in catalog.TUNINGS:

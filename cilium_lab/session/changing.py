@@ -24,7 +24,7 @@ def canary_nodes(text: str) -> tuple[str, ...] | None:
 
 
 def plan(session: Any) -> Any:
-    from cilium_lab.change import plan as planning
+    from cilium_lab.change.config import planning
 
     if session._skip_local("the plan"):
         return None
@@ -51,7 +51,7 @@ def _string(value: object, name: str) -> str:
 
 
 def confirm(session: Any) -> Any:
-    from cilium_lab.change import apply as applying
+    from cilium_lab.change.config import applying
     from cilium_lab.ui import confirm as confirming
 
     if session._skip_local("the change"):
@@ -90,7 +90,7 @@ def confirm(session: Any) -> Any:
 
 def _host_path(session: Any) -> Any:
     """Lab 15 changes nodes, not Cilium: a privileged pod per node, only after approval."""
-    from cilium_lab.change import host
+    from cilium_lab.change.host import tuning as host
 
     if session.plan_ is None:
         profile = _string(session.params.extra.get("profile", "network-latency"), "profile")
@@ -135,8 +135,7 @@ def verify(session: Any) -> pd.DataFrame | None:
 
 def restore(session: Any) -> Any:
     """Undo this lab's change (lab 08 measures Hubble's cost, then turns it back on by default)."""
-    from cilium_lab.change import apply as applying
-    from cilium_lab.change import plan as planning
+    from cilium_lab.change.config import applying, planning
 
     if session._skip_local("the restore"):
         return None

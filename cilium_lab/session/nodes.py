@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab import catalog
-from cilium_lab.change import host
+from cilium_lab.change.host import tuning as host
 from cilium_lab.kernel import parse_kernel
 from cilium_lab.session import show
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import backup
+from cilium_lab.change.backups import backup
 from cilium_lab.cluster import discover, identity
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import LabError

@@ -1,9 +1,10 @@
 """After a rollout: does every node's effective state match the plan?
 
-Called by `change.apply` with a fresh `Snapshot`; calls `catalog.observe` and `catalog.evaluate`. A
-node expected to take the change must now show it in effect (the agent's status decides where it has
-the line; settings the node cannot take or the plan left out are not checked); a node expected to refuse must run a healthy agent that
-shows the fallback (the item not in effect), not fail; nodes outside the scope, and nodes the apply left out (NotReady), are skipped.
+Read from a fresh `Snapshot` with `catalog.observe` and `catalog.evaluate`. A node expected to take
+the change must now show it in effect (the agent's status decides where it has the line; settings the
+node cannot take or the plan left out are not checked); a node expected to refuse must run a healthy
+agent that shows the fallback (the item not in effect), not fail; nodes outside the scope, and nodes
+the apply left out (NotReady), are skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 
 from cilium_lab import catalog
 from cilium_lab.change import outcomes
-from cilium_lab.change.plan import Plan
+from cilium_lab.change.config.plans import Plan
 from cilium_lab.cluster.snapshot import Snapshot
 
 

@@ -1,12 +1,12 @@
 """What a backup holds, and how it is written to and read back from a ConfigMap or a JSON file.
 
-Called by `change.backup` (save, list, load) and `change.restore`; calls the standard library only
-(pure). Reading is strict: anything that is not a cilium-lab backup (wrong shape, values that are
-not strings, an unreadable stamp) is a `NotABackup` naming what is wrong, so a restore never starts
-from a guess. `node_labels` holds, per node, our own selector labels (`cilium-lab.io/canary-*`,
-`cilium-lab.io/takes-*`) at backup time; backups written before it existed read as None.
-`cluster_uid`/`cluster_server` say which cluster the backup was taken on (`cluster.identity`: the
-kube-system Namespace's uid, and the API server's host for messages); older backups read as "".
+Pure (standard library only). Reading is strict: anything that is not a cilium-lab backup (wrong
+shape, values that are not strings, an unreadable stamp) is a `NotABackup` naming what is wrong, so a
+restore never starts from a guess. `node_labels` holds, per node, our own selector labels
+(`cilium-lab.io/canary-*`, `cilium-lab.io/takes-*`) at backup time; backups written before it existed
+read as None. `cluster_uid`/`cluster_server` say which cluster the backup was taken on
+(`cluster.identity`: the kube-system Namespace's uid, and the API server's host for messages); older
+backups read as "".
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def from_configmap(namespace: str, name: str, data: dict[str, str], labels: dict
 
 
 def from_file(path: str | Path) -> Backup:
-    """Read a backup file written by `change.backup.save` (`<stamp>-<configmap>.json`)."""
+    """Read a backup file written by `backups.backup.save` (`<stamp>-<configmap>.json`)."""
     file = Path(path)
     where = f"backup file {file}"
     if not file.is_file():

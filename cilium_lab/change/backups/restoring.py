@@ -1,37 +1,36 @@
 """Put the Cilium config back as a backup had it, only when approved: lock, back up, write, restart, verify.
 
-Called by the `restore` verb and the labs; calls `change.backup` (load, and a fresh backup of the state
-before the restore so the restore itself can be undone), `change.backup_diff` (what differs),
-`change.restore_write` (the writes), `change.lock`, `change.restarts` (the same rollout wait as apply),
-`change.restore_verify`, and `cluster.discover`, `cluster.identity`, `cluster.rollout`, `cluster.snapshot`.
-The steps read top to bottom in `_run`. A backup that names another cluster (another kube-system uid)
-is refused unless `other_cluster=True` says it is meant; one written before backups recorded their
-cluster is accepted, and the report says it could not be checked. Without approval it plans: the diff
-and the agents that would restart, and nothing changes. Only agents whose effective config changes restart: through the DaemonSet when that is
-every node, else node by node. A write, rollout or verification that fails puts the pre-restore state
-back the same way (and restarts the same agents), and the report says so per node.
+The steps read top to bottom in `_run`: a fresh backup of the state before the restore (so the
+restore itself can be undone), the diff (`backups.backup_diff`), the writes (`backups.restore_write`),
+the same rollout wait as a change (`change.restarts`), and the check (`backups.restore_verify`). A
+backup that names another cluster (another kube-system uid) is refused unless `other_cluster=True`
+says it is meant; one written before backups recorded their cluster is accepted, and the report says
+it could not be checked. Without approval it plans: the diff and the agents that would restart, and
+nothing changes. Only agents whose effective config changes restart: through the DaemonSet when that
+is every node, else node by node. A write, rollout or verification that fails puts the pre-restore
+state back the same way (and restarts the same agents), and the report says so per node.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 
-from cilium_lab.change import backup as backups
-from cilium_lab.change import lock, outcomes, restarts, restore_verify
-from cilium_lab.change.apply import NodesNotReady, recording
-from cilium_lab.change.backup_diff import Live, diff, read_live
-from cilium_lab.change.backup_format import Backup, check_stamp
-from cilium_lab.change.restore_report import FAILED, NOTHING_TO_DO, PLANNED, RESTORED, RestoreReport
-from cilium_lab.change.restore_write import put_back
+from cilium_lab.change import lock, outcomes, restarts
+from cilium_lab.change.backups import backup as backups
+from cilium_lab.change.backups import restore_verify
+from cilium_lab.change.backups.backup_diff import Live, diff, read_live
+from cilium_lab.change.backups.backup_format import Backup, check_stamp
+from cilium_lab.change.backups.restore_report import FAILED, NOTHING_TO_DO, PLANNED, RESTORED, RestoreReport
+from cilium_lab.change.backups.restore_write import put_back
+from cilium_lab.change.recording import Progress, recording
+from cilium_lab.change.restarts import NodesNotReady
 from cilium_lab.cluster import discover, identity, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
 __all__ = ["FAILED", "NOTHING_TO_DO", "PLANNED", "RESTORED", "ForeignBackup", "RestoreReport", "find", "restore_backup"]  # fmt: skip
 NOT_APPROVED = "not restored, nothing changed: run with approved=True (cilium-lab restore STAMP --approve)"
-Progress = Callable[[str], None]
 
 
 class ForeignBackup(InputError):
@@ -57,7 +56,9 @@ def _check(conn: object, saved: object, approved: object, timeout: object, progr
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
         )
     if not isinstance(saved, Backup):
-        raise InputError(f"backup must be a Backup from change.restore.find(), got {type(saved).__name__}")
+        raise InputError(
+            f"backup must be a Backup from change.backups.restoring.find(), got {type(saved).__name__}"
+        )
     for name, value in (
         ("approved", approved),
         ("allow_not_ready", allow_not_ready),

@@ -1,13 +1,11 @@
 """Apply a planned change, only when approved: lock, back up, patch, restart, wait, verify, roll back.
 
-Called by the labs (through `ui.confirm` or with `approve=True`) and the CLI; calls `change.lock`,
-`change.backup`, `change.restarts`, `change.verify`, `cluster.configmaps`, `cluster.nodeconfig`,
-`cluster.rollout` and `cluster.snapshot`. The steps read top to bottom in `_run`. A failed rollout
-(timeout, crash loop) or a failed verification restores the saved config exactly and restarts the
-same agents again. A change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes
-that can take it) labels those nodes, creates the CiliumNodeConfig and restarts only their agents
-(`change.restarts`); its rollback deletes both. Nodes the plan refused are never touched and stay
-refused in the report, whatever happens to the others.
+The steps read top to bottom in `_run`. A failed rollout (timeout, crash loop) or a failed
+verification restores the saved config exactly (`backups.backup`) and restarts the same agents again
+(`change.restarts`). A change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes
+that can take it) labels those nodes, creates the CiliumNodeConfig and restarts only their agents; its
+rollback deletes both. Nodes the plan refused are never touched and stay refused in the report,
+whatever happens to the others.
 
 A NotReady node in the change's scope is refused up front (`NodesNotReady`, naming each node; nothing
 changes): its agent cannot restart, so the rollout would hang until the timeout and the rollback would
@@ -18,58 +16,21 @@ nodes are reported as skipped (their agent takes the new config when it next res
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from cilium_lab.change import backup, lock, outcomes, render, restarts, verify
-from cilium_lab.change.plan import Plan
+from cilium_lab.change import lock, outcomes, restarts
+from cilium_lab.change.backups import backup
+from cilium_lab.change.config import verification
+from cilium_lab.change.config.plans import Plan
+from cilium_lab.change.recording import Progress, recording
+from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
+from cilium_lab.change.restarts import NodesNotReady
 from cilium_lab.cluster import configmaps, discover, nodeconfig, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
-NOT_APPROVED = "not applied: run with approve=True or click Apply"
-Progress = Callable[[str], None]
-
-
-class NodesNotReady(ClusterError):
-    """A node in the change's scope is NotReady: refused before anything changes."""
-
-
-@dataclass
-class ApplyReport:
-    item: str
-    outcome: str  # one of outcomes.OUTCOMES
-    message: str
-    nodes: dict[str, outcomes.NodeOutcome] = field(default_factory=dict)
-    steps: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    backup_path: str = ""
-    backup_configmap: str = ""
-    simulated: bool = False
-    after: Any = field(
-        default=None, repr=False, compare=False
-    )  # the Snapshot verification read, if it passed
-
-    def to_record(self) -> dict:
-        return {
-            "item": self.item, "outcome": self.outcome, "message": self.message, "simulated": self.simulated,
-            "nodes": [o.to_record() for o in self.nodes.values()], "steps": list(self.steps),
-            "warnings": list(self.warnings), "backup_path": self.backup_path, "backup_configmap": self.backup_configmap,
-        }  # fmt: skip
-
-    def to_text(self) -> str:
-        return render.report_text(self)
-
-    def to_html(self) -> str:
-        return render.report_html(self)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __str__(self) -> str:
-        return self.to_text()
+__all__ = ["NOT_APPROVED", "ApplyReport", "NodesNotReady", "apply", "nodes_to_restart"]
 
 
 def _check(
@@ -81,7 +42,7 @@ def _check(
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
         )
     if not isinstance(plan, Plan):
-        raise InputError(f"plan must be a Plan from change.plan.plan(), got {type(plan).__name__}")
+        raise InputError(f"plan must be a Plan from change.config.planning.plan(), got {type(plan).__name__}")
     if not isinstance(approved, bool):
         raise InputError(f"approved must be True or False, got {approved!r}")
     if not isinstance(allow_not_ready, bool):
@@ -181,17 +142,6 @@ def _not_ready(conn: Connection, plan: Plan, allowed: bool) -> dict[str, str]:
     return found
 
 
-def recording(steps: list[str], progress: Progress | None) -> Progress:
-    """A progress callback that also keeps each line in `steps` (the report's), for apply and restore."""
-
-    def say(line: str) -> None:
-        steps.append(line)
-        if progress:
-            progress(line)
-
-    return say
-
-
 def _run(
     conn: Connection, plan: Plan, report: ApplyReport, say: Progress, timeout: float, results_dir: Path,
     not_ready: dict[str, str],
@@ -212,11 +162,11 @@ def _run(
     except ClusterError:
         backup.discard_cluster_copy(conn, saved)
         raise
-    nodes = restarts.nodes_to_restart(plan, not_ready)
+    nodes = nodes_to_restart(plan, not_ready)
     failure = restarts.roll_out(conn, install, nodes, say, timeout)
     if failure is None:
         after = snapshot.take(conn, install=discover.find(conn))
-        report.nodes = verify.check(plan, after, skip=_skipped_not_ready(not_ready))
+        report.nodes = verification.check(plan, after, skip=_skipped_not_ready(not_ready))
         failed = [o for o in report.nodes.values() if o.outcome == outcomes.FAILED]
         if not failed:
             report.after = after
@@ -226,6 +176,13 @@ def _run(
             return
         failure = "verification failed on " + ", ".join(f"{o.node} ({o.reason})" for o in failed)
     _roll_back(conn, plan, saved, created, install, nodes, report, say, timeout, failure)
+
+
+def nodes_to_restart(plan: Plan, not_ready: Mapping[str, str]) -> tuple[str, ...] | None:
+    """None: restart the whole DaemonSet; otherwise the nodes whose agents restart, one by one."""
+    if not plan.selected and not not_ready:
+        return None
+    return tuple(n for n in plan.nodes_in_scope if n not in not_ready)
 
 
 def _skipped_not_ready(not_ready: dict[str, str]) -> dict[str, str]:

@@ -1,138 +1,31 @@
 """Plan one tuning change: the cilium-config diff, Helm values, CLI commands, restarts, per-node outcome.
 
-Called by the labs and the CLI before `change.apply`; calls `catalog` (the item, per-node
-readiness), `change.scope` (which nodes), `cilium.translate` (logical settings -> this version's
-keys) and `change.render`. Pure: a plan reads a `Snapshot` and changes nothing.
+Pure: a plan reads a `Snapshot` and changes nothing. The item and each node's readiness come from
+`catalog`, the nodes the change goes to from `config.scope`, this version's keys for the logical
+settings from `cilium.translate`; the result is a `config.plans.Plan`.
 
 Where the change goes: when every node in scope can take it, the cluster-wide cilium-config is
 patched. A canary (`nodes=`) puts it in a CiliumNodeConfig that selects the chosen nodes by a label
 (cilium.io/v2alpha1 for 1.13-1.15, v2 from 1.16: https://docs.cilium.io/en/stable/configuration/per-node-config/).
 When some nodes in scope are blocked for the item, it is never forced on them: the change goes only
 to the nodes that can take it, through a CiliumNodeConfig of its own (label `cilium-lab.io/takes-<item>`),
-and the blocked nodes are refused with the reason (`change.scope`). When no node can, nothing changes.
+and the blocked nodes are refused with the reason (`config.scope`). When no node can, nothing changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 import cilium_lab.cilium as cilium_pkg
 from cilium_lab import catalog
-from cilium_lab.change import outcomes, scope
+from cilium_lab.change import outcomes
+from cilium_lab.change.config import scope
+from cilium_lab.change.config.plans import Plan
+from cilium_lab.change.node_labels import canary_label, takes_label
 from cilium_lab.cluster import nodeconfig, objects
 from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import InputError
 from cilium_lab.facts import NodeFacts
-
-CANARY_LABEL = "cilium-lab.io/canary"  # prefix: one label per item, so two canaries on a node keep both
-TAKES_LABEL = "cilium-lab.io/takes"  # prefix: the nodes a change narrowed to (the others cannot take it)
-
-
-def canary_label(item_id: str) -> str:
-    """The node label whose CiliumNodeConfig carries this item's canary (value "true")."""
-    return f"{CANARY_LABEL}-{item_id}"
-
-
-def takes_label(item_id: str) -> str:
-    """The node label whose CiliumNodeConfig carries this item on the nodes that can take it."""
-    return f"{TAKES_LABEL}-{item_id}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    item: str
-    title: str
-    cilium_version: str
-    namespace: str
-    configmap: str
-    targets: dict[str, object]
-    changes: dict[str, str | None]  # cilium-config keys to set (None: delete)
-    previous: dict[str, str | None]  # those keys' values now (None: absent)
-    helm: dict[str, object]
-    cli: tuple[str, ...]
-    restart: tuple[str, ...]
-    readiness: dict[str, catalog.Readiness]
-    expected: dict[str, outcomes.NodeOutcome]
-    config_resource_version: str  # cilium-config as planned; apply refuses if it changed since
-    helm_managed: bool
-    helm_release: str
-    simulated: bool
-    canary: tuple[str, ...] = ()  # the nodes the operator chose (nodes=...)
-    node_config: dict | None = None  # the CiliumNodeConfig the change creates (canary or narrowed)
-    not_ready: tuple[str, ...] = ()  # nodes in scope that were NotReady in the snapshot: apply refuses them
-    notes: tuple[str, ...] = field(default=())
-    scoped: tuple[str, ...] = ()  # the nodes a change narrowed to because others in scope cannot take it
-    scope_note: str = ""  # why the change is scoped (or refused everywhere), in words; "" when it is not
-    left_out: tuple[str, ...] = ()  # target settings left out: some node in scope cannot take them
-    devices: dict[str, str] = field(default_factory=dict)  # node -> "enp1s0 (virtio_net)", for reasons
-
-    @property
-    def nothing_to_do(self) -> bool:
-        return not self.changes
-
-    @property
-    def refused(self) -> tuple[str, ...]:
-        """The nodes the plan refuses (they cannot take the change): never touched."""
-        return tuple(n for n, e in self.expected.items() if e.outcome == outcomes.REFUSED)
-
-    @property
-    def selected(self) -> tuple[str, ...]:
-        """The nodes the CiliumNodeConfig selects (and whose agents restart); () for cilium-config."""
-        if self.node_config is None:
-            return ()
-        return self.scoped or self.canary
-
-    @property
-    def nodes_in_scope(self) -> tuple[str, ...]:
-        return self.selected or self.canary or tuple(self.expected)
-
-    @property
-    def node_label(self) -> str:
-        """The label that puts a node under this change's CiliumNodeConfig."""
-        return canary_label(self.item) if self.canary else takes_label(self.item)
-
-    @property
-    def canary_label(self) -> str:  # the earlier name of node_label
-        return self.node_label
-
-    @property
-    def helm_command(self) -> str:
-        sets = " ".join(f"--set {k}={_helm_text(v)}" for k, v in sorted(flatten(self.helm).items()))
-        release = self.helm_release or "cilium"
-        return f"helm upgrade {release} cilium/cilium --namespace {self.namespace} --reuse-values --version {self.cilium_version} {sets}".rstrip()
-
-    def to_text(self) -> str:
-        from cilium_lab.change import render
-
-        return render.plan_text(self)
-
-    def to_html(self) -> str:
-        from cilium_lab.change import render
-
-        return render.plan_html(self)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-def flatten(values: Mapping[str, object], prefix: str = "") -> dict[str, object]:
-    """Nested Helm values -> dotted keys, as `--set` takes them."""
-    flat: dict[str, object] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _helm_text(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _check_nodes(snapshot: Snapshot, nodes: object) -> tuple[str, ...]:

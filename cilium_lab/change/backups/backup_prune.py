@@ -1,10 +1,9 @@
 """Delete old backup ConfigMaps, keeping the newest N: each change and each restore saves one, forever otherwise.
 
-Called by the `backups --prune` verb; calls `change.backup` (the list, newest first) and `cluster.configmaps`
-(delete). Without approval it only says which it would delete. Only ConfigMaps that read as cilium-lab
-backups are candidates (the lock and anything unreadable stay), and the files under
-`<results_dir>/backups/` are never touched, so `restore --from-file` still works for a pruned one. The
-newest backup is always kept (N >= 1): a change running now has just saved it.
+Without approval it only says which it would delete. Only ConfigMaps that read as cilium-lab backups
+are candidates (the lock and anything unreadable stay), and the files under `<results_dir>/backups/`
+are never touched, so `restore --from-file` still works for a pruned one. The newest backup is always
+kept (N >= 1): a change running now has just saved it.
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cilium_lab.change.backup import list_backups
-from cilium_lab.change.backup_format import Backup
+from cilium_lab.change.backups.backup import list_backups
+from cilium_lab.change.backups.backup_format import Backup
 from cilium_lab.cluster import apierrors, configmaps
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import InputError

@@ -1,14 +1,13 @@
 """Lab 15: host tuning per node (tuned profile, CPU governor, irqbalance, NIC IRQ pinning) through a privileged pod.
 
-`plan_host(snapshot)` says per node the exact commands still needed and what cannot be done and why
-(`session.nodes` prints them); `apply_host(conn, plan, approved=True)` runs them: per node, one
-privileged host pod (`cluster.privileged`), the previous values read and saved to disk first
-(`change.host_node`), the commands, a read-back; a failure restores that node's saved values
-("rolled back"). The host pods are always deleted (also on KeyboardInterrupt) and leftovers of an
-earlier run are swept first. Nothing changes without approval. Outcomes are `change.outcomes`'
-named values in a `change.apply.ApplyReport`. Nodes are changed one at a time, in name order.
-`change.host_restore` (`cilium-lab restore-host`) reaches the nodes the same way: `prepare`,
-`node_shell`, `new_run_id`, `backup_file` and `save_state` are shared with it.
+`plan_host(snapshot)` says per node the exact commands still needed and what cannot be done and why;
+`apply_host(conn, plan, approved=True)` runs them: per node, one privileged host pod
+(`cluster.privileged`), the previous values read and saved to disk first (`host.host_node`), the
+commands, a read-back; a failure restores that node's saved values ("rolled back"). The host pods are
+always deleted (also on KeyboardInterrupt) and leftovers of an earlier run are swept first. Nothing
+changes without approval. Outcomes are `change.outcomes`' named values in a `change.reports.ApplyReport`.
+Nodes are changed one at a time, in name order. The way to a node (`prepare`, `node_shell`,
+`new_run_id`) and the host backup files (`backup_file`, `save_state`) serve the host restore too.
 """
 
 from __future__ import annotations
@@ -23,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import host_node, lock, outcomes
-from cilium_lab.change.apply import NOT_APPROVED, ApplyReport
+from cilium_lab.change import lock, outcomes
+from cilium_lab.change.host import host_node
+from cilium_lab.change.recording import Progress
+from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
 from cilium_lab.cluster import privileged
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
@@ -38,7 +39,6 @@ PIN_IRQS = (
     "echo $((irq % $(nproc))) > /proc/irq/$irq/smp_affinity_list; done"
 )
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -320,7 +320,9 @@ def _summary(report: ApplyReport) -> str:
 
 def _check(conn: object, plan: object, approved: object, timeout: object, results_dir: object) -> None:
     if not isinstance(plan, HostPlan):
-        raise InputError(f"plan must be a HostPlan from change.host.plan_host(), got {type(plan).__name__}")
+        raise InputError(
+            f"plan must be a HostPlan from change.host.tuning.plan_host(), got {type(plan).__name__}"
+        )
     check_run_args(conn, approved, timeout, results_dir)
 
 

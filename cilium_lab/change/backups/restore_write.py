@@ -1,23 +1,20 @@
 """Make the cluster's Cilium config match a backup: cilium-config's data, the CiliumNodeConfigs, our node labels.
 
-Called by `change.restore` (to restore, and to put the pre-restore state back when a restore fails);
-calls `cluster.configmaps` and `cluster.nodeconfig`. cilium-config is PUT whole with the backup's
-data, guarded by the resourceVersion read under the lock (someone else's edit since is a Conflict,
-not overwritten). A node config that changed since is deleted and created again rather than updated:
-the operator role (deploy/rbac.yaml) grants create and delete on CiliumNodeConfigs, not update, and
-agents read them only when they start, which happens after this.
+Used to restore, and to put the pre-restore state back when a restore fails. cilium-config is PUT
+whole with the backup's data, guarded by the resourceVersion read under the lock (someone else's edit
+since is a Conflict, not overwritten). A node config that changed since is deleted and created again
+rather than updated: the operator role (deploy/rbac.yaml) grants create and delete on
+CiliumNodeConfigs, not update, and agents read them only when they start, which happens after this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from cilium_lab.change.backup_diff import BackupDiff, Live
-from cilium_lab.change.backup_format import Backup
+from cilium_lab.change.backups.backup_diff import BackupDiff, Live
+from cilium_lab.change.backups.backup_format import Backup
+from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import configmaps, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
 
-Progress = Callable[[str], None]
 # Set by the API server; a create must not carry them.
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink")
 

@@ -1,19 +1,19 @@
 """What restoring a backup would change, compared with the cluster as it is now.
 
-Called by `change.restore` (the plan of a restore, and again under the lock before writing) and the
-`backups` verb; `read_live` calls `cluster.configmaps`, `cluster.nodeconfig` and `cluster.discover`,
-`diff` is pure. Three layers differ: cilium-config's keys (added, changed, removed since the backup),
-the CiliumNodeConfigs (by name: added, removed, or with another spec), and our selector labels on the
-nodes. What decides which agents restart is each node's effective config (`cluster.nodeconfig.effective`,
-the same merge the snapshot uses): now against after the restore; only nodes where it differs restart.
+`read_live` reads the cluster (cilium-config, the CiliumNodeConfigs, the nodes' labels); `diff` is
+pure. Three layers differ: cilium-config's keys (added, changed, removed since the backup), the
+CiliumNodeConfigs (by name: added, removed, or with another spec), and our selector labels on the
+nodes. What decides which agents restart is each node's effective config
+(`cluster.nodeconfig.effective`, the same merge the snapshot uses): now against after the restore;
+only nodes where it differs restart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cilium_lab.change.backup import our_labels
-from cilium_lab.change.backup_format import Backup
+from cilium_lab.change.backups.backup import our_labels
+from cilium_lab.change.backups.backup_format import Backup
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
 

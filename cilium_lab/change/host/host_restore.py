@@ -1,10 +1,10 @@
-"""Put lab 15's saved host settings back: `cilium-lab restore-host FILE`.
+"""Put lab 15's saved host settings back (`cilium-lab restore-host FILE`, or from a notebook).
 
-Called by `cli.restore_host` (and usable from a notebook); calls `change.host` for the way to a node
-(`prepare`, `node_shell`: the same approved privileged pods, cilium-lab-host role, as lab 15's apply) and
-its backup files, `change.host_node` (read, `restore_commands`, `differences`), `change.lock`,
-`cluster.snapshot` (the nodes, and how each names its NIC's IRQs). FILE is what `change.host.apply_host`
-saved before it changed the nodes (`<results_dir>/host-backups/<run_id>.json`: node -> `HostState`).
+A node is reached the way lab 15's apply reaches it (`host.tuning`: `prepare`, `node_shell`, the same
+approved privileged pods and cilium-lab-host role) and read and set with `host.host_node` (`read`,
+`restore_commands`, `differences`); `cluster.snapshot` gives the nodes and how each names its NIC's
+IRQs. FILE is what `host.tuning.apply_host` saved before it changed the nodes
+(`<results_dir>/host-backups/<run_id>.json`: node -> `HostState`).
 
 `plan_restore` reads each node (a host pod per node, read-only on the host) and says what a restore would
 run there, or that the node is already as saved. `restore_host(..., approved=True)` takes the change lock,
@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import host, host_node, lock, outcomes
+from cilium_lab.change import lock, outcomes
+from cilium_lab.change.host import host_node, tuning
+from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import privileged, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
@@ -33,7 +35,6 @@ RESTORED = "restored"
 ALREADY = "already as saved"
 ROLLED_BACK = outcomes.ROLLED_BACK
 SKIPPED, FAILED = outcomes.SKIPPED, outcomes.FAILED
-Progress = Callable[[str], None]
 
 # the saved values go into root shell commands on the nodes: accept only what `host_node.read` can produce
 _WORD = re.compile(r"^[a-z][a-z0-9_.-]*$")
@@ -199,7 +200,7 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
 
     def shell(self, stack: ExitStack, node: str) -> host_node.HostShell:
-        return stack.enter_context(host.node_shell(
+        return stack.enter_context(tuning.node_shell(
             self.conn, node, namespace=self.namespace, image=self.image, timeout=self.timeout,
             run_id=self.run_id, warnings=self.warnings,
         ))  # fmt: skip
@@ -274,7 +275,7 @@ def plan_restore(
     *,
     nodes: Iterable[str] | None = None,
     namespace: str = privileged.NAMESPACE,
-    image: str = host.DEFAULT_IMAGE,
+    image: str = tuning.DEFAULT_IMAGE,
     timeout: float = 120,
 ) -> HostRestoreReport:
     """What a restore of `path` would run per node (nothing on the host changes; host pods come and go)."""
@@ -290,7 +291,7 @@ def restore_host(
     nodes: Iterable[str] | None = None,
     results_dir: str | Path = "runs",
     namespace: str = privileged.NAMESPACE,
-    image: str = host.DEFAULT_IMAGE,
+    image: str = tuning.DEFAULT_IMAGE,
     timeout: float = 120,
     progress: Progress | None = None,
 ) -> HostRestoreReport:
@@ -303,22 +304,22 @@ def restore_host(
     snap = snapshot.take(conn)
     chosen = _choose(saved, snap, nodes)
     say = progress or (lambda _: None)
-    run = _Run(conn, snap, namespace, image, timeout, host.new_run_id())
+    run = _Run(conn, snap, namespace, image, timeout, tuning.new_run_id())
     report = HostRestoreReport(str(saved.path), approved, snap.simulated, warnings=run.warnings)
     if not approved:
-        run.warnings += host.prepare(conn, namespace)
+        run.warnings += tuning.prepare(conn, namespace)
         for node in chosen:
             say(f"{node}: reading its host settings")
             report.nodes[node] = run.plan_node(node, saved.nodes[node])
         return report
-    backup, kept = host.backup_file(results_dir, run.run_id), {}
+    backup, kept = tuning.backup_file(results_dir, run.run_id), {}
     with lock.held(conn, snap.namespace, purpose=f"restore-host {saved.path.name}"):
         say(f"lock {snap.namespace}/{lock.NAME} taken")
-        run.warnings += host.prepare(conn, namespace)
+        run.warnings += tuning.prepare(conn, namespace)
         for node in chosen:
             say(f"{node}: restoring its host settings")
             report.nodes[node] = run.restore_node(
-                node, saved.nodes[node], lambda state, n=node: host.save_state(backup, kept, n, state)
+                node, saved.nodes[node], lambda state, n=node: tuning.save_state(backup, kept, n, state)
             )
             report.backup_path = str(backup) if kept else ""  # set as soon as written: also on interrupt
     say(f"lock {snap.namespace}/{lock.NAME} released")
@@ -335,4 +336,4 @@ def _names(nodes: object) -> list[str] | None:
 
 
 def _check(conn: object, approved: object, timeout: object, results_dir: object) -> None:
-    host.check_run_args(conn, approved, timeout, results_dir)
+    tuning.check_run_args(conn, approved, timeout, results_dir)

@@ -1,9 +1,9 @@
 """After a restore's rollout: does the cluster, and every node's effective config, equal the backup?
 
-Called by `change.restore` with a fresh `Snapshot`; pure. cilium-config's data must equal the backup's
-exactly and the CiliumNodeConfigs must have the backup's names and specs (`objects_problem`). Each node's
-effective config (cilium-config merged with the node configs that select it, as the snapshot computes it
-with `cluster.nodeconfig.effective`) must equal what the backup gives that node, and a node whose agent
+Pure: it reads a fresh `Snapshot`. cilium-config's data must equal the backup's exactly and the
+CiliumNodeConfigs must have the backup's names and specs (`objects_problem`). Each node's effective
+config (cilium-config merged with the node configs that select it, as the snapshot computes it with
+`cluster.nodeconfig.effective`) must equal what the backup gives that node, and a node whose agent
 restarted must run a healthy agent again (it answers `cilium status`).
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from cilium_lab.change import outcomes
-from cilium_lab.change.backup_diff import BackupDiff
-from cilium_lab.change.backup_format import Backup
+from cilium_lab.change.backups.backup_diff import BackupDiff
+from cilium_lab.change.backups.backup_format import Backup
 from cilium_lab.cluster import objects
 from cilium_lab.cluster.snapshot import Snapshot
 

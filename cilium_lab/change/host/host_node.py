@@ -1,10 +1,8 @@
 """One node's host settings as read through its privileged host pod, and the commands that change or restore them.
 
-Called by `change.host` (apply, verify, roll back) and `change.host_restore` (`cilium-lab restore-host`);
-calls `cluster.privileged.run` only. Every read
-is a plain command in the host's namespaces (tuned-adm active, cat scaling_governor per CPU,
-systemctl is-active/is-enabled irqbalance, grep /proc/interrupts, cat smp_affinity_list), so the
-same code reads a real node and an emulated one.
+Every read is a plain command in the host's namespaces through `cluster.privileged.run` (tuned-adm
+active, cat scaling_governor per CPU, systemctl is-active/is-enabled irqbalance, grep
+/proc/interrupts, cat smp_affinity_list), so the same code reads a real node and an emulated one.
 """
 
 from __future__ import annotations

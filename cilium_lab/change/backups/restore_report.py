@@ -1,8 +1,6 @@
 """What a restore did (or would do), per node: the record and its text.
 
-Built by `change.restore`; shown by the `restore` verb and the labs. Calls the standard library and
-`change.backup_diff` (the plan's lines) only. Every rendering of a restore on the embedded cluster
-carries SIMULATED.
+Every rendering of a restore on the embedded cluster carries SIMULATED.
 """
 
 from __future__ import annotations
@@ -10,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cilium_lab.change import outcomes
-from cilium_lab.change.backup_diff import BackupDiff
-from cilium_lab.change.backup_format import Backup
+from cilium_lab.change.backups.backup_diff import BackupDiff
+from cilium_lab.change.backups.backup_format import Backup
 
 PLANNED = "planned"  # not approved: nothing changed
 NOTHING_TO_DO = "nothing to do"  # the live config already is the backup's

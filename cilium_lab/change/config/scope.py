@@ -1,6 +1,6 @@
 """Which nodes a change goes to: the whole cluster, an operator's canary, or only the nodes that can take it.
 
-Called by `change.plan`; calls `catalog` (readiness states) only. Pure. A change is never forced on
+Pure: it reads `catalog` readiness states only. A change is never forced on
 a node that cannot take it: when some nodes in scope are blocked for the item (kernel, driver, device
 MTU, ...) and others can take it, the change is narrowed to the capable nodes and goes through a
 CiliumNodeConfig that selects them, leaving cilium-config alone. The Cilium Tuning Guide recommends

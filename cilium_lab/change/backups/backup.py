@@ -1,14 +1,12 @@
-"""Save the Cilium config before a change, list the saved ones, load one back, and prune old ones.
+"""Save the Cilium config before a change, list the saved ones, load one back, and put one back on a rollback.
 
-Called by `change.apply` (save before a change, restore on rollback), `change.restore` and the
-`backups`/`restore` verbs; calls `cluster.configmaps`, `cluster.nodeconfig`, `cluster.discover` and
-`cluster.identity`, and `change.backup_format` for the format. A backup holds cilium-config's data and
-resourceVersion, the CiliumNodeConfigs, our selector labels on each node, and the cluster's identity
-(kube-system's uid and the API server's host: a restore refuses a backup of another cluster). It is
-written to disk under `results_dir/backups/` and as a ConfigMap `cilium-lab-backup-<timestamp>` in the
-Cilium namespace, so it survives the notebook. Restoring PUTs the saved data as a whole: keys the
-change added are gone, changed keys get their old value. Pruning deletes old ConfigMaps only; the
-files on disk stay.
+A backup holds cilium-config's data and resourceVersion, the CiliumNodeConfigs, our selector labels
+on each node (`change.node_labels`), and the cluster's identity (kube-system's uid and the API
+server's host: a restore refuses a backup of another cluster); `backups.backup_format` is its format.
+It is written to disk under `results_dir/backups/` and as a ConfigMap `cilium-lab-backup-<timestamp>`
+in the Cilium namespace, so it survives the notebook. Putting a backup back after a failed change
+(`restore`) PUTs the saved data as a whole: keys the change added are gone, changed keys get their old
+value. Pruning old ones is `backups.backup_prune`.
 """
 
 from __future__ import annotations
@@ -19,8 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cilium_lab.change import plan
-from cilium_lab.change.backup_format import (
+from cilium_lab.change import node_labels
+from cilium_lab.change.backups.backup_format import (
     MANAGED_BY,
     PREFIX,
     STAMP_FORMAT,
@@ -38,8 +36,6 @@ __all__ = [
     "PREFIX", "Backup", "NotABackup", "discard_cluster_copy", "list_backups", "load", "load_file", "our_labels",
     "restore", "save",
 ]  # fmt: skip
-# Node labels a change of ours sets to select its CiliumNodeConfig: a backup records them per node.
-OUR_LABEL_PREFIXES = (f"{plan.CANARY_LABEL}-", f"{plan.TAKES_LABEL}-")
 
 
 def _stamp() -> str:
@@ -48,7 +44,7 @@ def _stamp() -> str:
 
 def our_labels(labels: dict[str, str]) -> dict[str, str]:
     """The labels of a node that our changes set (canary and narrowed-change selectors)."""
-    return {k: v for k, v in labels.items() if k.startswith(OUR_LABEL_PREFIXES)}
+    return {k: v for k, v in labels.items() if k.startswith(node_labels.PREFIXES)}
 
 
 def save(conn: Connection, namespace: str, name: str, cilium_version: str, results_dir: str | Path) -> Backup:
