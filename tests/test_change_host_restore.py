@@ -1,4 +1,4 @@
-"""`change.host_restore` on the embedded cluster, through its kubeconfig only: lab 15's host tuning applied to
+"""`change.host.host_restore` on the embedded cluster, through its kubeconfig only: lab 15's host tuning applied to
 two nodes, then its saved host settings planned (nothing changes), restored (every setting back as saved,
 read through the same host pods, the state before the restore saved to a new host backup that undoes it),
 restored again (already as saved), restricted to one node, a failing write rolled back on its node, the

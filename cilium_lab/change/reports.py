@@ -32,10 +32,16 @@ class ApplyReport:
 
     def to_record(self) -> dict:
         return {
-            "item": self.item, "outcome": self.outcome, "message": self.message, "simulated": self.simulated,
-            "nodes": [o.to_record() for o in self.nodes.values()], "steps": list(self.steps),
-            "warnings": list(self.warnings), "backup_path": self.backup_path, "backup_configmap": self.backup_configmap,
-        }  # fmt: skip
+            "item": self.item,
+            "outcome": self.outcome,
+            "message": self.message,
+            "simulated": self.simulated,
+            "nodes": [o.to_record() for o in self.nodes.values()],
+            "steps": list(self.steps),
+            "warnings": list(self.warnings),
+            "backup_path": self.backup_path,
+            "backup_configmap": self.backup_configmap,
+        }
 
     def to_text(self) -> str:
         return report_text(self)

@@ -1,7 +1,7 @@
 """ConfigMaps in the Cilium namespace: read cilium-config, patch keys, restore exact data, create/delete, list.
 
-Called by `cluster.snapshot` and the change modules (`change.apply`, `change.lock`, `change.backup`,
-`change.restore_write`);
+Called by `cluster.snapshot` and the change modules (`change.config.applying`, `change.lock`, `change.backups.backup`,
+`change.backups.restore_write`);
 calls `cluster.objects`. A key set to None in a patch is removed (merge-patch null), so a change
 that adds a key can be undone exactly.
 """

@@ -4,7 +4,7 @@ An exec is a round trip through the API server and the kubelet (tens to hundreds
 a real cluster); reading a dozen facts from a node one exec at a time costs a dozen. `script` builds
 one `sh -c` script that runs each command (stderr dropped) and marks where its output starts and
 whether it succeeded; `parse` splits the output again. Used by `cluster.snapshot` (agent pods) and
-`change.host_node` (privileged host pods).
+`change.host.host_node` (privileged host pods).
 """
 
 from __future__ import annotations

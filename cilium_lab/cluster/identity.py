@@ -1,6 +1,6 @@
 """Which cluster a connection reaches: the kube-system Namespace's uid, and the API server's host for messages.
 
-Called by `change.backup` (every backup records it) and `change.restore` (a backup of another cluster is
+Called by `change.backups.backup` (every backup records it) and `change.backups.restoring` (a backup of another cluster is
 refused); calls `cluster.objects`. The kube-system Namespace exists from a cluster's creation to its end
 and its uid is never reused, so it is the usual cluster ID (Cilium's and other tools' cluster-id
 conventions use it); the server URL alone is not, since one cluster has several names and one name may

@@ -1,6 +1,6 @@
 """Privileged host pods (lab 15): one per node, to run commands in the host's namespaces through nsenter.
 
-Called by `change.host`; calls the CoreV1 API through `cluster.objects`, `cluster.exec` and
+Called by `change.host.tuning`; calls the CoreV1 API through `cluster.objects`, `cluster.exec` and
 `cluster.workloads.ensure_namespace`. A host pod is hostPID + hostNetwork + privileged, pinned to
 its node with `spec.nodeName` (no scheduler, so it lands even on a cordoned or tainted node),
 tolerates every taint and sleeps; commands run as

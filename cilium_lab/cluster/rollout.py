@@ -1,6 +1,6 @@
 """Restart the Cilium agents (all of them, or those on chosen nodes) and wait, ending early on a crash loop.
 
-Called by `change.apply` and `change.restarts`; calls `cluster.objects` and `cluster.discover`. The
+Called by `change.config.applying` and `change.restarts`; calls `cluster.objects` and `cluster.discover`. The
 whole-cluster restart is the patch `kubectl rollout restart` makes (a `kubectl.kubernetes.io/restartedAt`
 pod-template annotation); it is done when the DaemonSet's status has observed the new generation and
 every scheduled pod is updated and ready (the checks `kubectl rollout status` makes). A per-node

@@ -1,7 +1,7 @@
 """The confirmation beside a plan: Apply / Cancel buttons and an output area for the ApplyReport.
 
-Called by the labs after `change.plan`; calls back into the function the lab passes (normally
-`change.apply.apply` with the connection bound), so `ui` needs no cluster import. It never blocks a
+Called by the labs after `change.config.planning`; calls back into the function the lab passes (normally
+`change.config.applying.apply` with the connection bound), so `ui` needs no cluster import. It never blocks a
 cell waiting for a click (reference notebook-practice.md §3: the kernel cannot see a click while a
 cell runs, and under papermill no click can arrive): with `approve=True` it applies at once;
 otherwise it shows the buttons, prints "not applied: ..." as plain text, and returns. The result

@@ -28,14 +28,22 @@ from cilium_lab.change.backups.backup_format import (
     file_record,
     from_configmap,
     from_file,
-)  # fmt: skip
+)
 from cilium_lab.cluster import apierrors, configmaps, discover, identity, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
 
 __all__ = [
-    "PREFIX", "Backup", "NotABackup", "discard_cluster_copy", "list_backups", "load", "load_file", "our_labels",
-    "restore", "save",
-]  # fmt: skip
+    "PREFIX",
+    "Backup",
+    "NotABackup",
+    "discard_cluster_copy",
+    "list_backups",
+    "load",
+    "load_file",
+    "our_labels",
+    "restore",
+    "save",
+]
 
 
 def _stamp() -> str:
@@ -67,13 +75,25 @@ def save(conn: Connection, namespace: str, name: str, cilium_version: str, resul
     path.write_text(json.dumps(record, indent=2, sort_keys=True))
     backup_name = PREFIX + stamp
     configmaps.create(
-        conn, namespace, backup_name, configmap_data(name, state.data, state.resource_version, cncs, labels, who),
+        conn,
+        namespace,
+        backup_name,
+        configmap_data(name, state.data, state.resource_version, cncs, labels, who),
         dict(MANAGED_BY),
-    )  # fmt: skip
+    )
     return Backup(
-        stamp, namespace, name, state.data, state.resource_version, cncs, str(path), backup_name, labels,
-        cluster.uid, cluster.server,
-    )  # fmt: skip
+        stamp,
+        namespace,
+        name,
+        state.data,
+        state.resource_version,
+        cncs,
+        str(path),
+        backup_name,
+        labels,
+        cluster.uid,
+        cluster.server,
+    )
 
 
 def list_backups(

@@ -43,12 +43,14 @@ class Live:
 def read_live(conn: Connection, install: discover.CiliumInstall) -> Live:
     cm = configmaps.read(conn, install.namespace, install.configmap)
     return Live(
-        namespace=install.namespace, configmap=install.configmap, data=cm.data,
+        namespace=install.namespace,
+        configmap=install.configmap,
+        data=cm.data,
         resource_version=cm.resource_version,
         node_configs=nodeconfig.list_all(conn, install.namespace, install.version),
         node_labels={objects.name_of(n): objects.labels(n) for n in discover.list_nodes(conn)},
         cilium_version=install.version,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,12 @@ class BackupDiff:
         parts += [
             f"{len(names)} node config(s) {what}"
             for names, what in (
-                (self.node_configs_added, "added"), (self.node_configs_removed, "removed"),
+                (self.node_configs_added, "added"),
+                (self.node_configs_removed, "removed"),
                 (self.node_configs_changed, "changed"),
             )
             if names
-        ]  # fmt: skip
+        ]
         labelled = sorted(n for n, c in self.nodes.items() if c.labels)
         if labelled:
             parts.append(f"selector labels changed on {', '.join(labelled)}")
@@ -145,16 +148,20 @@ class BackupDiff:
                 f"{k} {_show(a)} -> {_show(b)}" for k, (a, b) in sorted(self.nodes[node].config.items())
             )
             out.append(f"agent on {node} restarts: {keys}")
-        return out  # fmt: skip
+        return out
 
     def to_record(self) -> dict:
         return {
-            "added": dict(self.added), "changed": {k: {"now": a, "backup": b} for k, (a, b) in self.changed.items()},
-            "removed": dict(self.removed), "node_configs_added": list(self.node_configs_added),
+            "added": dict(self.added),
+            "changed": {k: {"now": a, "backup": b} for k, (a, b) in self.changed.items()},
+            "removed": dict(self.removed),
+            "node_configs_added": list(self.node_configs_added),
             "node_configs_removed": list(self.node_configs_removed),
-            "node_configs_changed": list(self.node_configs_changed), "restarts": list(self.restarts),
-            "nodes": [c.to_record() for _, c in sorted(self.nodes.items())], "summary": self.summary(),
-        }  # fmt: skip
+            "node_configs_changed": list(self.node_configs_changed),
+            "restarts": list(self.restarts),
+            "nodes": [c.to_record() for _, c in sorted(self.nodes.items())],
+            "summary": self.summary(),
+        }
 
 
 def _show(value: str | None) -> str:
@@ -208,6 +215,9 @@ def diff(backup: Backup, live: Live) -> BackupDiff:
         removed={k: then[k] for k in sorted(then.keys() - now.keys())},
         node_configs_added=tuple(sorted(current.keys() - saved.keys())),
         node_configs_removed=tuple(sorted(saved.keys() - current.keys())),
-        node_configs_changed=tuple(sorted(n for n in current.keys() & saved.keys() if current[n] != saved[n])),
-        nodes=nodes, expected=expected,
-    )  # fmt: skip
+        node_configs_changed=tuple(
+            sorted(n for n in current.keys() & saved.keys() if current[n] != saved[n])
+        ),
+        nodes=nodes,
+        expected=expected,
+    )

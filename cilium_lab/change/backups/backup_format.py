@@ -105,12 +105,24 @@ def configmap_data(
 
 
 def file_record(
-    namespace: str, name: str, data: dict[str, str], resource_version: str, cncs: list[dict],
-    labels: dict[str, dict[str, str]], cluster: tuple[str, str],
-) -> dict[str, Any]:  # fmt: skip
+    namespace: str,
+    name: str,
+    data: dict[str, str],
+    resource_version: str,
+    cncs: list[dict],
+    labels: dict[str, dict[str, str]],
+    cluster: tuple[str, str],
+) -> dict[str, Any]:
     """The on-disk JSON document; `cluster` is (uid, server)."""
-    return {"namespace": namespace, "configmap": name, "data": data, "resource_version": resource_version,
-            "node_configs": cncs, "node_labels": labels, "cluster": {"uid": cluster[0], "server": cluster[1]}}  # fmt: skip
+    return {
+        "namespace": namespace,
+        "configmap": name,
+        "data": data,
+        "resource_version": resource_version,
+        "node_configs": cncs,
+        "node_labels": labels,
+        "cluster": {"uid": cluster[0], "server": cluster[1]},
+    }
 
 
 def from_configmap(namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> Backup:
@@ -126,15 +138,20 @@ def from_configmap(namespace: str, name: str, data: dict[str, str], labels: dict
         raise NotABackup(f"{where} is not a cilium-lab backup: it names no configmap")
     raw_labels = data.get("node-labels.json")
     uid, server = (_text(data.get(k), where, k) for k in ("cluster-uid", "cluster-server"))
+    labelled = None if raw_labels is None else _labels(_json(raw_labels, where, "node-labels.json"), where)
     return Backup(
-        stamp=stamp, namespace=namespace, configmap=target,
+        stamp=stamp,
+        namespace=namespace,
+        configmap=target,
         data=_strings(_json(data.get("data.json"), where, "data.json"), where, "data.json"),
         resource_version=str(data.get("resource-version", "")),
         node_configs=_node_configs(_json(data.get("node-configs.json"), where, "node-configs.json"), where),
-        path="", configmap_backup=name,
-        node_labels=None if raw_labels is None else _labels(_json(raw_labels, where, "node-labels.json"), where),
-        cluster_uid=uid, cluster_server=server,
-    )  # fmt: skip
+        path="",
+        configmap_backup=name,
+        node_labels=labelled,
+        cluster_uid=uid,
+        cluster_server=server,
+    )
 
 
 def from_file(path: str | Path) -> Backup:
@@ -158,11 +175,18 @@ def from_file(path: str | Path) -> Backup:
     labels = record.get("node_labels")
     uid, server = _cluster(record.get("cluster"), where)
     return Backup(
-        stamp=_stamp_of(named["stamp"], where), namespace=record["namespace"], configmap=record["configmap"],
-        data=_strings(record.get("data"), where, "data"), resource_version=str(record.get("resource_version", "")),
-        node_configs=_node_configs(record.get("node_configs"), where), path=str(file), configmap_backup="",
-        node_labels=None if labels is None else _labels(labels, where), cluster_uid=uid, cluster_server=server,
-    )  # fmt: skip
+        stamp=_stamp_of(named["stamp"], where),
+        namespace=record["namespace"],
+        configmap=record["configmap"],
+        data=_strings(record.get("data"), where, "data"),
+        resource_version=str(record.get("resource_version", "")),
+        node_configs=_node_configs(record.get("node_configs"), where),
+        path=str(file),
+        configmap_backup="",
+        node_labels=None if labels is None else _labels(labels, where),
+        cluster_uid=uid,
+        cluster_server=server,
+    )
 
 
 def _text(value: object, where: str, key: str) -> str:

@@ -37,11 +37,13 @@ class Pruning:
             return {"stamp": b.stamp, "when": b.when, "configmap": b.configmap_backup}
 
         return {
-            "namespace": self.namespace, "keep": self.keep, "approved": self.approved,
+            "namespace": self.namespace,
+            "keep": self.keep,
+            "approved": self.approved,
             "kept": [row(b) for b in self.kept],
             ("deleted" if self.approved else "would_delete"): [row(b) for b in self.doomed],
             "already_gone": list(self.gone),
-        }  # fmt: skip
+        }
 
 
 def check_keep(value: object) -> int:
@@ -57,9 +59,13 @@ def check_keep(value: object) -> int:
 
 
 def prune(
-    conn: Connection, namespace: str, keep: int = DEFAULT_KEEP, *, approved: bool,
+    conn: Connection,
+    namespace: str,
+    keep: int = DEFAULT_KEEP,
+    *,
+    approved: bool,
     on_unreadable: Callable[[str], None] | None = None,
-) -> Pruning:  # fmt: skip
+) -> Pruning:
     """Keep the newest `keep` backups in `namespace`; delete the rest only if `approved`."""
     keep = check_keep(keep)
     if not isinstance(approved, bool):

@@ -37,15 +37,27 @@ class RestoreReport:
 
     def to_record(self) -> dict:
         b, undo = self.backup, self.undo
+        undone = (
+            {"stamp": undo.stamp, "configmap": undo.configmap_backup, "path": undo.path} if undo else None
+        )
         return {
-            "stamp": b.stamp, "when": b.when, "source": b.source, "namespace": b.namespace, "configmap": b.configmap,
-            "outcome": self.outcome, "message": self.message, "simulated": self.simulated,
-            "diff": self.diff.to_record() if self.diff else None, "restarts": list(self.restarts),
-            "nodes": [o.to_record() for _, o in sorted(self.nodes.items())], "steps": list(self.steps),
-            "warnings": list(self.warnings), "cluster_uid": self.cluster_uid,
+            "stamp": b.stamp,
+            "when": b.when,
+            "source": b.source,
+            "namespace": b.namespace,
+            "configmap": b.configmap,
+            "outcome": self.outcome,
+            "message": self.message,
+            "simulated": self.simulated,
+            "diff": self.diff.to_record() if self.diff else None,
+            "restarts": list(self.restarts),
+            "nodes": [o.to_record() for _, o in sorted(self.nodes.items())],
+            "steps": list(self.steps),
+            "warnings": list(self.warnings),
+            "cluster_uid": self.cluster_uid,
             "backup_cluster": {"uid": b.cluster_uid, "server": b.cluster_server} if b.cluster_uid else None,
-            "undo": {"stamp": undo.stamp, "configmap": undo.configmap_backup, "path": undo.path} if undo else None,
-        }  # fmt: skip
+            "undo": undone,
+        }
 
     def to_text(self) -> str:
         b = self.backup

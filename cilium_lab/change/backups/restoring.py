@@ -29,7 +29,16 @@ from cilium_lab.cluster import discover, identity, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
-__all__ = ["FAILED", "NOTHING_TO_DO", "PLANNED", "RESTORED", "ForeignBackup", "RestoreReport", "find", "restore_backup"]  # fmt: skip
+__all__ = [
+    "FAILED",
+    "NOTHING_TO_DO",
+    "PLANNED",
+    "RESTORED",
+    "ForeignBackup",
+    "RestoreReport",
+    "find",
+    "restore_backup",
+]
 NOT_APPROVED = "not restored, nothing changed: run with approved=True (cilium-lab restore STAMP --approve)"
 
 
@@ -49,8 +58,16 @@ def find(conn: Connection, namespace: str, stamp: str = "", from_file: str | Pat
     return backups.load(conn, namespace, check_stamp(stamp))
 
 
-def _check(conn: object, saved: object, approved: object, timeout: object, progress: object,
-           results_dir: object, allow_not_ready: object, other_cluster: object) -> None:  # fmt: skip
+def _check(
+    conn: object,
+    saved: object,
+    approved: object,
+    timeout: object,
+    progress: object,
+    results_dir: object,
+    allow_not_ready: object,
+    other_cluster: object,
+) -> None:
     if not isinstance(conn, Connection):
         raise InputError(
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
@@ -169,8 +186,10 @@ def _not_ready(
             + "; their agents cannot restart. Fix the node(s), or restore with allow_not_ready=True"
             " (--allow-not-ready) to restart the other agents and skip these"
         )
-    skip = {n: f"node NotReady ({why}): agent not restarted; it reads the restored config when it next starts"
-            for n, why in found.items()}  # fmt: skip
+    skip = {
+        n: f"node NotReady ({why}): agent not restarted; it reads the restored config when it next starts"
+        for n, why in found.items()
+    }
     for node in nodes:
         if node not in skip and node not in install.agents:
             skip[node] = "no Cilium agent runs on this node; one reads the restored config when it starts"
@@ -185,9 +204,15 @@ def _restart_plan(nodes: tuple[str, ...], live: Live, skip: dict[str, str]) -> t
 
 
 def _run(
-    conn: Connection, install: discover.CiliumInstall, saved: Backup, report: RestoreReport, say: Progress,
-    timeout: float, results_dir: Path, allow_not_ready: bool,
-) -> None:  # fmt: skip
+    conn: Connection,
+    install: discover.CiliumInstall,
+    saved: Backup,
+    report: RestoreReport,
+    say: Progress,
+    timeout: float,
+    results_dir: Path,
+    allow_not_ready: bool,
+) -> None:
     live = read_live(conn, install)  # again, under the lock: what is written and restarted is decided on this
     report.diff = changes = diff(saved, live)
     if changes.empty:
@@ -224,9 +249,15 @@ def _run(
 
 
 def _roll_back(
-    conn: Connection, install: discover.CiliumInstall, undo: Backup, report: RestoreReport, say: Progress,
-    timeout: float, nodes: tuple[str, ...], failure: str,
-) -> None:  # fmt: skip
+    conn: Connection,
+    install: discover.CiliumInstall,
+    undo: Backup,
+    report: RestoreReport,
+    say: Progress,
+    timeout: float,
+    nodes: tuple[str, ...],
+    failure: str,
+) -> None:
     """Put the pre-restore state back (`undo`) and restart the agents the restore restarted (`nodes`).
 
     Node by node even after a DaemonSet rollout: that wait counts only each node's new pod, where the

@@ -30,13 +30,19 @@ from cilium_lab.cluster import configmaps, discover, nodeconfig, rollout, snapsh
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
+# what a caller of apply meets (the report, the NotReady refusal) is named here too, though defined in change/
 __all__ = ["NOT_APPROVED", "ApplyReport", "NodesNotReady", "apply", "nodes_to_restart"]
 
 
 def _check(
-    conn: object, plan: object, approved: object, timeout: object, progress: object, results_dir: object,
+    conn: object,
+    plan: object,
+    approved: object,
+    timeout: object,
+    progress: object,
+    results_dir: object,
     allow_not_ready: object = False,
-) -> None:  # fmt: skip
+) -> None:
     if not isinstance(conn, Connection):
         raise InputError(
             f"conn must be a Connection from cluster.connect.connect(), got {type(conn).__name__}"
@@ -120,12 +126,12 @@ def _helm_warning(plan: Plan) -> str:
             f"Helm manages cilium-config, which this change leaves alone: it lives in CiliumNodeConfig"
             f" {plan.node_config['metadata']['name']}, outside Helm (a `helm upgrade` neither undoes nor"
             f" keeps it in the values); do not put it in the Helm values: {', '.join(plan.refused)} cannot take it"
-        )  # fmt: skip
+        )
     if plan.canary:  # a CiliumNodeConfig is not part of the Helm release: upgrades leave it alone
         return (
             f"Helm manages cilium-config: this canary lives in CiliumNodeConfig {plan.node_config['metadata']['name']}"
             f" (not Helm's); to roll it out to every node, change the Helm values: {plan.helm_command}"
-        )  # fmt: skip
+        )
     return f"Helm manages cilium-config: the next `helm upgrade` undoes this patch unless the values change too: {plan.helm_command}"
 
 
@@ -143,9 +149,14 @@ def _not_ready(conn: Connection, plan: Plan, allowed: bool) -> dict[str, str]:
 
 
 def _run(
-    conn: Connection, plan: Plan, report: ApplyReport, say: Progress, timeout: float, results_dir: Path,
+    conn: Connection,
+    plan: Plan,
+    report: ApplyReport,
+    say: Progress,
+    timeout: float,
+    results_dir: Path,
     not_ready: dict[str, str],
-) -> None:  # fmt: skip
+) -> None:
     install = discover.find(conn)
     live = configmaps.read(conn, plan.namespace, plan.configmap)
     if live.resource_version != plan.config_resource_version:
@@ -212,9 +223,17 @@ def _change(conn: Connection, plan: Plan, say: Progress) -> tuple[str, ...]:
 
 
 def _roll_back(
-    conn: Connection, plan: Plan, saved: backup.Backup, created: tuple[str, ...], install: discover.CiliumInstall,
-    nodes: tuple[str, ...] | None, report: ApplyReport, say: Progress, timeout: float, failure: str,
-) -> None:  # fmt: skip
+    conn: Connection,
+    plan: Plan,
+    saved: backup.Backup,
+    created: tuple[str, ...],
+    install: discover.CiliumInstall,
+    nodes: tuple[str, ...] | None,
+    report: ApplyReport,
+    say: Progress,
+    timeout: float,
+    failure: str,
+) -> None:
     say(f"rolling back: {failure}")
     try:
         backup.restore(conn, saved, created_node_configs=created, cilium_version=plan.cilium_version)

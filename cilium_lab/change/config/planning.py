@@ -99,7 +99,7 @@ def plan(
     """Plan the change of one item; `nodes` makes it a canary on those nodes first.
 
     Nodes blocked for the item are refused, never forced: the change then goes to the others only,
-    through a CiliumNodeConfig (`change.scope`)."""
+    through a CiliumNodeConfig (`config.scope`)."""
     if not isinstance(snapshot, Snapshot):
         raise InputError(f"plan needs a Snapshot from cluster.snapshot.take(), got {type(snapshot).__name__}")
     if not isinstance(item_id, str | int) or isinstance(item_id, bool):
@@ -127,19 +127,32 @@ def plan(
     node_config = _node_config(snapshot, item.id, name, canary, changes) if name and changes else None
     base = _config_of(snapshot, selected if node_config else ())
     return Plan(
-        item=item.id, title=item.title, cilium_version=version, namespace=snapshot.namespace,
-        configmap=snapshot.install.configmap, targets=targets, changes=changes,
-        previous={k: base.get(k) for k in changes}, helm=dict(change.helm) if change else {},
-        cli=tuple(change.cli) if change else (), restart=tuple(item.restart), readiness=readiness,
+        item=item.id,
+        title=item.title,
+        cilium_version=version,
+        namespace=snapshot.namespace,
+        configmap=snapshot.install.configmap,
+        targets=targets,
+        changes=changes,
+        previous={k: base.get(k) for k in changes},
+        helm=dict(change.helm) if change else {},
+        cli=tuple(change.cli) if change else (),
+        restart=tuple(item.restart),
+        readiness=readiness,
         expected={n: _expect(r, n in in_scope) for n, r in readiness.items()},
-        config_resource_version=snapshot.config_resource_version, helm_managed=snapshot.helm_managed,
-        helm_release=snapshot.install.helm_release, simulated=snapshot.simulated, canary=canary,
-        node_config=node_config, notes=tuple(item.caveats),
+        config_resource_version=snapshot.config_resource_version,
+        helm_managed=snapshot.helm_managed,
+        helm_release=snapshot.install.helm_release,
+        simulated=snapshot.simulated,
+        canary=canary,
+        node_config=node_config,
+        notes=tuple(item.caveats),
         not_ready=tuple(n.name for n in snapshot.nodes if n.name in (selected or in_scope) and not n.ready),
-        scoped=where.capable if where.narrowed else (), left_out=where.left_out,
+        scoped=where.capable if where.narrowed else (),
+        left_out=where.left_out,
         scope_note=scope.explain(item.id, readiness, where, name if node_config else None),
         devices={n.name: _device(n) for n in snapshot.nodes},
-    )  # fmt: skip
+    )
 
 
 def _node_config_name(item_id: str, canary: tuple[str, ...], where: scope.Scope) -> str | None:

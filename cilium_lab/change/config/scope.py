@@ -1,13 +1,13 @@
 """Which nodes a change goes to: the whole cluster, an operator's canary, or only the nodes that can take it.
 
-Pure: it reads `catalog` readiness states only. A change is never forced on
-a node that cannot take it: when some nodes in scope are blocked for the item (kernel, driver, device
-MTU, ...) and others can take it, the change is narrowed to the capable nodes and goes through a
-CiliumNodeConfig that selects them, leaving cilium-config alone. The Cilium Tuning Guide recommends
-per-node config (CiliumNodeConfig) for datapath tunings (reference cilium-tuning.md A.0, "Datapath
-tunings also need Pod/node restarts"; https://docs.cilium.io/en/latest/operations/performance/tuning/).
-Target settings blocked on some capable node (IPv4 BIG TCP below kernel 6.3) are left out of the
-change for every node, so no node is given a setting it cannot take.
+Pure: it reads `catalog` readiness states only. A change is never forced on a node that cannot take
+it: when some nodes in scope are blocked for the item (kernel, driver, device MTU, ...) and others can
+take it, the change is narrowed to the capable nodes and goes through a CiliumNodeConfig that selects
+them, leaving cilium-config alone. The Cilium Tuning Guide recommends per-node config
+(CiliumNodeConfig) for datapath tunings, which "require Pod or even node restarts"
+(https://docs.cilium.io/en/latest/operations/performance/tuning/). Target settings blocked on some
+capable node (IPv4 BIG TCP below kernel 6.3) are left out of the change for every node, so no node is
+given a setting it cannot take.
 """
 
 from __future__ import annotations

@@ -61,8 +61,13 @@ class HostShell:
 
     def framed(self, commands: dict[str, str]) -> dict[str, framed_script.Output]:
         """Several read commands in one exec; ClusterError when the script could not run at all."""
-        out = privileged.run(self.conn, self.pod, framed_script.script(commands), timeout=self.timeout,
-                             namespace=self.namespace)  # fmt: skip
+        out = privileged.run(
+            self.conn,
+            self.pod,
+            framed_script.script(commands),
+            timeout=self.timeout,
+            namespace=self.namespace,
+        )
         if framed_script.MARK not in out.stdout:
             raise ClusterError(
                 f"cannot read the node through {self.pod}: {(out.stderr or out.stdout).strip() or 'no output'}"
@@ -77,10 +82,15 @@ class HostShell:
 
 def read(shell: HostShell, pattern: str) -> HostState:
     """Two execs: the facts that stand alone, then those that need the CPU count and the IRQ numbers."""
-    first = shell.framed({
-        "nproc": "nproc", "tuned": "tuned-adm active", "active": "systemctl is-active irqbalance",
-        "enabled": "systemctl is-enabled irqbalance", "irqs": f"grep -E '{pattern}' /proc/interrupts",
-    })  # fmt: skip
+    first = shell.framed(
+        {
+            "nproc": "nproc",
+            "tuned": "tuned-adm active",
+            "active": "systemctl is-active irqbalance",
+            "enabled": "systemctl is-enabled irqbalance",
+            "irqs": f"grep -E '{pattern}' /proc/interrupts",
+        }
+    )
     text = first["nproc"].stdout.strip()
     if not first["nproc"].ok or not text.isdigit():
         raise ClusterError(f"cannot count the CPUs of the node through {shell.pod}: {text or 'no output'}")
@@ -94,10 +104,12 @@ def read(shell: HostShell, pattern: str) -> HostState:
         for line in (first["irqs"].value or "").splitlines()
         if line.split(":")[0].strip().isdigit()
     ]
-    second = shell.framed({
-        "governors": "cat " + " ".join(GOVERNOR.format(c) for c in range(cpus)),
-        **({"affinity": "cat " + " ".join(AFFINITY.format(n) for n in numbers)} if numbers else {}),
-    })  # fmt: skip
+    second = shell.framed(
+        {
+            "governors": "cat " + " ".join(GOVERNOR.format(c) for c in range(cpus)),
+            **({"affinity": "cat " + " ".join(AFFINITY.format(n) for n in numbers)} if numbers else {}),
+        }
+    )
     words = (second["governors"].value or "").split()
     governors = tuple(words) if len(words) == cpus else None
     irqs = dict(zip(numbers, (second["affinity"].value or "").split(), strict=False)) if numbers else {}

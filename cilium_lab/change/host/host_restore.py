@@ -61,8 +61,13 @@ class NodeRestore:
     differs: tuple[str, ...] = ()  # as read last; empty when as saved (or unknown: see reason)
 
     def to_record(self) -> dict[str, Any]:
-        return {"node": self.node, "outcome": self.outcome, "reason": self.reason,
-                "commands": list(self.commands), "differs_from_saved": list(self.differs)}  # fmt: skip
+        return {
+            "node": self.node,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "commands": list(self.commands),
+            "differs_from_saved": list(self.differs),
+        }
 
 
 @dataclass
@@ -86,9 +91,15 @@ class HostRestoreReport:
         return RESTORED if RESTORED in found else SKIPPED
 
     def to_record(self) -> dict[str, Any]:
-        return {"file": self.path, "approved": self.approved, "outcome": self.outcome,
-                "simulated": self.simulated, "backup_path": self.backup_path, "warnings": list(self.warnings),
-                "nodes": [n.to_record() for n in self.nodes.values()]}  # fmt: skip
+        return {
+            "file": self.path,
+            "approved": self.approved,
+            "outcome": self.outcome,
+            "simulated": self.simulated,
+            "backup_path": self.backup_path,
+            "warnings": list(self.warnings),
+            "nodes": [n.to_record() for n in self.nodes.values()],
+        }
 
     def to_text(self) -> str:
         tag = "SIMULATED: " if self.simulated else ""
@@ -148,9 +159,10 @@ def _state(file: Path, node: str, record: object) -> host_node.HostState:
     if not isinstance(tuned, str) or not (tuned == host_node.NOT_INSTALLED or _WORD.match(tuned)):
         raise bad(f"tuned must be a profile name, none or {host_node.NOT_INSTALLED!r}, got {tuned!r}")
     if governors is not None and (
-        not isinstance(governors, list) or len(governors) != cpus
+        not isinstance(governors, list)
+        or len(governors) != cpus
         or not all(isinstance(g, str) and _WORD.match(g) for g in governors)
-    ):  # fmt: skip
+    ):
         raise bad(f"governors must be null or one governor name per CPU, got {governors!r}")
     for key in ("irqbalance", "irqbalance_enabled"):
         if not isinstance(record[key], str) or not _WORD.match(record[key]):
@@ -160,9 +172,13 @@ def _state(file: Path, node: str, record: object) -> host_node.HostState:
     ):
         raise bad(f"irqs must map IRQ numbers to CPU lists, got {irqs!r}")
     return host_node.HostState(
-        cpus, tuned, tuple(governors) if governors is not None else None, record["irqbalance"],
-        record["irqbalance_enabled"], {int(k): v for k, v in irqs.items()},
-    )  # fmt: skip
+        cpus,
+        tuned,
+        tuple(governors) if governors is not None else None,
+        record["irqbalance"],
+        record["irqbalance_enabled"],
+        {int(k): v for k, v in irqs.items()},
+    )
 
 
 def _choose(saved: SavedHosts, snap: Any, nodes: Iterable[str] | None) -> list[str]:
@@ -200,10 +216,17 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
 
     def shell(self, stack: ExitStack, node: str) -> host_node.HostShell:
-        return stack.enter_context(tuning.node_shell(
-            self.conn, node, namespace=self.namespace, image=self.image, timeout=self.timeout,
-            run_id=self.run_id, warnings=self.warnings,
-        ))  # fmt: skip
+        return stack.enter_context(
+            tuning.node_shell(
+                self.conn,
+                node,
+                namespace=self.namespace,
+                image=self.image,
+                timeout=self.timeout,
+                run_id=self.run_id,
+                warnings=self.warnings,
+            )
+        )
 
     def plan_node(self, node: str, saved: host_node.HostState) -> NodeRestore:
         """Read-only: a host pod, one read, the pod removed."""
@@ -221,7 +244,9 @@ class _Run:
             )
         return NodeRestore(node, PLANNED, "", tuple(commands), tuple(differs))
 
-    def restore_node(self, node: str, saved: host_node.HostState, keep: Callable[[host_node.HostState], None]) -> NodeRestore:  # fmt: skip
+    def restore_node(
+        self, node: str, saved: host_node.HostState, keep: Callable[[host_node.HostState], None]
+    ) -> NodeRestore:
         pattern = _pattern(self.snap, node)
         with ExitStack() as stack:
             try:
@@ -234,8 +259,13 @@ class _Run:
                 return NodeRestore(node, SKIPPED, ALREADY)
             commands = host_node.restore_commands(saved, before)
             if not commands:
-                return NodeRestore(node, FAILED, "nothing changed: it differs from the file in what no command"
-                                   " can set", (), tuple(differs))  # fmt: skip
+                return NodeRestore(
+                    node,
+                    FAILED,
+                    "nothing changed: it differs from the file in what no command can set",
+                    (),
+                    tuple(differs),
+                )
             keep(before)  # on disk before the node changes
             ran: list[str] = []
             try:
@@ -252,21 +282,44 @@ class _Run:
                 raise
         return NodeRestore(node, RESTORED, f"{len(ran)} command(s) run; read back as saved", tuple(ran))
 
-    def _back(self, node: str, shell: host_node.HostShell, pattern: str, before: host_node.HostState,
-              saved: host_node.HostState, ran: list[str], why: str) -> NodeRestore:  # fmt: skip
+    def _back(
+        self,
+        node: str,
+        shell: host_node.HostShell,
+        pattern: str,
+        before: host_node.HostState,
+        saved: host_node.HostState,
+        ran: list[str],
+        why: str,
+    ) -> NodeRestore:
         """A failed restore: put the node back as it was just before it, and say what it runs now."""
         try:
             for command in host_node.restore_commands(before, host_node.read(shell, pattern)):
                 shell.ok(command)
             now = host_node.read(shell, pattern)
         except ClusterError as err:
-            return NodeRestore(node, FAILED, f"{why}; putting back its settings from before the restore failed"
-                               f" too: {err}; its state is unknown: plan the restore again to read it", tuple(ran))  # fmt: skip
+            return NodeRestore(
+                node,
+                FAILED,
+                f"{why}; putting back its settings from before the restore failed"
+                f" too: {err}; its state is unknown: plan the restore again to read it",
+                tuple(ran),
+            )
         if still := host_node.differences(before, now):
-            return NodeRestore(node, FAILED, f"{why}; not back as before the restore either: "
-                               + "; ".join(still), tuple(ran), tuple(host_node.differences(saved, now)))  # fmt: skip
-        return NodeRestore(node, ROLLED_BACK, f"{why}; it is back as it was before this restore", tuple(ran),
-                           tuple(host_node.differences(saved, now)))  # fmt: skip
+            return NodeRestore(
+                node,
+                FAILED,
+                f"{why}; not back as before the restore either: " + "; ".join(still),
+                tuple(ran),
+                tuple(host_node.differences(saved, now)),
+            )
+        return NodeRestore(
+            node,
+            ROLLED_BACK,
+            f"{why}; it is back as it was before this restore",
+            tuple(ran),
+            tuple(host_node.differences(saved, now)),
+        )
 
 
 def plan_restore(
@@ -279,8 +332,9 @@ def plan_restore(
     timeout: float = 120,
 ) -> HostRestoreReport:
     """What a restore of `path` would run per node (nothing on the host changes; host pods come and go)."""
-    return restore_host(conn, path, approved=False, nodes=nodes, namespace=namespace, image=image,
-                        timeout=timeout)  # fmt: skip
+    return restore_host(
+        conn, path, approved=False, nodes=nodes, namespace=namespace, image=image, timeout=timeout
+    )
 
 
 def restore_host(

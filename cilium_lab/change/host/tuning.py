@@ -67,8 +67,11 @@ class HostPlan:
     lock_namespace: str = ""  # the Cilium namespace, whose change lock apply takes ("" : no lock)
 
     def to_record(self) -> dict[str, Any]:
-        return {"profile": self.profile, "simulated": self.simulated,
-                "nodes": {n: {"commands": p.commands, "cannot": list(p.cannot)} for n, p in self.nodes.items()}}  # fmt: skip
+        return {
+            "profile": self.profile,
+            "simulated": self.simulated,
+            "nodes": {n: {"commands": p.commands, "cannot": list(p.cannot)} for n, p in self.nodes.items()},
+        }
 
 
 def plan_host(
@@ -120,11 +123,15 @@ def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHo
     lines.append(PIN_IRQS.format(device=device))
     can_tune = tuned != host_node.NOT_INSTALLED or install_tuned
     return NodeHostPlan(
-        node=node.name, display=tuple(lines), tuned=profile if tuned != profile and can_tune else "",
+        node=node.name,
+        display=tuple(lines),
+        tuned=profile if tuned != profile and can_tune else "",
         install_tuned=tuned == host_node.NOT_INSTALLED and install_tuned,
-        governor=bool(governor) and governor != "performance", irqbalance=host.get("irqbalance") == "active",
-        irq_pattern=host_node.irq_pattern(device, node.nic_driver), cannot=tuple(cannot),
-    )  # fmt: skip
+        governor=bool(governor) and governor != "performance",
+        irqbalance=host.get("irqbalance") == "active",
+        irq_pattern=host_node.irq_pattern(device, node.nic_driver),
+        cannot=tuple(cannot),
+    )
 
 
 def apply_host(
@@ -216,8 +223,11 @@ def node_shell(
 class _NodeRun:
     """One node: host pod up, read and save, change, read back, restore on failure; the pod always removed."""
 
-    def __init__(self, conn: Connection, plan: NodeHostPlan, *, namespace: str, image: str, timeout: float, run_id: str) -> None:  # fmt: skip
-        self.conn, self.plan, self.namespace, self.image, self.timeout, self.run_id = conn, plan, namespace, image, timeout, run_id  # fmt: skip
+    def __init__(
+        self, conn: Connection, plan: NodeHostPlan, *, namespace: str, image: str, timeout: float, run_id: str
+    ) -> None:
+        self.conn, self.plan, self.run_id = conn, plan, run_id
+        self.namespace, self.image, self.timeout = namespace, image, timeout
         self.steps: list[str] = []
         self.warnings: list[str] = []
 
@@ -225,10 +235,17 @@ class _NodeRun:
         name = self.plan.node
         with ExitStack() as stack:
             try:
-                shell = stack.enter_context(node_shell(
-                    self.conn, name, namespace=self.namespace, image=self.image, timeout=self.timeout,
-                    run_id=self.run_id, warnings=self.warnings,
-                ))  # fmt: skip
+                shell = stack.enter_context(
+                    node_shell(
+                        self.conn,
+                        name,
+                        namespace=self.namespace,
+                        image=self.image,
+                        timeout=self.timeout,
+                        run_id=self.run_id,
+                        warnings=self.warnings,
+                    )
+                )
                 before = host_node.read(shell, self.plan.irq_pattern)
                 save(before)
             except ClusterError as err:
@@ -253,8 +270,13 @@ class _NodeRun:
                 self._run(shell, command)
                 commands.append(command)
             after = host_node.read(shell, self.plan.irq_pattern)
-            wrong = host_node.problems(after, profile=self.plan.tuned or None, governor=self.plan.governor,
-                                       irqbalance=self.plan.irqbalance, pinned=True)  # fmt: skip
+            wrong = host_node.problems(
+                after,
+                profile=self.plan.tuned or None,
+                governor=self.plan.governor,
+                irqbalance=self.plan.irqbalance,
+                pinned=True,
+            )
             if wrong:
                 raise ClusterError("read-back shows " + "; ".join(wrong))
         except ClusterError as err:
@@ -281,7 +303,9 @@ class _NodeRun:
         shell.ok(command)
         self.steps.append(f"{self.plan.node}: {command}")
 
-    def _restore(self, shell: host_node.HostShell, before: host_node.HostState, why: str = "interrupted") -> outcomes.NodeOutcome:  # fmt: skip
+    def _restore(
+        self, shell: host_node.HostShell, before: host_node.HostState, why: str = "interrupted"
+    ) -> outcomes.NodeOutcome:
         name = self.plan.node
         try:
             now = host_node.read(shell, self.plan.irq_pattern)
