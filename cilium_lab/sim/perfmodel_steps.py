@@ -89,6 +89,8 @@ def fleet_effects(profile_name: str = FLEET_PROFILE) -> list[StepEffect]:
         for cls, pair in pairs.items():
             after = _rates(pair, nodes, configs, profile, step["scenario"])
             ratios[cls] = {t: after[t] / before[cls][t] for t in TESTS} if cls in step["fleet"] else None
+        for name in configs if step.get("afterwards") else ():
+            configs[name].update(step["afterwards"])
         effects.append(StepEffect(item, step["lab"], step["knob"], step["scenario"], ratios))
     return effects
 
