@@ -103,7 +103,7 @@ def _current_snapshot(session: Any) -> Any:
 
 
 def compare(session: Any) -> pd.DataFrame | None:
-    from cilium_lab.ui import figures
+    from cilium_lab.ui import figures, model_assumptions
 
     if session.local:
         return getattr(session, "local_comparison", None)
@@ -117,6 +117,8 @@ def compare(session: Any) -> pd.DataFrame | None:
                caption="**Before against after** (ratio = after / before, 95 % bootstrap CI)")  # fmt: skip
     both = pd.concat([session.summaries["before"], session.summaries["after"]])
     simulated = session.target.simulated
+    if simulated:  # the model's number must not pass for a measurement: say what it assumed
+        show.markdown(model_assumptions.markdown(session.item.id))
     show.figure(figures.before_after(both, title=session.item.title, simulated=simulated))
     if both["metric"].str.startswith("latency_").any():
         show.figure(
