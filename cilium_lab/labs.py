@@ -183,7 +183,7 @@ def local_labs(labs: Sequence[Lab]) -> list[Lab]:
 
 
 def _local_names() -> list[str]:
-    from cilium_lab.session.local import local_labs as names  # session is heavy: only when asked
+    from cilium_lab.session.local_kernel import local_labs as names  # session is heavy: only when asked
 
     return names()
 

@@ -2,6 +2,7 @@
 
 Tests, batch runs and lab 99 read these JSON files (`<results_dir>/<lab>.json`) instead of the
 notebooks' outputs. No credentials go in: the target is named by its kind, context and server URL.
+The decision and the outcomes are `change.outcomes` StrEnums: the file holds their plain strings.
 """
 
 from __future__ import annotations
@@ -9,22 +10,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return value.to_dict(orient="records")
-    if hasattr(value, "to_record"):
-        return value.to_record()
-    return value
+if TYPE_CHECKING:
+    from cilium_lab.session.lab import LabSession
 
 
-def build(session: Any) -> dict[str, Any]:
+def build(session: LabSession) -> dict[str, object]:
     target = session.target
-    connection = target.connection
+    connection = target.connection  # None on the local kernel lab
     return {
         "lab": session.lab,
         "item": session.item.id,
@@ -34,19 +28,19 @@ def build(session: Any) -> dict[str, Any]:
             "kind": target.spec.kind,
             "label": target.label,
             "simulated": target.simulated,
-            "context": getattr(connection, "context", ""),
-            "server": getattr(connection, "server", ""),
+            "context": connection.context if connection is not None else "",
+            "server": connection.server if connection is not None else "",
         },
         "approve": session.params.approve,
-        "decision": session.decision,
+        "decision": str(session.decision),
         "readiness": session.readiness_rows,
-        "apply": _jsonable(session.report) if session.report is not None else None,
-        "comparison": _jsonable(session.comparison) if session.comparison is not None else [],
-        "extra": getattr(session, "record_extra", {}),
+        "apply": session.report.to_record() if session.report is not None else None,
+        "comparison": session.comparison.to_dict(orient="records") if session.comparison is not None else [],
+        "extra": session.record_extra,
     }
 
 
-def write(session: Any) -> Path:
+def write(session: LabSession) -> Path:
     folder = Path(session.results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{session.lab}.json"
