@@ -132,3 +132,12 @@ def test_the_probe_sees_a_change(embedded, conn, tmp_path: Path, capsys):
     assert lab.decision == "applied", capsys.readouterr().out
     after = _state(conn)
     assert after[0] != before[0] and len(after[1]) == len(before[1]) + 1
+
+
+def test_a_batch_checks_each_value_before_any_lab_starts(tmp_path: Path):
+    """`cilium-lab run --all -p mtu 70000`: refused as lab 09 declares mtu, before anything is written."""
+    with pytest.raises(InputError, match="parameter mtu must be between 1280 and 65535, got 70000"):
+        labs.run(labs.all_labs(), out_dir=tmp_path / "out", parameters={"mtu": 70000})
+    with pytest.raises(InputError, match="parameter keep_disabled must be bool"):
+        labs.run(labs.all_labs(), out_dir=tmp_path / "out", parameters={"keep_disabled": "no"})
+    assert not (tmp_path / "out").exists()
