@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
+from cilium_lab.resources import shipped
+
+LABS_DIR = shipped("lab_notebooks")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 

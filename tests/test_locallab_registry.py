@@ -101,7 +101,7 @@ def test_cli_without_root_writes_no_results(monkeypatch, tmp_path, capsys):
 
 def test_cli_results_dir_that_is_a_file_is_one_line(monkeypatch, tmp_path, capsys):
     (tmp_path / "taken").write_text("not a folder")
-    monkeypatch.setattr("cilium_lab.cli.local.require_root", lambda: None)
+    monkeypatch.setattr("cilium_lab.cli.verb_local.require_root", lambda: None)
     assert main(["local", "mtu", "--results-dir", str(tmp_path / "taken")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "choose another --results-dir" in err
