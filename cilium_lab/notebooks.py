@@ -1,7 +1,7 @@
 """Keep each lab's generated notebook in step with its jupytext source.
 
-`labs/NN-slug.py` (percent format) is the source; `labs/NN-slug.ipynb` is generated from it with no
-outputs, so it can be opened in JupyterLab or run by papermill. `make notebooks` calls `sync`; a test
+`cilium_lab/lab_notebooks/NN-slug.py` (percent format) is the source; `NN-slug.ipynb` beside it is
+generated from it with no outputs, so it can be opened in JupyterLab or run by papermill. `make notebooks` calls `sync`; a test
 calls `check`. Run as `python -m cilium_lab.notebooks sync|check`.
 """
 

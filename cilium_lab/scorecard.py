@@ -14,6 +14,7 @@ import pandas as pd
 from cilium_lab import catalog
 from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import LIVE, SIMULATED
 
 COLUMNS = ("item", "number", "node", "state", "reasons", "needs")
 
@@ -27,7 +28,7 @@ class Scorecard:
 
     @property
     def label(self) -> str:
-        return "SIMULATED" if self.simulated else "LIVE CLUSTER"
+        return SIMULATED if self.simulated else LIVE
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.records), columns=list(COLUMNS))

@@ -151,7 +151,7 @@ def _run_all(
     interactive: bool,
 ) -> None:
     steps = len(p.tests) * len(p.scenarios)
-    label = f"lab {lab} {phase}" + (" (SIMULATED)" if simulated else "")
+    label = f"lab {lab} {phase}" + (f" ({SIMULATED})" if simulated else "")
     progress.announce(label, samples=p.samples, tests=steps, duration=p.duration)
     offset = _next_index(store, lab, phase)
     with progress.bar(p.samples * steps, desc=label, enabled=bar, interactive=interactive) as counter:

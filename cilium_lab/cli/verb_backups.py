@@ -17,6 +17,7 @@ from cilium_lab.change.backups import backup, backup_diff, backup_prune
 from cilium_lab.cli import common
 from cilium_lab.cluster import discover, identity
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import SIMULATED
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,7 +91,7 @@ def _cluster_line(b: backup.Backup, here: str) -> str:
 def _text(
     rows: list[tuple[backup.Backup, backup_diff.BackupDiff]], where: str, simulated: bool, here: str
 ) -> str:
-    tag = "SIMULATED: " if simulated else ""
+    tag = f"{SIMULATED}: " if simulated else ""
     if not rows:
         return f"{tag}no cilium-lab backups in the cluster for {where} (a change saves one before it starts)"
     lines = [f"{tag}backups of {where}, newest first; a restore of one undoes what changed since"]
@@ -112,7 +113,7 @@ def _print_prune(args: argparse.Namespace, pruned: backup_prune.Pruning, simulat
     if args.json:
         common.print_json({**pruned.to_record(), "simulated": simulated})
         return 0
-    tag = "SIMULATED: " if simulated else ""
+    tag = f"{SIMULATED}: " if simulated else ""
     verb = "deleted" if pruned.approved else "would delete"
     if not pruned.doomed:
         print(

@@ -16,6 +16,7 @@ import pandas as pd
 from cilium_lab import bench, targets
 from cilium_lab.bench import runner
 from cilium_lab.cli import common
+from cilium_lab.results.labels import SIMULATED_NOTE
 
 COLUMNS = ["scenario", "test", "metric", "unit", "median", "ci_low", "ci_high", "samples", "failed"]
 
@@ -94,11 +95,7 @@ def records(table: pd.DataFrame, *, simulated: bool) -> list[dict[str, Any]]:
 
 
 def text(table: pd.DataFrame, *, simulated: bool, where: str) -> str:
-    head = (
-        "SIMULATED: measured on the embedded cluster's performance model, not on real hardware\n"
-        if simulated
-        else ""
-    )
+    head = f"{SIMULATED_NOTE}\n" if simulated else ""
     shown = table[COLUMNS].copy()
     for col in ("median", "ci_low", "ci_high"):
         shown[col] = shown[col].map(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import SIMULATED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +52,7 @@ def serve_command(args: argparse.Namespace) -> int:
     with cluster:
         state = f", state in {args.state}" if args.state else ""
         print(
-            f"SIMULATED cluster '{cluster.profile.name}' serving on {cluster.url} "
+            f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
             f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
             flush=True,
         )

@@ -1,6 +1,6 @@
 """Measurements for the local lab: netperf and iperf3 command lines, their output parsers, and runs.
 
-Called by `locallab.knobs` (each knob's sample) and `locallab.runner`; calls netperf/iperf3 inside
+Called by `locallab.knobs` (each knob's sample) and `locallab.knob_runs`; calls netperf/iperf3 inside
 the topology's namespaces through `locallab.shell`. RR and CRR run pinned: client and server on the
 same CPU, because a cross-vCPU wake-up costs ~100 µs in a VM and makes TCP_RR bimodal
 (kernel-lab.md §1 "Noise"). Streams run unpinned (pinning did not reduce their spread there).

@@ -1,6 +1,6 @@
 """A CNI-like datapath built from network namespaces and veth pairs, and its guaranteed teardown.
 
-Called by `locallab.runner` (one fresh topology per knob) and by the root tests; calls `ip`, `sysctl`,
+Called by `locallab.knob_runs` (one fresh topology per knob) and by the root tests; calls `ip`, `sysctl`,
 `netserver` through `locallab.shell`. Layout (all names start with `cl-`, all addresses exist only
 inside these namespaces; the "nodes" are namespaces too, so the root namespace is never touched)::
 

@@ -21,9 +21,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import LOCAL_KERNEL, LOCAL_KERNEL_NOTE, SIMULATED, SIMULATED_NOTE
 
-SIMULATED_NOTE = "SIMULATED: measured on the embedded cluster's performance model, not on real hardware"
-LOCAL_NOTE = "LOCAL KERNEL: real packets between network namespaces on this host, not a cluster"
 RATE_METRICS = ("throughput", "transaction_rate")
 PERCENTILES = ("latency_p50", "latency_p90", "latency_p99")
 JOURNEY_PANELS = {  # panel title -> the metrics it draws, relative to their first measurement
@@ -66,7 +65,7 @@ def label(
 ) -> go.Figure:
     """Set the title; on simulated (or local-kernel) data prefix it with SIMULATED (LOCAL KERNEL) and put
     the note saying what that means between title and panels."""
-    banner = "SIMULATED" if simulated else "LOCAL KERNEL" if local else ""
+    banner = SIMULATED if simulated else LOCAL_KERNEL if local else ""
     fig.update_layout(
         title={"text": f"{banner} · {title}" if banner else title, "yref": "container", "y": 1,
                "yanchor": "top", "pad": {"t": TITLE_PAD}, "font": {"size": TITLE_SIZE},
@@ -75,7 +74,7 @@ def label(
     )  # fmt: skip
     if banner:
         fig.add_annotation(
-            text=SIMULATED_NOTE if simulated else LOCAL_NOTE, name=banner.lower(), xref="paper", yref="paper", x=0.5, y=1, yanchor="bottom",
+            text=SIMULATED_NOTE if simulated else LOCAL_KERNEL_NOTE, name=banner.lower(), xref="paper", yref="paper", x=0.5, y=1, yanchor="bottom",
             yshift=NOTE_LIFT, showarrow=False, font={"color": "#d62728", "size": NOTE_SIZE},
         )  # fmt: skip
     return fig
