@@ -9,8 +9,8 @@ import pytest
 from cilium_lab.cli import main
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import KNOBS, probe, report, run
-from cilium_lab.locallab.measure import TESTS
 from cilium_lab.locallab.knob_runs import KnobResult
+from cilium_lab.locallab.measure import TESTS
 
 ALL_PRESENT = dict.fromkeys(probe.FEATURES, "")
 
