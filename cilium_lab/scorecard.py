@@ -45,8 +45,12 @@ class Scorecard:
         return f"{head}\n{self.matrix().to_string()}"
 
     def to_json(self) -> dict:
-        return {"label": self.label, "simulated": self.simulated, "cilium_version": self.cilium_version,
-                "records": [dict(r) for r in self.records]}  # fmt: skip
+        return {
+            "label": self.label,
+            "simulated": self.simulated,
+            "cilium_version": self.cilium_version,
+            "records": [dict(r) for r in self.records],
+        }
 
     def __str__(self) -> str:
         return self.to_text()
@@ -61,6 +65,14 @@ def build(snapshot: Snapshot) -> Scorecard:
     for item in catalog.ITEMS:
         for node in snapshot.nodes:
             r = catalog.evaluate(item, node, cilium_version=snapshot.cilium_version)
-            records.append({"item": item.id, "number": item.number, "node": node.name, "state": r.state,
-                            "reasons": list(r.reasons), "needs": list(r.needs)})  # fmt: skip
+            records.append(
+                {
+                    "item": item.id,
+                    "number": item.number,
+                    "node": node.name,
+                    "state": r.state,
+                    "reasons": list(r.reasons),
+                    "needs": list(r.needs),
+                }
+            )
     return Scorecard(tuple(records), snapshot.simulated, snapshot.cilium_version, snapshot.context)

@@ -129,8 +129,18 @@ def test_host_names_the_iptables_backend_or_its_absence(monkeypatch):
 
 
 def test_a_knobs_counter_is_reported_per_arm():
-    r = KnobResult("conntrack", "TCP_CRR", "connections", "conn/s", "conntrack", "NOTRACK", 8,
-                   counter="conntrack_entries", counter_a=12002.0, counter_b=0.0)  # fmt: skip
+    r = KnobResult(
+        "conntrack",
+        "TCP_CRR",
+        "connections",
+        "conn/s",
+        "conntrack",
+        "NOTRACK",
+        8,
+        counter="conntrack_entries",
+        counter_a=12002.0,
+        counter_b=0.0,
+    )
     assert report.counter_lines([r]) == [
         "conntrack: conntrack entries grew per sample by 12,002 with conntrack, 0 with NOTRACK"
     ]

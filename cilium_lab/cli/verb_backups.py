@@ -25,14 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "backups", help="list the config backups in a cluster (read-only); --prune deletes old ones"
     )
     parser.add_argument(
-        "--prune", action="store_true",
+        "--prune",
+        action="store_true",
         help="delete every backup ConfigMap except the newest N (--keep); without --approve only say which",
-    )  # fmt: skip
+    )
     # a string, checked by us: argparse's own error would be two lines (usage and message)
     parser.add_argument(
-        "--keep", default=None, metavar="N",
+        "--keep",
+        default=None,
+        metavar="N",
         help=f"with --prune: how many of the newest backups stay (default: {backup_prune.DEFAULT_KEEP})",
-    )  # fmt: skip
+    )
     parser.add_argument("--approve", action="store_true", help="with --prune: delete them")
     common.add_cluster_options(parser)
     common.add_json_option(parser)
@@ -73,11 +76,19 @@ def _warn(line: str) -> None:
 
 def _record(b: backup.Backup, d: backup_diff.BackupDiff, simulated: bool, here: str) -> dict:
     return {
-        "stamp": b.stamp, "when": b.when, "namespace": b.namespace, "configmap": b.configmap,
-        "backup_configmap": b.configmap_backup, "keys": len(b.data), "node_configs": len(b.node_configs),
-        "diff": d.to_record(), "simulated": simulated, "cluster_uid": b.cluster_uid,
-        "cluster_server": b.cluster_server, "this_cluster": b.cluster_uid == here if b.cluster_uid else None,
-    }  # fmt: skip
+        "stamp": b.stamp,
+        "when": b.when,
+        "namespace": b.namespace,
+        "configmap": b.configmap,
+        "backup_configmap": b.configmap_backup,
+        "keys": len(b.data),
+        "node_configs": len(b.node_configs),
+        "diff": d.to_record(),
+        "simulated": simulated,
+        "cluster_uid": b.cluster_uid,
+        "cluster_server": b.cluster_server,
+        "this_cluster": b.cluster_uid == here if b.cluster_uid else None,
+    }
 
 
 def _cluster_line(b: backup.Backup, here: str) -> str:

@@ -71,11 +71,21 @@ def run(args: argparse.Namespace) -> int:
     store = bench.ResultStore(args.results_dir)
     with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         measurement = bench.measure(
-            target.connection, lab="bench", phase="before", store=store, simulated=bool(target.simulated),
-            tests=args.tests, scenario=args.scenario, samples=args.samples, duration=args.duration,
-            streams=args.streams, client_node=args.client_node, server_node=args.server_node,
-            progress_bar=not args.json, interactive=True,
-        )  # fmt: skip
+            target.connection,
+            lab="bench",
+            phase="before",
+            store=store,
+            simulated=bool(target.simulated),
+            tests=args.tests,
+            scenario=args.scenario,
+            samples=args.samples,
+            duration=args.duration,
+            streams=args.streams,
+            client_node=args.client_node,
+            server_node=args.server_node,
+            progress_bar=not args.json,
+            interactive=True,
+        )
     store.export()
     table = measurement.summary
     if args.json:

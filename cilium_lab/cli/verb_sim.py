@@ -67,11 +67,16 @@ def profiles_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"name": p.name, "description": p.description, "kubernetes": p.kubernetes_version,
-                 "cilium": p.cilium_version, "nodes": len(p.nodes)}
+                {
+                    "name": p.name,
+                    "description": p.description,
+                    "kubernetes": p.kubernetes_version,
+                    "cilium": p.cilium_version,
+                    "nodes": len(p.nodes),
+                }
                 for p in loaded
             ]
-        )  # fmt: skip
+        )
         return 0
     for p in loaded:
         print(f"{p.name:<14} cilium {p.cilium_version:<8} {len(p.nodes)} nodes  {p.description}")

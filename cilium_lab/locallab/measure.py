@@ -108,9 +108,13 @@ def latency_under_load(
     """Bulk iperf3 flow with congestion control `cc`; meanwhile a TCP_RR probe measures the RTT it causes."""
     warmup = 1.0  # let the sender fill the bottleneck queue before probing
     bulk = subprocess.Popen(
-        shell.in_netns(client.netns, shell.pinned(None, iperf3_argv(server.ipv4, seconds=seconds + warmup + 0.5, cc=cc))),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        shell.in_netns(
+            client.netns, shell.pinned(None, iperf3_argv(server.ipv4, seconds=seconds + warmup + 0.5, cc=cc))
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(warmup)
         probe = shell.pinned(

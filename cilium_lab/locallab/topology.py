@@ -300,9 +300,25 @@ def add_vxlan() -> None:
     for node, peer in ((NODE1, NODE2), (NODE2, NODE1)):
         local, remote = UNDERLAY_IP[node], UNDERLAY_IP[peer]
         shell.run(
-            ip(node, "link", "add", VXLAN_DEV, "type", "vxlan", "id", str(VXLAN_VNI), "local", local,
-               "remote", remote, "dstport", str(VXLAN_PORT), "dev", UNDERLAY_DEV)
-        )  # fmt: skip
+            ip(
+                node,
+                "link",
+                "add",
+                VXLAN_DEV,
+                "type",
+                "vxlan",
+                "id",
+                str(VXLAN_VNI),
+                "local",
+                local,
+                "remote",
+                remote,
+                "dstport",
+                str(VXLAN_PORT),
+                "dev",
+                UNDERLAY_DEV,
+            )
+        )
         shell.run(ip(node, "addr", "add", f"{VXLAN_IP[node]}/24", "dev", VXLAN_DEV))
         shell.run(ip(node, "link", "set", VXLAN_DEV, "up"))
 
