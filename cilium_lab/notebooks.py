@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cilium_lab.resources import shipped
+from cilium_lab.package_files import shipped
 
 LABS_DIR = shipped("lab_notebooks")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

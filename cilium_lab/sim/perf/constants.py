@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from cilium_lab.errors import InputError
-from cilium_lab.resources import shipped
+from cilium_lab.package_files import shipped
 from cilium_lab.sim.state.profiles import NodeProfile
 
 PERFMODEL_FILE = shipped("data", "perfmodel.yaml")

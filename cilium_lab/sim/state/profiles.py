@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from cilium_lab.errors import InputError
-from cilium_lab.resources import shipped
+from cilium_lab.package_files import shipped
 
 PROFILE_DIR = shipped("data", "profiles")
 
