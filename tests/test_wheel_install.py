@@ -88,16 +88,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     purelib = _run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp, env
     ).stdout.strip()
-    # this environment's dependencies, after the fresh venv's own packages: its import path less the
-    # checkout and any folder holding cilium_lab (plain paths: .pth files there, such as an editable
-    # install's finder, are not processed)
+    # this environment's dependencies, after the fresh venv's own packages: its import path less any
+    # folder holding cilium_lab, such as the checkout (plain paths: .pth files there, such as an
+    # editable install's finder, are not processed; a .venv inside the checkout stays)
     ours = [
         entry
         for entry in sys.path
-        if entry
-        and Path(entry).is_dir()
-        and not (Path(entry).resolve() == REPO or REPO in Path(entry).resolve().parents)
-        and not (Path(entry) / "cilium_lab").exists()
+        if entry and Path(entry).is_dir() and not Path(entry, "cilium_lab").exists()
     ]
     Path(purelib, "zz-test-dependencies.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
     _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], tmp, env)
