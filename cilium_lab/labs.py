@@ -123,7 +123,7 @@ def run(
     declared = _check_parameters(labs, parameters or {})
     if on_start:
         on_start()
-    # the labs run with labs/ as their working directory: paths the caller gave relative to theirs would
+    # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative to theirs would
     # land (or be looked for) there, so they are made absolute here
     out_dir = Path(out_dir).resolve()
     kubeconfig = str(Path(kubeconfig).resolve()) if kubeconfig else ""
