@@ -29,8 +29,14 @@ def test_an_operator_runs_labs_with_only_the_manifest_roles(embedded, tmp_path):
         tmp_path, str(embedded.kubeconfig), embedded.add_user("op", ("cilium-lab-operators",))
     )
     chosen = [labs.get(n) for n in ("00", "01", "02")]
-    runs = labs.run(chosen, out_dir=tmp_path / "out", cluster="kube", kubeconfig=kubeconfig, approve=True,
-                    parameters={"samples": 2, "duration": 1})  # fmt: skip
+    runs = labs.run(
+        chosen,
+        out_dir=tmp_path / "out",
+        cluster="kube",
+        kubeconfig=kubeconfig,
+        approve=True,
+        parameters={"samples": 2, "duration": 1},
+    )
     assert [(r.lab.name, r.ok, r.error) for r in runs] == [(lab.name, True, "") for lab in chosen]
     records = {r.lab.name: r.record for r in runs}
     assert records["02-kube-proxy-replacement"]["decision"] == "applied"
@@ -47,7 +53,13 @@ def test_an_inspector_reads_the_scorecard_and_cannot_change(embedded, tmp_path, 
     records = json.loads(capsys.readouterr().out)
     records = records["records"] if isinstance(records, dict) else records
     assert {r["state"] for r in records} <= {"enabled", "can-enable", "blocked", "n/a"}
-    [run] = labs.run([labs.get("02")], out_dir=tmp_path / "out", cluster="kube", kubeconfig=kubeconfig,
-                     approve=True, parameters={"samples": 2, "duration": 1})  # fmt: skip
+    [run] = labs.run(
+        [labs.get("02")],
+        out_dir=tmp_path / "out",
+        cluster="kube",
+        kubeconfig=kubeconfig,
+        approve=True,
+        parameters={"samples": 2, "duration": 1},
+    )
     assert not run.ok
     assert "Forbidden" in run.error or "forbidden" in run.error

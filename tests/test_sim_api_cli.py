@@ -13,7 +13,7 @@ from kubernetes import client, config
 # Runs only the `sim` verb (as `cilium-lab` registers it), so these tests do not depend on other verbs' imports.
 SIM_VERB = """
 import argparse, sys
-from cilium_lab.cli import sim
+from cilium_lab.cli import verb_sim as sim
 from cilium_lab.errors import LabError
 parser = argparse.ArgumentParser(prog="cilium-lab")
 sim.register(parser.add_subparsers(dest="verb", required=True))

@@ -1,5 +1,5 @@
-"""The `cilium-lab` command line: one module per verb (`restore-host` in restore_host.py), each with
-`register(subparsers)`.
+"""The `cilium-lab` command line: one module per verb, named verb_<verb>.py (`restore-host` in
+verb_restore_host.py), each with `register(subparsers)`.
 
 Errors the user can act on (`LabError`) print as one line on stderr with exit code 2; anything else
 is a bug and keeps its traceback.
@@ -24,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cilium-lab {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
-        try:
-            module = importlib.import_module(f"cilium_lab.cli.{verb.replace('-', '_')}")
-        except ModuleNotFoundError as err:
-            if err.name != f"cilium_lab.cli.{verb.replace('-', '_')}":
-                raise
-            continue  # verb not built yet
-        module.register(sub)
+        importlib.import_module(f"cilium_lab.cli.verb_{verb.replace('-', '_')}").register(sub)
     return parser
 
 

@@ -240,9 +240,12 @@ def _is_running(pod: dict[str, Any]) -> bool:
 def _running(pod: dict[str, Any]) -> RunningPod:
     meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
     return RunningPod(
-        name=meta["name"], role=objects.labels(pod).get(ROLE_LABEL, ""), node=str(spec.get("nodeName", "")),
-        ip=str(status["podIP"]), host_network=bool(spec.get("hostNetwork")),
-    )  # fmt: skip
+        name=meta["name"],
+        role=objects.labels(pod).get(ROLE_LABEL, ""),
+        node=str(spec.get("nodeName", "")),
+        ip=str(status["podIP"]),
+        host_network=bool(spec.get("hostNetwork")),
+    )
 
 
 def _why_waiting(pod: dict[str, Any] | None) -> str:

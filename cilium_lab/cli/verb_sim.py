@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import SIMULATED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +52,7 @@ def serve_command(args: argparse.Namespace) -> int:
     with cluster:
         state = f", state in {args.state}" if args.state else ""
         print(
-            f"SIMULATED cluster '{cluster.profile.name}' serving on {cluster.url} "
+            f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
             f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
             flush=True,
         )
@@ -66,11 +67,16 @@ def profiles_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"name": p.name, "description": p.description, "kubernetes": p.kubernetes_version,
-                 "cilium": p.cilium_version, "nodes": len(p.nodes)}
+                {
+                    "name": p.name,
+                    "description": p.description,
+                    "kubernetes": p.kubernetes_version,
+                    "cilium": p.cilium_version,
+                    "nodes": len(p.nodes),
+                }
                 for p in loaded
             ]
-        )  # fmt: skip
+        )
         return 0
     for p in loaded:
         print(f"{p.name:<14} cilium {p.cilium_version:<8} {len(p.nodes)} nodes  {p.description}")
