@@ -56,6 +56,10 @@ PREDICATES = (
     "not_number", "kernel_below", "state", "nic",
 )  # fmt: skip
 PLACEHOLDERS = ("cfg", "kernel", "nic", "driver", "mode", "dispatch", "maps")
+ROW_KEYS = (
+    "id", "stage", "versions", "when", "effect", "log", "level", "subsys", "via", "wrap", "fields", "set",
+    "unsourced", "source", "confirmed", "note", "test",
+)  # fmt: skip
 UNSOURCED_FIELD = ("emulator", "unsourced")  # the visible marker on an unsourced row's log line
 
 
@@ -131,8 +135,8 @@ class Rule:
     sets: Mapping[str, Any] = field(default_factory=dict)  # fallback rows: what the agent runs instead
     unsourced: bool = False
     source: str = ""
+    confirmed: tuple[str, ...] = ()  # the versions actually seen in a source; the rest is assumed
     test: Mapping[str, Any] | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,9 @@ def _rule(row: Mapping[str, Any], stop_paths: Mapping[str, Any], path: Path) -> 
     missing = [k for k in ("id", "stage", "versions", "when", "effect", "log") if k not in row]
     if missing:
         raise InputError(f"{where} lacks {', '.join(missing)}")
+    unknown = sorted(set(row) - set(ROW_KEYS))
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; a row may have {ROW_KEYS}")
     if row["stage"] not in STAGES or row["effect"] not in EFFECTS:
         raise InputError(f"{where}: stage must be one of {STAGES}, effect one of {EFFECTS}")
     if not row.get("unsourced") and not row.get("source"):
@@ -214,8 +221,8 @@ def _rule(row: Mapping[str, Any], stop_paths: Mapping[str, Any], path: Path) -> 
         sets=dict(row.get("set") or {}),
         unsourced=bool(row.get("unsourced", False)),
         source=str(row.get("source", "")),
+        confirmed=tuple(str(c) for c in row.get("confirmed") or ()),
         test=row.get("test"),
-        raw=row,
     )
 
 
