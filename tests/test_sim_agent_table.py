@@ -14,19 +14,20 @@ from typing import Any
 
 import pytest
 
-from cilium_lab.sim import agent, agent_rules, profiles
-from cilium_lab.sim.agent_rules import in_range
+from cilium_lab.sim.agent import rule_table, startup
+from cilium_lab.sim.agent.rule_table import in_range
+from cilium_lab.sim.state import profiles
 
-TABLE = agent_rules.load()
+TABLE = rule_table.load()
 SEED, MODERN = profiles.load("seed-mixed"), profiles.load("modern")
 NODE = MODERN.nodes[0]  # kernel 6.8, mlx5 (native XDP, BIG TCP), a MAC address
-EMULATED = [(1, minor, 0) for minor in range(agent.SUPPORTED[0][1], agent.SUPPORTED[1][1] + 1)]
+EMULATED = [(1, minor, 0) for minor in range(startup.SUPPORTED[0][1], startup.SUPPORTED[1][1] + 1)]
 TESTED = [r for r in TABLE.rules if r.test and "skip" not in r.test]
 
 
 def _base(version: str) -> dict[str, str]:
     """A chart-rendered cilium-config of that era: the 1.13 series' for <1.14, the 1.18 chart's after."""
-    v = agent.parse_version(version)
+    v = startup.parse_version(version)
     return dict((SEED if v < (1, 14) else MODERN).cilium_config)
 
 
@@ -48,19 +49,19 @@ def _node(overrides: dict[str, Any] | None, base=NODE):
     return replace(base, nic=nic, **overrides)
 
 
-def _case(rule: agent_rules.Rule, off: bool = False, version: str | None = None):
+def _case(rule: rule_table.Rule, off: bool = False, version: str | None = None):
     test = rule.test or {}
     config = _merge(_base(version or test["version"]), test.get("config"))
     node = _node(test.get("node"))
     if off:
         config = _merge(config, test["negative"].get("config"))
         node = _node(test["negative"].get("node"), base=node)
-    return agent.start(version or test["version"], config, node)
+    return startup.start(version or test["version"], config, node)
 
 
-def _outside(rule: agent_rules.Rule) -> str | None:
+def _outside(rule: rule_table.Rule) -> str | None:
     """The emulated version nearest to the row's range without being in it (None: the range covers all)."""
-    inside = agent.parse_version(rule.test["version"])
+    inside = startup.parse_version(rule.test["version"])
     candidates = [v for v in EMULATED if not in_range(v, rule.versions)]
     if not candidates:
         return None

@@ -1,11 +1,10 @@
 """The emulated Cilium agent's start: from cilium-config, the node and the version to a `Datapath`.
 
-Called by the API side (`sim.controllers`) when an agent pod starts, with the node's effective
-cilium-config (ConfigMap merged with CiliumNodeConfig overrides). Runs the start-up steps in the real
-agent's order; `sim.rules` derives routing, KPR, masquerading, load balancing and host routing, this
+Input: the node's effective cilium-config (ConfigMap merged with CiliumNodeConfig overrides). The
+start-up steps run in the real agent's order; `startup_rules` derives routing, KPR, masquerading, load balancing and host routing, this
 module the performance features (BIG TCP, Bandwidth Manager/BBR, XDP, MTU, map sizes, clock, device
 mode). Every fallback, log line and fatal error comes from the table in data/agent_rules.yaml
-(`sim.agent_rules`); a stopped agent's log ends with the line that version's agent ends it with.
+(`rule_table`); a stopped agent's log ends with the line that version's agent ends it with.
 
 Simplifications: the agent starts instantly; one device per node; the chart's rendering of keys is
 the caller's business (a key absent from the config means the agent's default).
@@ -13,12 +12,11 @@ the caller's business (a key absent from the config means the agent's default).
 
 from __future__ import annotations
 
-from cilium_lab.sim import agent_rules
-from cilium_lab.sim.agent import startup_rules
+from cilium_lab.sim.agent import rule_table, startup_rules
 from cilium_lab.sim.agent.datapath import Datapath
-from cilium_lab.sim.state.profiles import NodeProfile
-from cilium_lab.sim.agent.startup_rules import Draft, Fatal, parse_version
 from cilium_lab.sim.agent.runtime import Boot
+from cilium_lab.sim.agent.startup_rules import Draft, Fatal, parse_version
+from cilium_lab.sim.state.profiles import NodeProfile
 
 SUPPORTED = (
     (1, 10),
@@ -31,10 +29,10 @@ def start(version: str, config: dict[str, str], node: NodeProfile) -> tuple[Draf
     """Run the start-up steps in order; the draft so far and, if the agent stopped, why."""
     v = parse_version(version)
     d = Draft(version=v, config=dict(config), node=node, kernel=startup_rules.kernel_version(node))
-    d.log.append(agent_rules.log_line(v, "info", f"Cilium {version.lstrip('v')}"))
+    d.log.append(rule_table.log_line(v, "info", f"Cilium {version.lstrip('v')}"))
     d.fields["device_mode"] = d.value("datapath-mode")
     try:
-        agent_rules.apply(d, "kernel")
+        rule_table.apply(d, "kernel")
         for step in STEPS:
             step(d)
     except Fatal as fatal:
@@ -56,7 +54,7 @@ def boot(version: str, config: dict[str, str], node: NodeProfile) -> Boot:
     d, fatal = start(version, config, node)
     if fatal is not None:
         return Boot(ok=False, datapath=None, log=(*d.log, fatal.line), error=str(fatal))
-    d.log.append(agent_rules.log_line(v, "info", "Daemon initialization completed"))
+    d.log.append(rule_table.log_line(v, "info", "Daemon initialization completed"))
     return Boot(ok=True, datapath=Datapath(**d.fields, notes=tuple(d.notes)), log=tuple(d.log))
 
 
@@ -64,7 +62,7 @@ def derive_big_tcp(d: Draft) -> None:
     """IPv6 BIG TCP (1.13+) and IPv4 (1.14+), asked for by their keys; the table decides (PR #20349)."""
     d.fields["ipv6_big_tcp"] = d.version >= (1, 13) and d.flag("enable-ipv6-big-tcp")
     d.fields["ipv4_big_tcp"] = d.version >= (1, 14) and d.flag("enable-ipv4-big-tcp")
-    agent_rules.apply(d, "big_tcp")
+    rule_table.apply(d, "big_tcp")
     if d.fields["ipv4_big_tcp"] or d.fields["ipv6_big_tcp"]:
         d.fields["big_tcp_size"] = startup_rules.BIG_TCP_SIZE
 
@@ -72,7 +70,7 @@ def derive_big_tcp(d: Draft) -> None:
 def derive_bandwidth(d: Draft) -> None:
     """Bandwidth Manager and BBR for pods (1.12+); kernel and host-routing needs are table rows (ref D.8)."""
     d.fields["bandwidth_manager"] = d.flag("enable-bandwidth-manager")
-    agent_rules.apply(d, "bandwidth")
+    rule_table.apply(d, "bandwidth")
     bbr_for_pods = d.flag("enable-bbr") and not (d.version >= (1, 18) and d.flag("enable-bbr-hostns-only"))
     if d.fields["bandwidth_manager"] and d.version >= (1, 12) and bbr_for_pods:
         d.fields["congestion"] = "bbr"
@@ -82,7 +80,7 @@ def derive_xdp(d: Draft) -> None:
     """NodePort XDP acceleration (ref A.1 row 12, D.6): the mode asked for, where BPF NodePort runs."""
     mode = d.value("bpf-lb-acceleration")
     d.fields["xdp"] = mode if d.nodeport and mode != "disabled" else "disabled"
-    agent_rules.apply(d, "xdp")
+    rule_table.apply(d, "xdp")
 
 
 def derive_mtu(d: Draft) -> None:
@@ -128,7 +126,7 @@ MAP_TABLE = (
 def derive_maps(d: Draft) -> None:
     """Dynamic map sizing (the table's `map_sizing`): entries = memory x ratio / bytes per entry,
     clamped; keys set explicitly win; without a ratio the fixed defaults hold (ref A.1 row 13)."""
-    sizing = agent_rules.load().map_sizing
+    sizing = rule_table.load().map_sizing
     try:
         ratio = float(d.value("bpf-map-dynamic-size-ratio") or 0)
     except ValueError:
@@ -152,14 +150,14 @@ def derive_maps(d: Draft) -> None:
         explicit = d.config.get(key) if key else None
         sizes[name] = int(explicit) if explicit and explicit.isdigit() else value
     d.fields.update(map_size_ratio=ratio, map_sizes=sizes)
-    agent_rules.apply(d, "maps")
+    rule_table.apply(d, "maps")
 
 
 def derive_clock_and_devices(d: Draft) -> None:
     """Clock source (enable-bpf-clock-probe), device mode (veth; netkit from 1.16) and attach mode."""
     if d.flag("enable-bpf-clock-probe") and d.kernel >= (5, 5, 0):  # bpf_jiffies64 helper
         d.fields["clock_source"] = "jiffies"
-    agent_rules.apply(d, "devices")
+    rule_table.apply(d, "devices")
     tcx = (
         d.version >= (1, 16)
         and (d.config.get("enable-tcx") or "true").lower() == "true"
@@ -170,7 +168,7 @@ def derive_clock_and_devices(d: Draft) -> None:
 
 def derive_hubble(d: Draft) -> None:
     d.fields["hubble"] = d.flag("enable-hubble")
-    agent_rules.apply(d, "hubble")
+    rule_table.apply(d, "hubble")
 
 
 STEPS = (

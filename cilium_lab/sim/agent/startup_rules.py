@@ -1,10 +1,10 @@
 """The emulated agent's start: what it reads from cilium-config per version, and where it decides.
 
-Called by `sim.agent.boot`, which applies the `derive_*` functions in order on a `Draft`. Each one
-reads the version's keys (names and values change between releases), sets the Datapath fields the
-agent asks for, then lets `sim.agent_rules` fire the table's rows for that point of start-up
-(data/agent_rules.yaml): those rows, not this module, decide every fallback, log line and fatal
-error, with their sources. Raises InputError for an unparsable version or kernel.
+The `derive_*` functions apply in order on a `Draft`. Each one reads the version's keys (names and
+values change between releases), sets the Datapath fields the agent asks for, then fires the table's
+rows for that point of start-up (`rule_table`, data/agent_rules.yaml): those rows, not this module,
+decide every fallback, log line and fatal error, with their sources. Raises InputError for an
+unparsable version or kernel.
 
 Simplifications: one device per node (the NIC), IPv4 pod traffic, no CNI chaining.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cilium_lab.errors import InputError
-from cilium_lab.sim import agent_rules
-from cilium_lab.sim.agent_rules import Fatal, flag
+from cilium_lab.sim.agent import rule_table
+from cilium_lab.sim.agent.rule_table import Fatal, flag
 from cilium_lab.sim.state.profiles import NodeProfile
 
 __all__ = ["Draft", "Fatal", "kernel_version", "parse_version"]
@@ -44,7 +44,7 @@ class Draft:
         return flag(self, key)
 
     def value(self, key: str) -> str:
-        return agent_rules.config_value(self, key)
+        return rule_table.config_value(self, key)
 
 
 def parse_version(text: str) -> Version:
@@ -79,8 +79,8 @@ def derive_routing(d: Draft) -> None:
         mode = d.value("routing-mode")
         protocol = d.value("tunnel-protocol") if mode == "tunnel" else None
     d.fields.update(routing=mode, tunnel_protocol=protocol)
-    agent_rules.apply(d, "init")
-    agent_rules.apply(d, "validate")
+    rule_table.apply(d, "init")
+    rule_table.apply(d, "validate")
 
 
 def derive_kpr(d: Draft) -> None:
@@ -90,7 +90,7 @@ def derive_kpr(d: Draft) -> None:
     full = value in ("strict", "true") or (value == "probe" and d.kernel >= (4, 19, 57))
     d.nodeport = full or (value in ("partial", "false") and d.flag("enable-node-port"))
     d.fields.update(kpr=full, kpr_mode=value.capitalize())
-    agent_rules.apply(d, "kpr")
+    rule_table.apply(d, "kpr")
 
 
 def derive_masquerade_request(d: Draft) -> None:
@@ -105,7 +105,7 @@ def derive_lb_mode(d: Draft) -> None:
     """SNAT/DSR/Hybrid, DSR dispatch, XDP and conntrack-bypass checks of the KPR init (ref A.1, D.9)."""
     mode = d.value("bpf-lb-mode") if d.nodeport else "snat"
     d.fields.update(lb_mode=mode, dsr_dispatch=None)
-    agent_rules.apply(d, "lb")
+    rule_table.apply(d, "lb")
     if d.fields["lb_mode"] != "snat":
         d.fields["dsr_dispatch"] = d.value("bpf-lb-dsr-dispatch") if d.version >= (1, 14) else "opt"
     d.fields["no_conntrack"] = d.flag("install-no-conntrack-iptables-rules")
@@ -114,9 +114,9 @@ def derive_lb_mode(d: Draft) -> None:
 def derive_host_routing(d: Draft) -> None:
     """BPF host routing unless forced legacy or a table row falls back (ref A.1 row 6, D.1, D.2)."""
     d.fields["host_routing"] = "legacy" if d.flag("enable-host-legacy-routing") else "bpf"
-    agent_rules.apply(d, "host_routing")
+    rule_table.apply(d, "host_routing")
 
 
 def derive_masquerade(d: Draft) -> None:
     """The BPF-masquerading checks that follow finishKubeProxyReplacementInit (ref A.1 rows 1, 3)."""
-    agent_rules.apply(d, "masquerade")
+    rule_table.apply(d, "masquerade")

@@ -4,8 +4,8 @@ Each row of the table is one decision the real cilium-agent makes while it start
 versions it holds, the condition (in the small vocabulary below), the effect (stop the agent, fall
 back with a log line, an info line only, or a silently ignored setting), the exact log text and
 where in cilium/cilium it comes from. `apply(draft, stage)` fires the rows of one stage, in file
-order, against the agent's `Draft`; `sim.rules` and `sim.agent` call it at the point of start-up
-where the real agent makes the same decision. A row marked `unsourced: true` (no Cilium source
+order, against the agent's `Draft`, at the point of start-up where the real agent makes the same
+decision. A row marked `unsourced: true` (no Cilium source
 found) fires with a visible marker on its log line or note.
 
 Condition vocabulary (a mapping with exactly one key; nothing else is evaluated):
@@ -35,36 +35,85 @@ from typing import Any, Protocol
 import yaml
 
 from cilium_lab.errors import InputError
-from cilium_lab.sim.profiles import NodeProfile
+from cilium_lab.sim.state.profiles import NodeProfile
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "data" / "agent_rules.yaml"
+RULES_FILE = Path(__file__).resolve().parents[3] / "data" / "agent_rules.yaml"
 Version = tuple[int, int, int]
 
 STAGES = (
-    "kernel", "init", "validate", "maps", "kpr", "lb", "host_routing", "masquerade", "big_tcp",
-    "bandwidth", "xdp", "devices", "hubble",
-)  # fmt: skip
+    "kernel",
+    "init",
+    "validate",
+    "maps",
+    "kpr",
+    "lb",
+    "host_routing",
+    "masquerade",
+    "big_tcp",
+    "bandwidth",
+    "xdp",
+    "devices",
+    "hubble",
+)
 EFFECTS = ("stop", "fallback", "info", "ignored")
 LEVELS = ("info", "warning")
 STATE_FIELDS = (
-    "routing", "tunnel_protocol", "nodeport", "kpr", "masquerade", "host_routing", "lb_mode", "dsr_dispatch",
-    "ipv4_big_tcp", "ipv6_big_tcp", "bandwidth_manager", "xdp", "device_mode",
-)  # fmt: skip
+    "routing",
+    "tunnel_protocol",
+    "nodeport",
+    "kpr",
+    "masquerade",
+    "host_routing",
+    "lb_mode",
+    "dsr_dispatch",
+    "ipv4_big_tcp",
+    "ipv6_big_tcp",
+    "bandwidth_manager",
+    "xdp",
+    "device_mode",
+)
 NIC_FIELDS = ("xdp_native", "big_tcp", "mac", "driver", "name")
 PREDICATES = (
-    "all", "any", "not", "flag", "value_in", "value_not_in", "set", "unset", "number_below", "number_above",
-    "not_number", "kernel_below", "state", "nic",
-)  # fmt: skip
+    "all",
+    "any",
+    "not",
+    "flag",
+    "value_in",
+    "value_not_in",
+    "set",
+    "unset",
+    "number_below",
+    "number_above",
+    "not_number",
+    "kernel_below",
+    "state",
+    "nic",
+)
 PLACEHOLDERS = ("cfg", "kernel", "nic", "driver", "mode", "dispatch", "maps")
 ROW_KEYS = (
-    "id", "stage", "versions", "when", "effect", "log", "level", "subsys", "via", "wrap", "fields", "set",
-    "unsourced", "source", "confirmed", "note", "test",
-)  # fmt: skip
+    "id",
+    "stage",
+    "versions",
+    "when",
+    "effect",
+    "log",
+    "level",
+    "subsys",
+    "via",
+    "wrap",
+    "fields",
+    "set",
+    "unsourced",
+    "source",
+    "confirmed",
+    "note",
+    "test",
+)
 UNSOURCED_FIELD = ("emulator", "unsourced")  # the visible marker on an unsourced row's log line
 
 
 class Draft(Protocol):
-    """What the rules read and write: `sim.rules.Draft`."""
+    """What the rules read and write: `startup_rules.Draft`."""
 
     version: Version
     config: dict[str, str]
