@@ -34,7 +34,9 @@ def test_inspect_role_plans_and_operator_role_restores(tmp_path):
         saved = restore.find(reader, NS, stamp)
         assert restore.restore_backup(reader, saved, approved=False).outcome == restore.PLANNED
         before = state(admin)
-        with pytest.raises(apierrors.Forbidden, match="cannot create configmaps in kube-system"):
+        with pytest.raises(
+            apierrors.Forbidden, match="cannot create leases in kube-system; the operator role"
+        ):
             restore.restore_backup(reader, saved, approved=True, timeout=20, results_dir=str(tmp_path / "ro"))
         assert state(admin) == before
 

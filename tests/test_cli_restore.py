@@ -104,7 +104,7 @@ def test_restore_is_refused_while_another_change_holds_the_lock(embedded, conn, 
     held = lock.acquire(conn, NS, holder="alice@jumphost", purpose="apply bbr")
     try:
         before = state(conn)
-        assert main(["restore", saved.stamp, *_target(embedded), "--approve"]) == 2
+        assert main(["restore", saved.stamp, *_target(embedded), "--approve"]) == 3
         err = capsys.readouterr().err
         assert err.startswith("cilium-lab: error: another change holds the lock: alice@jumphost since ")
         assert err.count("\n") == 1 and "(apply bbr)" in err

@@ -1,7 +1,8 @@
 """The `cilium-lab` command line: one module per verb, named verb_<verb>.py (`restore-host` in
 verb_restore_host.py), each with `register(subparsers)`.
 
-Errors the user can act on (`LabError`) print as one line on stderr with exit code 2; anything else
+Errors the user can act on (`LabError`) print as one line on stderr and exit with the error's
+`exit_code` (2 for bad input; 3 when the cluster stopped us, e.g. a live change lease); anything else
 is a bug and keeps its traceback.
 """
 
@@ -16,7 +17,19 @@ from cilium_lab import __version__
 from cilium_lab.errors import LabError
 
 # verb modules, in the order `--help` lists them
-VERBS = ("labs", "run", "export", "scorecard", "backups", "restore", "restore-host", "bench", "local", "sim")
+VERBS = (
+    "labs",
+    "run",
+    "export",
+    "scorecard",
+    "backups",
+    "restore",
+    "restore-host",
+    "unlock",
+    "bench",
+    "local",
+    "sim",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except LabError as err:
         print(f"cilium-lab: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     except KeyboardInterrupt:
         print("cilium-lab: interrupted", file=sys.stderr)
         return 130

@@ -57,6 +57,8 @@ class ServerError(ClusterError):
 
 
 def role_for(verb: str, resource: str) -> str:
+    if resource == "leases":  # the change lease: the operator role has all of it (the host role too)
+        return OPERATOR_ROLE
     if verb in READ_VERBS or resource == "pods/exec":
         return INSPECT_ROLE
     if resource in _BENCH_RESOURCES or (resource == "pods" and verb in {"create", "delete"}):
