@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from cilium_lab.sim.state import k8s_errors
@@ -134,7 +135,7 @@ def _lease_decode_error(detail: str) -> k8s_errors.ApiError:
 
 
 def _check_lease(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """What decoding (types, MicroTime) and ValidateLeaseSpec (pkg/apis/coordination/validation, 1.26-1.32)
+    """What decoding (types, MicroTime, which it also normalises to UTC) and ValidateLeaseSpec (pkg/apis/coordination/validation, 1.26-1.32)
     refuse: a duration <= 0, negative transitions."""
     spec = obj.get("spec") or {}
     if not isinstance(spec, dict):
@@ -145,6 +146,8 @@ def _check_lease(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and MICRO_TIME.fullmatch(value)):
             raise _lease_decode_error(f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00"')
+        if value is not None:  # stored as decoded and encoded again: MicroTime.MarshalJSON writes UTC, "Z"
+            spec[key] = datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for key in LEASE_INTS:
         value = spec.get(key)
         if value is not None and (
