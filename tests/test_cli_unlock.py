@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from restore_helpers import CM, NS, VERSION
 
-from cilium_lab.change import backup, lock
-from cilium_lab.change.backup_format import MANAGED_BY
+from cilium_lab.change import lock
+from cilium_lab.change.backups import backup
+from cilium_lab.change.backups.backup_format import MANAGED_BY
 from cilium_lab.cli import main
 from cilium_lab.cluster import configmaps, leases
 from cilium_lab.cluster.connect import connect
