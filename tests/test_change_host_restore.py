@@ -170,7 +170,10 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(conn, tmp_path):
         (_write(tmp_path, {"data": {"k": "v"}, "stamp": "x"}), "is not a host backup"),  # a Cilium backup
         (_write(tmp_path, {}), "is not a host backup"),
         (_write(tmp_path, {"vm-1": {**saved["vm-1"], "tuned": "x; reboot"}}), "tuned must be a profile name"),
-        (_write(tmp_path, {"vm-1": {**saved["vm-1"], "irqs": {"40": "0 > /etc/x"}}}), "irqs must map"),
+        (
+            _write(tmp_path, {"vm-1": {**saved["vm-1"], "irqs": {"40": "0 > /etc/x"}}}),
+            "IRQ 40: .0 > /etc/x. is not a CPU list",
+        ),
         (_write(tmp_path, {**saved, "ghost-1": saved["vm-1"]}), "node ghost-1 in .* is not in this cluster"),
     ]
     for bad, message in cases:

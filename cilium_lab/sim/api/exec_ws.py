@@ -91,6 +91,7 @@ async def exec_(request: web.Request, t: Target) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise k8s_errors.bad_request("Upgrade request required")
     await ws.prepare(request)
+    b.exec_log.append((t.namespace or "", t.name or "", container, tuple(argv)))
     context = b.exec_context(pod, container)
     result = await asyncio.get_running_loop().run_in_executor(None, behaviour.run, context, argv)
     channel = _Channels(ws)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -89,6 +90,8 @@ class Backend:
         self.boot_configs: dict[str, dict[str, str]] = {}  # pod uid -> config that boot read (for restore)
         self.nodes = {n.name: n for n in profile.nodes}
         self.hosts = HostStates(self.nodes)
+        # every exec's (namespace, pod, container, argv), newest last: what reached a shell, for tests to check
+        self.exec_log: deque[tuple[str, str, str, tuple[str, ...]]] = deque(maxlen=5000)
 
     # config ------------------------------------------------------------------------------------------
     def node_config(self, node: str) -> dict[str, str]:
