@@ -9,8 +9,12 @@ import stat
 import subprocess
 import sys
 
+import pytest
 import yaml
 from kubernetes import client, config
+
+from cilium_lab.errors import InputError
+from cilium_lab.sim.cluster import EmbeddedCluster
 
 # Runs only the `sim` verb (as `cilium-lab` registers it), so these tests do not depend on other verbs' imports.
 SIM_VERB = """
@@ -102,3 +106,12 @@ def test_serve_with_force_replaces_the_file_by_a_private_one(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
+
+
+def test_the_python_api_never_writes_through_an_existing_file(tmp_path):
+    existing = tmp_path / "kubeconfig"
+    existing.write_text("mine\n")
+    cluster = EmbeddedCluster(kubeconfig=str(existing))
+    with pytest.raises(InputError, match=f"cannot write the kubeconfig to {existing}: File exists"):
+        cluster.start()
+    assert existing.read_text() == "mine\n" and not cluster._thread.is_alive()

@@ -2,7 +2,8 @@
 
 Loads the profile (`state.profiles`), installs the initial objects (`control.bootstrap`) or restores a
 saved state (`control.state_file`), serves `api.server`'s app on 127.0.0.1 with its own event loop, and writes
-a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens). It serves https with a
+a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens), created with mode 0600 and never
+through an existing file unless asked (`overwrite`). It serves https with a
 throw-away self-signed certificate (`api.tls`), because kubectl sends tokens only over TLS; without
 the `openssl` tool it serves plain http and treats requests without a token as `admin` (kubectl then
 always acts as admin). Only 127.0.0.1 is ever bound.
