@@ -127,7 +127,7 @@ def test_rules_review_lists_the_bindings_rules(cluster):
     status = as_json(review)["status"]
     assert {"verbs": ["list"], "apiGroups": [""], "resources": ["pods"]} in status["resourceRules"]
     assert {
-        "verbs": ["get"], "apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cilium-config"]
+        "verbs": ["get"], "apiGroups": ["apps"], "resources": ["daemonsets"], "resourceNames": ["cilium"]
     } in status["resourceRules"]  # fmt: skip
     assert status["incomplete"] is False
     assert {"verbs": ["get"], "nonResourceURLs": ["/api/*"]} not in status[

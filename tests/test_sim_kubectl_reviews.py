@@ -42,7 +42,7 @@ def test_can_i_list_shows_the_rules_of_each_user(kubectl):
 
     readonly = rows("readonly")
     assert ["pods", "[]", "[]", "[list]"] in readonly  # deploy/rbac.yaml's cilium-lab-inspect
-    assert ["configmaps", "[]", "[cilium-config]", "[get]"] in readonly
+    assert ["daemonsets.apps", "[]", "[cilium]", "[get]"] in readonly
     assert ["selfsubjectaccessreviews.authorization.k8s.io", "[]", "[]", "[create]"] in readonly
     assert ["[/api]", "[]", "[get]"] in readonly  # system:discovery, as every authenticated user has
     admin = rows("admin")
