@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from cilium_lab.package_files import shipped
 from cilium_lab.sim.control.backend import Backend
 from cilium_lab.sim.state import admission
 from cilium_lab.sim.state.profiles import NodeProfile, Profile
@@ -159,8 +160,8 @@ def _rbac() -> list[tuple[str, Obj]]:
 
 
 def rbac_manifest_path() -> Path:
-    """Where the shipped deploy/rbac.yaml is (the one place to repoint when it moves into the package)."""
-    return Path(__file__).resolve().parents[3] / "deploy" / "rbac.yaml"
+    """The shipped RBAC manifest: cilium_lab/data/rbac.yaml, which deploy/rbac.yaml links to."""
+    return shipped("data", "rbac.yaml")
 
 
 def shipped_rbac() -> list[tuple[str, Obj]]:
