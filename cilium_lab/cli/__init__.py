@@ -32,17 +32,30 @@ VERBS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every verb's parser, or only the one named: a verb module imports what its command needs (pandas,
+    scipy, the kubernetes client), a second of CPU that `run` and `export` have no use for."""
     parser = argparse.ArgumentParser(prog="cilium-lab", description="A tuning lab for Cilium.")
     parser.add_argument("--version", action="version", version=f"cilium-lab {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
-    for verb in VERBS:
+    for verb in (only,) if only in VERBS else VERBS:
         importlib.import_module(f"cilium_lab.cli.verb_{verb.replace('-', '_')}").register(sub)
     return parser
 
 
+def _without_unused_iri_grammars() -> None:
+    """nbformat (imported by papermill and nbconvert) imports jsonschema, which, when rfc3987-syntax is
+    installed (jupyter-events' format-nongpl extra pulls it in), builds 38 lark grammars at import for
+    its "iri" formats: over a second of CPU, the largest single cost of a batch's own process, for formats
+    no notebook schema uses. This process treats that optional module as absent (jsonschema then skips
+    those two format checks); a process that imported it already keeps it."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    _without_unused_iri_grammars()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except LabError as err:
