@@ -27,6 +27,7 @@ class Resource:
     verbs: tuple[str, ...] = ALL_VERBS
     status_subresource: bool = False  # PUT/PATCH of the main resource keeps the stored status
     categories: tuple[str, ...] = ()  # e.g. ("all",): the names `kubectl get <category>` expands
+    custom: bool = False  # defined by a CRD: no strategic merge patch (kube-apiserver answers 415)
 
     @property
     def group_version(self) -> str:
@@ -79,7 +80,9 @@ def cilium_resources(cilium_version: str) -> tuple[Resource, ...]:
     if (major, minor) < (1, 13):
         return ()  # CiliumNodeConfig arrived in 1.13 (v1.13.0 release notes: "Add per-node configuration overrides")
     versions = ("v2", "v2alpha1") if (major, minor) >= (1, 16) else ("v2alpha1",)
-    return tuple(Resource("cilium.io", v, "ciliumnodeconfigs", "CiliumNodeConfig", True) for v in versions)
+    return tuple(
+        Resource("cilium.io", v, "ciliumnodeconfigs", "CiliumNodeConfig", True, custom=True) for v in versions
+    )
 
 
 class Registry:
