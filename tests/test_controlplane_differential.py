@@ -43,11 +43,11 @@ Outcome = dict[str, Any]
 
 # (scenario, step) -> why the emulator answers differently, for now
 _VIEW = (
-    "the emulator's ClusterRole `view` (sim.bootstrap) reads every resource; kube-apiserver's bootstrap `view` "
+    "the emulator's ClusterRole `view` (sim.control.bootstrap) reads every resource; kube-apiserver's bootstrap `view` "
     "reads no nodes (cluster-scoped) and no secrets, so the emulator's readonly user may read more"
 )
 _CRD = (
-    "the emulator serves CiliumNodeConfig built in (sim.resources, by Cilium version) and no "
+    "the emulator serves CiliumNodeConfig built in (sim.state.resources, by Cilium version) and no "
     "apiextensions.k8s.io: creating the CRD is 404 there"
 )
 KNOWN: dict[tuple[str, str], str] = {
@@ -84,7 +84,7 @@ def clusters(controlplane: ControlPlane, emulator: EmbeddedCluster) -> dict[str,
     out = {which: opener(which) for which in kubeconfigs}
     for open_as in out.values():
         _install_rbac(open_as("admin"))
-    # the emulator binds its `readonly` user to the ClusterRole `view` (sim.bootstrap); so does the real one
+    # the emulator binds its `readonly` user to the ClusterRole `view` (sim.control.bootstrap); so does the real one
     rbac = k8s.RbacAuthorizationV1Api(out["real"]("admin").api_client)
     readonly = {
         "metadata": {"name": "cilium-lab:readonly"},

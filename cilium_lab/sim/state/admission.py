@@ -2,10 +2,10 @@
 
 Applies to POST/PUT/PATCH. Checks what a real API server checks first (names are
 RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
-selector matches its template, a Lease's times and durations, a CiliumNodeConfig's required fields and
-string values) and fills the defaults the rest of this emulator relies on (pod
-phase Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from
-30000-32767, lowest free first where a real server picks at random). Errors are 422 Invalid with causes,
+selector matches its template, a Lease's times and durations, a CiliumNodeConfig has the fields its
+CRD's schema requires) and fills the defaults the rest of this emulator relies on (pod phase Pending, a
+Service's ClusterIP from the service CIDR, a NodePort Service's node ports from 30000-32767, lowest free
+first where a real server picks at random). Errors are 422 Invalid with causes,
 as `kubectl` shows them. Simplification: only these checks; everything else is accepted as sent.
 """
 

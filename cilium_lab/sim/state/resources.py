@@ -1,8 +1,9 @@
 """The resource types the embedded cluster serves, as data: group, version, kind, scope, verbs, categories.
 
 Discovery documents, routes, Table columns and RBAC read it. The authorization.k8s.io reviews are
-create-only and never stored. Categories are those of the real resources (`all` for pods,
-services and daemonsets, which `kubectl get all` expands; kube-apiserver's registry sets them).
+create-only and never stored. CiliumNodeConfig is `custom`: served as from Cilium's CRD (no strategic
+merge patch). Categories are those of the real resources (`all` for pods, services and daemonsets,
+which `kubectl get all` expands; kube-apiserver's registry sets them).
 Simplification: one served version per group, except cilium.io whose CiliumNodeConfig (1.13+) is
 v2alpha1 up to Cilium 1.15 and also v2 from 1.16
 (https://docs.cilium.io/en/stable/configuration/per-node-config/, cilium/cilium v1.16 CRD promotion).
