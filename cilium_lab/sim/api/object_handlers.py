@@ -175,7 +175,7 @@ async def patch(request: web.Request, t: Target) -> web.Response:
     b = backend_of(request)
     with b.store.lock:
         current = b.store.get(t.res.key, t.namespace or "", t.name or "")
-        patched = patching.apply(request.headers.get("Content-Type", ""), current, raw)
+        patched = patching.apply(request.headers.get("Content-Type", ""), current, raw, custom=t.res.custom)
         if not isinstance(patched, dict):
             raise patching.invalid_patch("the patch turned the object into something that is not an object")
         return _write(request, t, current, patched)
