@@ -14,7 +14,10 @@ REFUSED = "refused"  # the node cannot take it (kernel, driver, ...), as planned
 ROLLED_BACK = "rolled back"  # the change failed somewhere and the previous config was restored
 SKIPPED = "skipped"  # not approved, nothing to do, or the node is outside the canary
 FAILED = "failed"  # something went wrong and could not be put right automatically
-OUTCOMES = (APPLIED, REFUSED, ROLLED_BACK, SKIPPED, FAILED)
+# the change failed and its rollback did not finish (failed, was stopped, or was refused so as not to
+# overwrite someone else's edit): the node may still run the change; the reason says what to do
+ROLLBACK_FAILED = "rollback failed"
+OUTCOMES = (APPLIED, REFUSED, ROLLED_BACK, SKIPPED, FAILED, ROLLBACK_FAILED)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ def overall(outcomes: Iterable[NodeOutcome]) -> str:
     """One word for the whole change: the worst node outcome; with none applied, refused only when every
     node refused (none can take it), else skipped (e.g. the capable nodes already have it: nothing to do)."""
     found = {o.outcome for o in outcomes}
-    for worst in (FAILED, ROLLED_BACK):
+    for worst in (ROLLBACK_FAILED, FAILED, ROLLED_BACK):
         if worst in found:
             return worst
     if APPLIED in found:
