@@ -99,6 +99,14 @@ class Journal:
                 " `cilium-lab recover` removes it"
             )
 
+    def drop(self) -> None:
+        """The change wrote nothing: no journal is kept (on disk or in the cluster); nothing to recover."""
+        self.close("nothing changed")
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()  # only when empty
+
 
 def _reread(conn: Connection, namespace: str, name: str) -> configmaps.ConfigMapState | None:
     try:
@@ -142,7 +150,7 @@ def open_journal(
         text = json.dumps(record, indent=1, sort_keys=True)
         journal.state = configmaps.create(conn, namespace, journal.configmap, {"journal": text}, MANAGED_BY)
     except ClusterError:
-        journal.close("nothing changed: the journal could not be written to the cluster")
+        journal.drop()
         raise
     return journal
 

@@ -137,9 +137,10 @@ def describe(err: BaseException) -> str:
     return f"unexpected error: {type(err).__name__}: {err}"
 
 
-def refuse_unfinished(conn: Connection, namespace: str) -> None:
-    """Raise `UnfinishedChange` when a journal in the cluster is still open (another change did not finish)."""
-    found = journal.cluster_journals(conn, namespace)
+def refuse_unfinished(conn: Connection, namespace: str, allowed: str = "") -> None:
+    """Raise `UnfinishedChange` when a journal in the cluster is still open (another change did not finish);
+    `allowed` names the run a recovery finishes."""
+    found = [r for r in journal.cluster_journals(conn, namespace) if not allowed or r.get("run") != allowed]
     if found:
         what = "; ".join(journal.describe(r).replace("\n", ";") for r in found)
         raise journal.UnfinishedChange(
@@ -160,13 +161,14 @@ def run(
     forward: Callable[[Transaction], None],
     undo: Callable[[Transaction, str], Any],
     discard: Callable[[], None] = lambda: None,
+    recovering: str = "",
 ) -> Result:
     """Run a change as one transaction (see the module docstring); raises only before its first write."""
     held = lock.acquire(conn, namespace, purpose=purpose)
     warnings: list[str] = []
     try:
         say(f"lock {namespace}/{lock.NAME} taken")
-        refuse_unfinished(conn, namespace)
+        refuse_unfinished(conn, namespace, recovering)
         with cancellation.guard(say) as cancel:
             result = _run(
                 conn, namespace, kind, purpose, results_dir, say, cancel, save, forward, undo, discard
@@ -215,7 +217,7 @@ def _run(
         forward(tx)
     except cancellation.HardStop as err:
         if not tx.written:
-            opened.close(f"nothing changed: {err}")
+            opened.drop()
             discard()
             return _result(tx, NOT_WRITTEN, str(err), err.signal)
         return _stopped(tx, f"stopped before the rollback began ({err})", str(err))
@@ -227,7 +229,7 @@ def _run(
             cancel.cancelled if isinstance(err, cancellation.Interrupted | KeyboardInterrupt) else ""
         )
         if not tx.written:
-            opened.close(f"nothing changed: {failure}")
+            opened.drop()
             discard()
             if interrupted:
                 say(f"{failure} before anything was written: nothing changed")
