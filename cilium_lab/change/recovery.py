@@ -77,7 +77,8 @@ def finish(
 ) -> Recovered:
     record = found.record
     alive = journal.holder_alive(record)
-    if alive.startswith("alive"):
+    # a run that marked its own journal unfinished gave up on it; one still open may be working on it
+    if alive.startswith("alive") and record.get("state") in (journal.OPEN, journal.UNDOING):
         return Recovered(
             found.run, outcomes.SKIPPED, f"its process is {alive}: stop it first, or let it finish"
         )

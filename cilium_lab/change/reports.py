@@ -28,6 +28,7 @@ class ApplyReport:
     simulated: bool = False
     exit_code: int = 0  # the README's exit codes: 0 done, 5 rolled back, 6 unfinished, 130/143 interrupted
     journal_path: str = ""  # the change's journal on disk ("" before one was opened)
+    interrupted: str = ""  # "SIGINT" / "SIGTERM" when a signal cancelled the change
     after: Any = field(
         default=None, repr=False, compare=False
     )  # the Snapshot verification read, if it passed
@@ -45,6 +46,7 @@ class ApplyReport:
             "backup_configmap": self.backup_configmap,
             "exit_code": self.exit_code,
             "journal_path": self.journal_path,
+            "interrupted": self.interrupted,
         }
 
     def to_text(self) -> str:

@@ -164,22 +164,23 @@ def run(
     recovering: str = "",
 ) -> Result:
     """Run a change as one transaction (see the module docstring); raises only before its first write."""
-    held = lock.acquire(conn, namespace, purpose=purpose)
     warnings: list[str] = []
-    try:
-        say(f"lock {namespace}/{lock.NAME} taken")
-        refuse_unfinished(conn, namespace, recovering)
-        with cancellation.guard(say) as cancel:
+    # the signal handlers first: a Ctrl-C from here on cancels the change (before any write: nothing to undo)
+    with cancellation.guard(say) as cancel:
+        held = lock.acquire(conn, namespace, purpose=purpose)
+        try:
+            say(f"lock {namespace}/{lock.NAME} taken")
+            refuse_unfinished(conn, namespace, recovering)
             result = _run(
                 conn, namespace, kind, purpose, results_dir, say, cancel, save, forward, undo, discard
             )
-    finally:
-        try:
-            lock.release(conn, held)
-            say(f"lock {namespace}/{lock.NAME} released")
-        except ClusterError as err:  # never hides the change's own error: only said
-            warnings.append(f"the lock {namespace}/{lock.NAME} could not be released: {err}")
-            say(warnings[-1])
+        finally:
+            try:
+                lock.release(conn, held)
+                say(f"lock {namespace}/{lock.NAME} released")
+            except ClusterError as err:  # never hides the change's own error: only said
+                warnings.append(f"the lock {namespace}/{lock.NAME} could not be released: {err}")
+                say(warnings[-1])
     result.warnings += warnings
     return result
 
@@ -242,9 +243,9 @@ def _run(
 
 def _undo(tx: Transaction, undo: Callable[[Transaction, str], Any], failure: str, interrupted: str) -> Result:
     tx.cancel.undoing = True
-    tx.journal.mark(journal.UNDOING, failure=failure)
-    tx.say(f"rolling back: {failure}")
     try:
+        tx.journal.mark(journal.UNDOING, failure=failure)
+        tx.say(f"rolling back: {failure}")
         undone = undo(tx, failure)
     except cancellation.HardStop as err:
         return _stopped(tx, failure, str(err), interrupted)

@@ -75,6 +75,7 @@ def confirm(session: Any) -> Any:
     if decision.report is not None:
         on_report(decision)
         show.html_or_text(decision.report)
+        _record_now(session)
     elif decision.error:
         session.decision = "failed"
         show.markdown(f"**Not applied**: {decision.error}")
@@ -86,6 +87,18 @@ def confirm(session: Any) -> Any:
             display(decision.widget)
         print(confirming.NOT_APPLIED)
     return decision
+
+
+def _record_now(session: Any) -> None:
+    """The record exists as soon as the change ended, whatever follows; a change a signal cancelled
+    stops the notebook here (after its rollback), as the signal asked."""
+    from cilium_lab.change.cancellation import Interrupted
+    from cilium_lab.session import record
+
+    session.record_path = record.write(session)
+    signal_name = getattr(session.report, "interrupted", "")
+    if signal_name:
+        raise Interrupted(signal_name)
 
 
 def _host_path(session: Any) -> Any:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from cilium_lab.change.files import write_atomic
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, pd.DataFrame):
@@ -43,14 +45,23 @@ def build(session: Any) -> dict[str, Any]:
         "apply": _jsonable(session.report) if session.report is not None else None,
         "comparison": _jsonable(session.comparison) if session.comparison is not None else [],
         "extra": getattr(session, "record_extra", {}),
+        "exit_code": exit_code(session),
     }
 
 
+def exit_code(session: Any) -> int:
+    """The lab's exit code (README's table): the change's own, 3 when the cluster stopped it before any
+    write, 4 when every node refused it, else 0."""
+    report = session.report
+    if report is None:
+        return 3 if session.decision == "failed" else 0
+    code = int(getattr(report, "exit_code", 0) or 0)
+    if not code and session.params.approve and getattr(report, "outcome", "") == "refused":
+        return 4
+    return code
+
+
 def write(session: Any) -> Path:
-    folder = Path(session.results_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{session.lab}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(build(session), indent=2, default=str))
-    tmp.replace(path)  # a reader never sees half a record
-    return path
+    path = Path(session.results_dir) / f"{session.lab}.json"
+    # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
+    return write_atomic(path, json.dumps(build(session), indent=2, default=str))

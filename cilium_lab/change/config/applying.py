@@ -280,6 +280,7 @@ class _ConfigChange:
         """The report says what the transaction did: rolled back only where the undo verified it."""
         plan, report = self.plan, self.report
         report.exit_code, report.journal_path = result.exit_code, result.journal_path
+        report.interrupted = result.interrupted
         report.warnings += result.warnings
         if result.state == transaction.DONE:
             return

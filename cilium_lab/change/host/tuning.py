@@ -243,6 +243,7 @@ def _transaction(
         say=say, save=prepared, forward=forward, undo=undo,
     )  # fmt: skip
     report.exit_code, report.journal_path = result.exit_code, result.journal_path
+    report.interrupted = result.interrupted
     report.warnings += result.warnings
     if result.state == transaction.DONE:
         return True
