@@ -153,6 +153,8 @@ def restore_backup(
             " restore unless the Helm values say the same (helm get values -n "
             f"{install.namespace} {install.helm_release or 'cilium'})"
         )
+    if approved:  # a dead run's half-done change is finished by `cilium-lab recover` first
+        transaction.refuse_unfinished(conn, install.namespace)
     if report.diff is None or report.diff.empty:
         return _nothing_to_do(report)  # with or without approval: nothing would change
     if not approved:

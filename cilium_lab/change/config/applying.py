@@ -106,6 +106,8 @@ def apply(
     if not approved:
         report.nodes = _everyone(plan, outcomes.SKIPPED, NOT_APPROVED)
         return report
+    # a dead run's half-done change looks like "nothing to do" to a new plan: refused until recovered
+    transaction.refuse_unfinished(conn, plan.namespace)
     if plan.nothing_to_do:
         report.nodes = _everyone(plan, outcomes.SKIPPED, "nothing to change")
         report.outcome = outcomes.overall(report.nodes.values())
