@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab import export, targets
+from cilium_lab import catalog, export, params, targets
 from cilium_lab.errors import InputError
 from cilium_lab.notebooks import LABS_DIR
 
@@ -203,7 +203,7 @@ def local_labs(labs: Sequence[Lab]) -> list[Lab]:
 
 
 def _local_names() -> list[str]:
-    from cilium_lab.session.local import local_labs as names  # session is heavy: only when asked
+    from cilium_lab.session.local_kernel import local_labs as names  # session is heavy: only when asked
 
     return names()
 
@@ -232,6 +232,12 @@ def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dic
         where = labs[0].notebook if len(labs) == 1 else "labs/<lab>.ipynb"
         raise InputError(
             f"no chosen lab has a parameter {', '.join(unknown)}: see `papermill --help-notebook {where}`"
+        )
+    for (
+        lab
+    ) in labs:  # each value as the lab's item declares it (`params.build`): a bad one stops the batch now
+        params.build(
+            catalog.for_lab(lab.name), **{k: v for k, v in parameters.items() if k in declared[lab.name]}
         )
     return declared
 

@@ -1,17 +1,29 @@
 """Lab parameters: the papermill contract, checked and turned into one typed object.
 
 Every lab's `parameters` cell holds literals only; the cell after it calls `session.start(...)`,
-which builds `LabParams` here. A wrong type or value is one InputError line that names the
-parameter, what it got and what it accepts, raised before anything touches a cluster.
+which builds `LabParams` here: the common parameters below, and the lab's own as its catalogue item
+declares them (`catalog.Param`: type, bounds, form, help). A wrong type or value, or a name the lab
+does not take, is one InputError line that names the parameter, what it got and what it accepts,
+raised before anything touches a cluster.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cilium_lab import targets
+from cilium_lab.catalog import Item, Param
 from cilium_lab.errors import InputError
+
+Value = bool | int | str  # what a parameters cell's literal can be
+V = TypeVar("V", bool, int, str)
+# a Kubernetes node name is an RFC 1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain)
+_NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")  # a tuned profile name (`change.host.plan_host`)
 
 TESTS = ("TCP_STREAM", "TCP_STREAM_MULTI", "TCP_RR", "TCP_CRR")
 SCENARIOS = ("pod-to-pod", "pod-to-pod-same-node", "host-to-host", "pod-to-service")
@@ -29,7 +41,16 @@ class LabParams:
     tests: tuple[str, ...] = ("TCP_STREAM", "TCP_RR", "TCP_CRR")
     scenario: str = "pod-to-pod"
     streams: int = 4
-    extra: dict[str, Any] = field(default_factory=dict)  # the lab's own parameters, checked by the lab
+    extra: Mapping[str, Value] = field(
+        default_factory=dict
+    )  # the lab's own parameters, checked, defaults filled
+
+    def get(self, name: str, kind: type[V], default: V) -> V:
+        """One of the lab's own parameters (checked by `build`); `default` for a lab that does not take it."""
+        value = self.extra.get(name, default)
+        if not isinstance(value, kind):  # build checked it against the declaration: a programming error
+            raise TypeError(f"parameter {name} is {type(value).__name__}, asked for {kind.__name__}")
+        return value
 
 
 def _typed(name: str, value: object, kind: type) -> Any:
@@ -55,10 +76,53 @@ def _tests(value: object) -> tuple[str, ...]:
     return chosen
 
 
-def build(**given: Any) -> LabParams:
-    """Check the common parameters; anything else goes to `extra` for the lab to check."""
+def check(param: Param, value: object) -> Value:
+    """`value` as `param` declares it, or one InputError line saying what it accepts."""
+    name = param.name
+    if param.kind is int:
+        number = _typed(name, value, int)
+        low = param.low if param.low is not None else -(2**63)
+        high = param.high if param.high is not None else 2**63 - 1
+        return _bounded(name, number, low, high)
+    checked = _typed(name, value, param.kind)
+    if not isinstance(checked, str) or not param.form or checked == param.default == "":
+        return checked
+    if param.form == "cidr":
+        try:
+            ipaddress.ip_network(checked, strict=False)
+        except ValueError:
+            checked = ""
+        if "/" not in checked:
+            raise InputError(f"parameter {name} must be an IP network such as 10.42.0.0/16, got {value!r}")
+    elif param.form == "node-names":
+        names = [n.strip() for n in checked.split(",") if n.strip()]
+        bad = [n for n in names if not _NODE_NAME.match(n)]
+        if bad:
+            raise InputError(
+                f"parameter {name} must be a comma list of node names (lowercase letters, digits, '-', '.'),"
+                f" got {value!r}"
+            )
+    elif param.form == "name" and not _NAME.match(checked):
+        raise InputError(f"parameter {name} must be a lowercase name such as {param.default}, got {value!r}")
+    return checked
+
+
+def _own(item: Item | None, given: Mapping[str, object]) -> dict[str, Value]:
+    """The lab's own parameters: every one its item declares (default filled in), none it does not."""
+    declared = item.parameters if item is not None else ()
+    unknown = sorted(set(given) - {p.name for p in declared})
+    if unknown:
+        where = f"lab {item.lab}" if item is not None else "a lab with no item"
+        takes = ", ".join(p.name for p in declared) or "only the common ones"
+        raise InputError(f"{where} takes no parameter {', '.join(unknown)}; its own parameters: {takes}")
+    return {p.name: check(p, given.get(p.name, p.default)) for p in declared}
+
+
+def build(item: Item | None = None, **given: Any) -> LabParams:
+    """Check the common parameters and those `item`'s lab declares (`Item.parameters`)."""
     defaults = LabParams()
     common = {name: given.pop(name) for name in list(given) if name in LabParams.__dataclass_fields__}
+    common.pop("extra", None)  # not a parameter: the lab's own come by name
     cluster = _typed("cluster", common.get("cluster", defaults.cluster), str)
     targets.parse(cluster)
     scenario = _typed("scenario", common.get("scenario", defaults.scenario), str)
@@ -78,5 +142,5 @@ def build(**given: Any) -> LabParams:
         tests=_tests(common.get("tests", ",".join(defaults.tests))),
         scenario=scenario,
         streams=_bounded("streams", common.get("streams", defaults.streams), 1, 256),
-        extra=given,
+        extra=_own(item, given),
     )

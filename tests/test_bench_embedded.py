@@ -12,8 +12,10 @@ from cilium_lab.bench import runner
 from cilium_lab.cluster import configmaps, discover, rollout, workloads
 from cilium_lab.errors import InputError
 
-# C.1 (shared/reference/cilium-tuning.md): Cilium eBPF / legacy host routing, TCP_RR 1 process 45.3k / 34.1k
-CALIBRATED_RR_RATIO = 45.3 / 34.1
+# C.2 (shared/reference/cilium-tuning.md), the figure the model's host routing follows (data/perfmodel.yaml
+# legacy_host_routing): 1.9 blog, TCP_RR 7.6k -> 22.3k. The profile's legacy nodes keep conntrack, whose
+# bypass the model puts at x1.015 RR (C.1 node to node), well inside the tolerance.
+CALIBRATED_RR_RATIO = 22.3 / 7.6
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import papermill
 import pytest
 
-from cilium_lab import labs, params
+from cilium_lab import catalog, labs, params
 from cilium_lab.errors import InputError
 
 COMMON = {"cluster": "str", "kubeconfig": "str", "approve": "bool", "results_dir": "str", "seed": "int"}
@@ -17,7 +17,9 @@ def test_defaults_are_the_embedded_cluster_and_no_approval():
 
 
 def test_lab_specific_parameters_go_to_extra():
-    assert params.build(mtu=9000, canary_nodes="vm-1").extra == {"mtu": 9000, "canary_nodes": "vm-1"}
+    item = catalog.get("jumbo-mtu")
+    assert params.build(item, mtu=9000, canary_nodes="vm-1").extra == {"mtu": 9000, "canary_nodes": "vm-1"}
+    assert params.build(item).extra == {"mtu": 9000, "canary_nodes": ""}  # the declared defaults
 
 
 @pytest.mark.parametrize(

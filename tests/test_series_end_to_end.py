@@ -17,6 +17,7 @@ from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import connect
+from cilium_lab.sim.control import perf_steps as perfmodel_steps
 
 sim_cluster = pytest.importorskip("cilium_lab.sim.cluster")
 pytestmark = pytest.mark.slow  # about 45 s: fourteen changes, each a rollout and two snapshots
@@ -154,3 +155,13 @@ def test_hubble_is_on_again_and_map_sizing_reached_every_node(series):
     assert {n.status.hubble for n in final.nodes} == {"Ok"}
     assert _report(series, "map-sizing").outcome == outcomes.APPLIED
     assert {n.status.map_dynamic_size_ratio for n in final.nodes} == {0.08}
+
+
+def test_the_perf_models_steps_table_names_the_classes_that_take_each_step(series):
+    # data/perfmodel.yaml steps.*.fleet: a class takes a step unless one of its nodes refused it or rolled it back
+    classes = {"virtio-vm": VMS, "arm64-board": BOARDS}
+    for item in dict.fromkeys(item for item, _ in STEPS):
+        report = next(r for r in series[0] if r.item == item)
+        kept_out = {outcomes.REFUSED, outcomes.ROLLED_BACK}
+        taken = [c for c, nodes in classes.items() if not {report.nodes[n].outcome for n in nodes} & kept_out]
+        assert taken == perfmodel_steps.steps()[item]["fleet"], item

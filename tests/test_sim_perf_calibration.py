@@ -9,11 +9,13 @@ cilium-cli parses it (median of several seeded runs). Targets (shared/reference/
 - C.1, the docs benchmark page: the ratios between baseline node-to-node, Cilium eBPF and Cilium
   legacy (KPR, No CT) hold within 10% for 1 and 32 processes of TCP_STREAM, TCP_RR and TCP_CRR.
 
-The hardware is the bench-2021 profile (data/profiles/bench-2021.yaml, the C.1 hosts). Both targets
-are met on it because the page's legacy run had the NOTRACK rules
-and the blog's did not: the fitted `legacy_iptables_conntrack` factor (data/perfmodel.yaml) carries
-the difference, and with it whatever else differed in the 1.8 run. The seed-mixed nodes give
-plausible absolute numbers (bounds below are plausibility ranges, not published measurements).
+The hardware is the bench-2021 profile (data/profiles/bench-2021.yaml, the C.1 hosts). Host routing
+follows C.2, the figure the 1.9 blog credits to it (bpf_redirect_peer/neigh, TSQ back-pressure); C.1's
+same-release legacy run found a smaller gap, so the legacy rows of C.1 are held to the factor the
+steps table gives host routing (data/perfmodel.yaml steps: bpf-host-routing, may_differ), not to 10 %.
+The conntrack bypass is no longer fitted to the blog's gap: it rests on the local kernel lab (tested in
+test_sim_perf_steps.py). The seed-mixed nodes give plausible absolute numbers (bounds below are
+plausibility ranges, not published measurements).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from sim_perf_fakes import EBPF, LEGACY_BLOG, LEGACY_PAGE, FakeCluster, cilium_cli_netperf
 
 from cilium_lab.sim.agent.datapath import Datapath
+from cilium_lab.sim.control import perf_steps as perfmodel_steps
 from cilium_lab.sim.state import profiles
 
 BENCH = profiles.load("bench-2021").nodes
@@ -62,12 +65,18 @@ def test_bpf_host_routing_gain_matches_cilium_1_9_blog(test: str, low: float, hi
 def test_configuration_ratios_match_benchmark_page(test: str, concurrent: int) -> None:
     baseline, ebpf, legacy = C1[(test, concurrent)]
     measured_baseline = measure(EBPF, test, concurrent, host=True)
-    for name, published, datapath in (("eBPF", ebpf, EBPF), ("legacy", legacy, LEGACY_PAGE)):
-        want = published / baseline
-        got = measure(datapath, test, concurrent) / measured_baseline
-        assert abs(got / want - 1) <= 0.10, (
-            f"{test} x{concurrent} {name}/baseline: {got:.3f}, page {want:.3f}"
-        )
+    got_ebpf = measure(EBPF, test, concurrent) / measured_baseline
+    assert abs(got_ebpf / (ebpf / baseline) - 1) <= 0.10, (
+        f"{test} x{concurrent} eBPF/baseline: {got_ebpf:.3f}, page {ebpf / baseline:.3f}"
+    )
+    # legacy follows the 1.9 blog, a larger gap than this page's legacy run: held to the documented factor
+    factor = perfmodel_steps.steps()["bpf-host-routing"]["may_differ"]["factor"]
+    got_legacy = measure(LEGACY_PAGE, test, concurrent) / measured_baseline
+    want = legacy / baseline
+    assert got_legacy <= got_ebpf, f"{test} x{concurrent}: legacy {got_legacy:.3f} above eBPF {got_ebpf:.3f}"
+    assert want / factor <= got_legacy <= want * factor, (
+        f"{test} x{concurrent} legacy/baseline: {got_legacy:.3f}, page {want:.3f}, allowed x{factor}"
+    )
 
 
 def test_baseline_absolute_numbers_sit_near_the_page() -> None:

@@ -39,12 +39,14 @@ def test_vxlan_tunnel_costs_throughput_and_native_routing_wins_it_back() -> None
     assert rate(pods(vxlan), "TCP_RR") < rate(pods(EBPF), "TCP_RR")
 
 
-def test_notrack_helps_legacy_crr_and_does_nothing_with_bpf_host_routing() -> None:
+def test_notrack_helps_legacy_crr_as_measured_here_and_does_nothing_with_bpf_host_routing() -> None:
     with_ct = replace(LEGACY_PAGE, no_conntrack=False)
-    assert rate(pods(LEGACY_PAGE), "TCP_CRR") / rate(pods(with_ct), "TCP_CRR") > 2.0
+    one = rate(pods(LEGACY_PAGE), "TCP_CRR") / rate(pods(with_ct), "TCP_CRR")
+    assert 1.07 <= one <= 1.16  # the local kernel lab's TCP_CRR range (README)
+    assert rate(pods(LEGACY_PAGE), "TCP_RR") / rate(pods(with_ct), "TCP_RR") < 1.05
     assert rate(pods(replace(EBPF, no_conntrack=False)), "TCP_CRR") == rate(pods(EBPF), "TCP_CRR")
     many = rate(pods(LEGACY_PAGE), "TCP_CRR", 32) / rate(pods(with_ct), "TCP_CRR", 32)
-    assert many > rate(pods(LEGACY_PAGE), "TCP_CRR") / rate(pods(with_ct), "TCP_CRR")  # contention at scale
+    assert many == pytest.approx(228 / 127, rel=0.1)  # C.1 blog, node to node at 32: the knob alone
 
 
 def test_big_tcp_adds_its_published_gain_only_with_both_nodes() -> None:

@@ -13,6 +13,7 @@ from cilium_lab.catalog.items import ITEMS, TUNINGS, for_lab, get
 from cilium_lab.catalog.model import (
     BLOCKED,
     CAN_ENABLE,
+    CANARY_NODES,
     ENABLED,
     NOT_APPLICABLE,
     RESTART_AGENTS,
@@ -28,6 +29,7 @@ from cilium_lab.catalog.model import (
     Look,
     NicDriverIn,
     Param,
+    ParamForm,
     Readiness,
     Requirement,
 )
@@ -35,6 +37,7 @@ from cilium_lab.catalog.verify import Observation, observe
 
 __all__ = [
     "BLOCKED",
+    "CANARY_NODES",
     "CAN_ENABLE",
     "ENABLED",
     "ITEMS",
@@ -54,6 +57,7 @@ __all__ = [
     "NicDriverIn",
     "Observation",
     "Param",
+    "ParamForm",
     "Readiness",
     "Requirement",
     "evaluate",

@@ -59,7 +59,9 @@ NATIVE_ROUTING = Item(
     targets={
         "routing": "native",
         "auto_direct_node_routes": True,
-        "native_routing_cidr": Param("pod_cidr", "the cluster's pod CIDR, e.g. 10.42.0.0/16"),
+        "native_routing_cidr": Param(
+            "pod_cidr", "the pod CIDR the underlay routes; empty: read from cilium-config", form="cidr"
+        ),
     },
     restart=(RESTART_AGENTS, RESTART_PODS),
     verify=(

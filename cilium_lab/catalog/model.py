@@ -25,6 +25,7 @@ from cilium_lab.errors import InputError
 
 __all__ = [
     "BLOCKED",
+    "CANARY_NODES",
     "CAN_ENABLE",
     "ENABLED",
     "NOT_APPLICABLE",
@@ -41,6 +42,7 @@ __all__ = [
     "Look",
     "NicDriverIn",
     "Param",
+    "ParamForm",
     "Readiness",
     "Requirement",
     "in_config",
@@ -187,13 +189,40 @@ class Check:
     setting: str | None = None  # skipped when this setting is blocked on the node
 
 
+# What a str parameter must look like, beyond its type (`params.check` holds the rule for each form):
+#   "cidr"        an IP network such as 10.42.0.0/16
+#   "node-names"  a comma list of Kubernetes node names (RFC 1123 subdomains)
+#   "name"        one lowercase name such as a tuned profile (network-latency)
+# An empty string is accepted when it is the parameter's default (it then means "read it" or "all").
+ParamForm = Literal["", "cidr", "node-names", "name"]
+
+
 @dataclass(frozen=True)
 class Param:
-    """A target value that comes from the cluster or the operator, e.g. the pod CIDR."""
+    """A lab parameter, declared once by the item that takes it: its type, bounds, default and help.
+
+    The lab's `parameters` cell repeats it as a literal with `help` as its comment (the papermill
+    contract; a test checks they agree), and `params.build` checks a given value against it before
+    anything touches a cluster. In an item's `targets` it is also the value of a setting (the pod CIDR).
+    """
 
     name: str
-    help: str
-    default: object = None
+    help: str  # the parameters cell's comment, word for word
+    default: bool | int | str = ""  # the parameters cell's literal
+    kind: type[bool] | type[int] | type[str] = str
+    low: int | None = None  # int parameters: the smallest value accepted
+    high: int | None = None  # int parameters: the largest value accepted
+    form: ParamForm = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.default, self.kind) or isinstance(self.default, bool) != (self.kind is bool):
+            raise InputError(f"parameter {self.name}: default {self.default!r} is not a {self.kind.__name__}")
+
+
+# Every item that changes Cilium's config can go to some nodes first (`change.plan`'s canary).
+CANARY_NODES = Param(
+    "canary_nodes", "nodes to change first (CiliumNodeConfig), comma list; empty: all", "", form="node-names"
+)
 
 
 @dataclass(frozen=True)
@@ -214,13 +243,21 @@ class Item:
     fallback: str | None = None  # the series' advice where this item is blocked
     moot_when: str | None = None  # "n/a" once this other item is enabled
     kind: Literal["tuning", "overview", "summary"] = "tuning"
+    options: tuple[Param, ...] = ()  # lab parameters that are no target value (lab 08's keep_disabled)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", MappingProxyType(dict(self.targets)))
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """The parameters that fill in target settings (the planner takes them)."""
         return tuple(value for value in self.targets.values() if isinstance(value, Param))
+
+    @property
+    def parameters(self) -> tuple[Param, ...]:
+        """Every parameter of this item's lab beyond the common ones (`params.LabParams`), in cell order."""
+        canary = (CANARY_NODES,) if self.targets else ()
+        return self.params + self.options + canary
 
     def resolve_targets(self, **params: object) -> dict[str, object]:
         """The target settings with cluster parameters filled in; a missing one is an InputError."""
@@ -228,7 +265,7 @@ class Item:
         for setting, value in self.targets.items():
             if isinstance(value, Param):
                 value = params.get(value.name, value.default)
-                if value is None:
+                if value is None or value == "":  # "" in a lab: read it from the cluster first
                     raise InputError(f"{self.id}: give {setting}'s value as {_param_help(self, setting)}")
             resolved[setting] = value
         return resolved

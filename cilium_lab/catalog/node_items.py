@@ -28,6 +28,17 @@ from cilium_lab.catalog.model import (
 from cilium_lab.kernel import PREEMPT_NONE_OR_VOLUNTARY
 
 JUMBO_MTU = 9000
+# The MTU lab 09 sets: at least IPv6's minimum link MTU (RFC 8200 section 5: 1280), at most the largest
+# IPv4 packet (RFC 791: a 16-bit total length, 65535); the NIC's own max MTU is checked per node.
+MTU = Param("mtu", "the jumbo MTU the underlay carries", JUMBO_MTU, kind=int, low=1280, high=65535)
+# Lab 08 measures Hubble's cost with it off, then switches it back on unless told to keep it off.
+KEEP_DISABLED = Param(
+    "keep_disabled", "leave Hubble off after measuring; by default it is switched back on", False, kind=bool
+)
+# Lab 15's tuned profile (`change.host.plan_host` takes any tuned profile name).
+PROFILE = Param(
+    "profile", "tuned profile to apply: network-latency or network-throughput", "network-latency", form="name"
+)
 
 HUBBLE_OVERHEAD = Item(
     id="hubble-overhead",
@@ -37,6 +48,7 @@ HUBBLE_OVERHEAD = Item(
     summary="Measure what flow visibility costs (the guide says 1-15%), tune its event queue and rate "
     "limits first, and switch Hubble off only where the cost matters more than the visibility.",
     targets={"hubble": False},
+    options=(KEEP_DISABLED,),
     restart=(RESTART_AGENTS,),
     verify=(Check("Hubble off", (in_status("hubble", "Disabled"), in_config("hubble", False))),),
     caveats=(
@@ -54,7 +66,7 @@ JUMBO_FRAMES = Item(
     lab="09-jumbo-mtu",
     summary="Carry 9000-byte frames on the underlay so each packet moves six times the payload; Cilium "
     "picks the device MTU up by itself.",
-    targets={"mtu": Param("mtu", "the underlay's jumbo MTU", JUMBO_MTU)},
+    targets={"mtu": MTU},
     requires=(DeviceMtuAtLeast(JUMBO_MTU, "jumbo frames on the node's device", src.TUNING_GUIDE),),
     restart=(RESTART_AGENTS, RESTART_PODS),
     # What the node runs (cilium_host's MTU) decides; cilium-config only when the agent was not read. A
@@ -233,6 +245,7 @@ HOST_TUNING = Item(
     number=15,
     title="Host: tuned profile, CPU governor, irqbalance and IRQ pinning",
     lab="15-host-tuning",
+    options=(PROFILE,),
     summary="The guide's further considerations: a network tuned profile, the performance CPU governor, "
     "and NIC interrupts pinned instead of moved around by irqbalance.",
     verify=(

@@ -18,7 +18,7 @@ NOT_APPROVED = "not applied: run with approve=True or click Apply"
 @dataclass
 class ApplyReport:
     item: str
-    outcome: str  # one of outcomes.OUTCOMES
+    outcome: outcomes.Outcome  # a StrEnum: the record holds its string
     message: str
     nodes: dict[str, outcomes.NodeOutcome] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)

@@ -1,24 +1,22 @@
-"""What a lab notebook calls: `lab = session.start("06-bpf-host-routing", **parameters)`, then one
-method per step. See `session.lab.LabSession` for the steps.
+"""The lab session: what a lab notebook calls, `lab = session.start("06-bpf-host-routing", **parameters)`,
+then one method per step. `session.lab.LabSession` holds the run's state and the steps.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from cilium_lab import catalog, params, targets
-from cilium_lab.session import catchup, local, show
+from cilium_lab.session import local_kernel, show
 from cilium_lab.session.lab import LabSession
 
 __all__ = ["LabSession", "start"]
 
 
-def start(lab: str, **given: Any) -> LabSession:
+def start(lab: str, **given: object) -> LabSession:
     """Check the parameters, open the target and return the lab's session."""
-    checked = params.build(**given)
     item = catalog.for_lab(lab)
+    checked = params.build(item, **given)  # every parameter, the lab's own too, before any cluster
     if targets.parse(checked.cluster).kind == "local":
-        local.check(item.id, lab)
+        local_kernel.check(item.id, lab)
     if show.in_notebook():
         from cilium_lab.ui import rendering
 
@@ -33,6 +31,5 @@ def start(lab: str, **given: Any) -> LabSession:
     show.markdown(f"**{item.title}** on `{where}` [{target.label}], run `{session.run_id}`")
     if target.label != targets.LIVE:
         show.markdown(show.banner(target.label))
-    if catchup.wanted(session):
-        catchup.announce(session, catchup.catch_up(session))
+    session.catch_up()
     return session

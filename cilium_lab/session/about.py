@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from cilium_lab import catalog
-from cilium_lab.catalog import Item
+from cilium_lab.catalog import Item, Requirement
 
 
-def requirement_text(req: object) -> str:
+def requirement_text(req: Requirement) -> str:
+    if isinstance(req, catalog.ItemEnabled):
+        return f"{catalog.get(req.item).title} first ({req.why})"
     if isinstance(req, catalog.KernelAtLeast):
         text = f"kernel >= {' / '.join(req.versions)} ({req.why})"
     elif isinstance(req, catalog.NicDriverIn):
         text = f"NIC driver one of {', '.join(sorted(req.drivers))} ({req.why})"
     elif isinstance(req, catalog.DeviceMtuAtLeast):
         text = f"device and underlay carry {req.mtu}-byte frames ({req.why})"
-    elif isinstance(req, catalog.CiliumAtLeast):
-        text = f"Cilium >= {req.version} ({req.why})"
-    elif isinstance(req, catalog.ItemEnabled):
-        text = f"{catalog.get(req.item).title} first ({req.why})"
     else:
-        return str(req)
-    what = getattr(req, "what", None)
-    return f"{what}: {text}" if what else text
+        text = f"Cilium >= {req.version} ({req.why})"
+    return f"{req.what}: {text}" if req.what else text
 
 
 def markdown(item: Item) -> str:

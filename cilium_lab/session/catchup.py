@@ -9,9 +9,11 @@ shares (a kubeconfig was given): there the earlier labs did the work.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
-from cilium_lab import catalog
+from cilium_lab import catalog, targets
+from cilium_lab.catalog import Item
+from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import LabError
 from cilium_lab.session import show
 
@@ -19,34 +21,33 @@ from cilium_lab.session import show
 NOT_KEPT = ("hubble-overhead",)
 
 
-def wanted(session: Any) -> bool:
-    target = session.target
-    return target.spec.kind == "sim" and target.started_embedded and session.item.number > 1
+def wanted(target: targets.Target, item: Item) -> bool:
+    return target.spec.kind == "sim" and target.started_embedded and item.number > 1
 
 
-def catch_up(session: Any) -> list[tuple[str, str]]:
-    """Apply the tuning items before this lab's; return (item, outcome) pairs."""
+def catch_up(conn: Connection, lab_item: Item, results_dir: Path) -> list[tuple[str, str]]:
+    """Apply the tuning items before `lab_item`; return (item, outcome) pairs."""
     from cilium_lab.change.config import applying, planning
+    from cilium_lab.cluster import snapshot
 
-    done = []
+    done: list[tuple[str, str]] = []
     for item in catalog.TUNINGS:
-        if item.number >= session.item.number or item.id in NOT_KEPT or not item.targets:
+        if item.number >= lab_item.number or item.id in NOT_KEPT or not item.targets:
             continue
-        snap = session.take_snapshot()
+        snap = snapshot.take(conn)
         params = {"pod_cidr": snap.config.get("cluster-pool-ipv4-cidr")} if item.params else {}
         try:
             plan = planning.plan(snap, item.id, **{k: v for k, v in params.items() if v})
             if plan.nothing_to_do:
                 continue
-            report = applying.apply(session.target.connection, plan, approved=True,
-                                    results_dir=str(session.results_dir / "catch-up"))  # fmt: skip
-            done.append((item.id, report.outcome))
+            report = applying.apply(conn, plan, approved=True, results_dir=str(results_dir))
+            done.append((item.id, str(report.outcome)))
         except LabError as err:
             done.append((item.id, f"not applied: {err}"))
     return done
 
 
-def announce(session: Any, done: list[tuple[str, str]]) -> None:
+def announce(done: list[tuple[str, str]]) -> None:
     if not done:
         return
     lines = ", ".join(f"{catalog.get(i).number:02d} {i} ({outcome})" for i, outcome in done)
@@ -55,4 +56,3 @@ def announce(session: Any, done: list[tuple[str, str]]) -> None:
         f"first, as the series would have left it: {lines}. Run the labs in order (or `cilium-lab run --all`) "
         "to see each step's own before and after."
     )
-    session.record_extra["catch_up"] = done

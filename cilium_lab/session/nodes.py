@@ -8,12 +8,13 @@ systemctl, /proc/irq); they are shown, not run, unless lab 15's privileged path 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from cilium_lab import catalog
+from cilium_lab.catalog import Item
 from cilium_lab.change.host import tuning as host
+from cilium_lab.cluster.snapshot import Snapshot
+from cilium_lab.facts import NodeFacts
 from cilium_lab.kernel import parse_kernel
 from cilium_lab.session import show
 
@@ -29,7 +30,7 @@ def kernel_gates() -> list[tuple[str, str, str]]:
     return gates
 
 
-def kernel_report(snap: Any) -> pd.DataFrame:
+def kernel_report(snap: Snapshot) -> pd.DataFrame:
     rows = []
     for node in snap.nodes:
         kernel = parse_kernel(node.kernel, node.kernel_build)
@@ -39,7 +40,7 @@ def kernel_report(snap: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def host_report(snap: Any) -> pd.DataFrame:
+def host_report(snap: Snapshot) -> pd.DataFrame:
     rows = []
     for node in snap.nodes:
         host = node.host
@@ -49,7 +50,7 @@ def host_report(snap: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def kernel_commands(node: Any) -> list[str]:
+def kernel_commands(node: NodeFacts) -> list[str]:
     os_image = (node.os_image or "").lower()
     if "debian" in os_image:
         # Debian 10 ships 4.19; buster-backports carries 5.10 (the first kernel with BPF host routing)
@@ -59,35 +60,26 @@ def kernel_commands(node: Any) -> list[str]:
     return ["install your distribution's newest LTS kernel (>= 6.8 unlocks every step)", "reboot"]
 
 
-def host_commands(node: Any, profile: str) -> list[str]:
+def host_commands(node: NodeFacts, profile: str) -> list[str]:
     """Only what this node still needs, in the order that makes sense (`change.host` decides it)."""
     return host.node_plan(node, profile).commands
 
 
-def node_report(session: Any) -> pd.DataFrame | None:
-    if session._skip_local("the node report"):
-        return None
-    snap = session._need_snapshot()
-    frame = kernel_report(snap) if session.item.id == "kernel" else host_report(snap)
-    show.table(frame, caption=f"**{session.item.title}: per node** [{session.target.label}]")
-    session.record_extra["nodes"] = frame.to_dict(orient="records")
+def node_report(item: Item, snap: Snapshot, label: str) -> pd.DataFrame:
+    """Lab 14's kernels or lab 15's host settings, per node."""
+    frame = kernel_report(snap) if item.id == "kernel" else host_report(snap)
+    show.table(frame, caption=f"**{item.title}: per node** [{label}]")
     return frame
 
 
-def node_commands(session: Any) -> dict[str, list[str]]:
-    if session._skip_local("the node commands"):
-        return {}
-    snap = session._need_snapshot()
-    profile = session.params.extra.get("profile", "network-latency")
+def node_commands(item: Item, snap: Snapshot, profile: str) -> dict[str, list[str]]:
+    """What to run on each node, shown; lab 15 runs them itself only after approval."""
     commands = {}
     for node in snap.nodes:
-        if session.item.id == "kernel":
+        if item.id == "kernel":
             commands[node.name] = kernel_commands(node)
         else:
-            commands[node.name] = host_commands(node, str(profile))
+            commands[node.name] = host_commands(node, profile)
     text = "\n\n".join(f"# {name}\n" + "\n".join(lines) for name, lines in commands.items())
     show.markdown(f"Run on each node as root, one node at a time:\n\n```sh\n{text}\n```")
-    if session.item.id == "kernel":
-        session.decision = "no change (commands shown; a kernel change is a node reboot)"
-    session.record_extra["commands"] = commands
     return commands

@@ -2,6 +2,7 @@
 
 Tests, batch runs and lab 99 read these JSON files (`<results_dir>/<lab>.json`) instead of the
 notebooks' outputs. No credentials go in: the target is named by its kind, context and server URL.
+The decision and the outcomes are `change.outcomes` StrEnums: the file holds their plain strings.
 """
 
 from __future__ import annotations
@@ -9,24 +10,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cilium_lab.change.files import write_atomic
+from cilium_lab.change.outcomes import Decision, Outcome
+
+if TYPE_CHECKING:
+    from cilium_lab.session.lab import LabSession
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return value.to_dict(orient="records")
-    if hasattr(value, "to_record"):
-        return value.to_record()
-    return value
-
-
-def build(session: Any) -> dict[str, Any]:
+def build(session: LabSession) -> dict[str, object]:
     target = session.target
-    connection = target.connection
+    connection = target.connection  # None on the local kernel lab
     return {
         "lab": session.lab,
         "item": session.item.id,
@@ -36,32 +31,31 @@ def build(session: Any) -> dict[str, Any]:
             "kind": target.spec.kind,
             "label": target.label,
             "simulated": target.simulated,
-            "context": getattr(connection, "context", ""),
-            "server": getattr(connection, "server", ""),
+            "context": connection.context if connection is not None else "",
+            "server": connection.server if connection is not None else "",
         },
         "approve": session.params.approve,
-        "decision": session.decision,
+        "decision": str(session.decision),
         "readiness": session.readiness_rows,
-        "apply": _jsonable(session.report) if session.report is not None else None,
-        "comparison": _jsonable(session.comparison) if session.comparison is not None else [],
-        "extra": getattr(session, "record_extra", {}),
+        "apply": session.report.to_record() if session.report is not None else None,
+        "comparison": session.comparison.to_dict(orient="records") if session.comparison is not None else [],
+        "extra": session.record_extra,
         "exit_code": exit_code(session),
     }
 
 
-def exit_code(session: Any) -> int:
-    """The lab's exit code (README's table): the change's own, 3 when the cluster stopped it before any
-    write, 4 when every node refused it, else 0."""
+def exit_code(session: LabSession) -> int:
+    """The lab's exit code (README's table): the change's own (5 rolled back, 6 unfinished, 130/143
+    interrupted), 3 when the cluster stopped it before any write, 4 when every node refused it, else 0."""
     report = session.report
     if report is None:
-        return 3 if session.decision == "failed" else 0
-    code = int(getattr(report, "exit_code", 0) or 0)
-    if not code and session.params.approve and getattr(report, "outcome", "") == "refused":
+        return 3 if session.decision == Decision.FAILED else 0
+    if not report.exit_code and session.params.approve and report.outcome == Outcome.REFUSED:
         return 4
-    return code
+    return report.exit_code
 
 
-def write(session: Any) -> Path:
+def write(session: LabSession) -> Path:
     path = Path(session.results_dir) / f"{session.lab}.json"
     # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
     return write_atomic(path, json.dumps(build(session), indent=2, default=str))

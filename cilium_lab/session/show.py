@@ -5,9 +5,26 @@ Every table or figure measured on a simulated cluster goes out with the SIMULATE
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from plotly.graph_objects import Figure
+
+
+@runtime_checkable
+class Text(Protocol):
+    """A result that prints itself: plans and apply reports."""
+
+    def to_text(self) -> str: ...
+
+
+@runtime_checkable
+class Html(Protocol):
+    """A result that also renders itself for a notebook."""
+
+    def to_html(self) -> str: ...
 
 
 def in_notebook() -> bool:
@@ -42,7 +59,7 @@ def table(frame: pd.DataFrame, caption: str = "") -> None:
         print(frame.to_string(index=False) if len(frame) else "(nothing)")
 
 
-def figure(fig: Any) -> None:
+def figure(fig: Figure | None) -> None:
     if fig is None:
         return
     if in_notebook():
@@ -51,13 +68,13 @@ def figure(fig: Any) -> None:
         print(f"[figure: {fig.layout.title.text or 'untitled'}]")
 
 
-def html_or_text(obj: Any) -> None:
+def html_or_text(obj: object) -> None:
     """An object with `to_html()`/`to_text()` (plans, reports)."""
-    if in_notebook() and hasattr(obj, "to_html"):
+    if in_notebook() and isinstance(obj, Html):
         from IPython.display import HTML, display
 
         display(HTML(obj.to_html()))
-    elif hasattr(obj, "to_text"):
+    elif isinstance(obj, Text):
         print(obj.to_text())
     else:
         print(obj)

@@ -1,8 +1,8 @@
 """Lab 00's scorecard and lab 99's checklist: every step of the series per node, as it runs now; and lab 99's
 last step, how to undo the series.
 
-Called by `LabSession` (and lab 99's notebook, for `how_to_undo`); calls `scorecard`,
-`ui.scorecard_figure` and `session.undo`, and reads the result records the other labs wrote.
+Functions that show each view and return what goes into the lab's record; they call `scorecard`,
+`ui.scorecard_figure` and `session.undo`, and read the result records the other labs wrote.
 """
 
 from __future__ import annotations
@@ -14,24 +14,25 @@ from typing import Any
 import pandas as pd
 
 from cilium_lab import scorecard as scoring
+from cilium_lab import targets
+from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import LabError
+from cilium_lab.params import LabParams
 from cilium_lab.session import show, undo
 
 
-def scorecard(session: Any) -> Any:
+def scorecard(snap: Snapshot) -> list[dict[str, object]]:
+    """Every item's state per node, drawn and tabled; the scorecard's rows for the record."""
     from cilium_lab.ui import scorecard_figure
 
-    if session._skip_local("the scorecard"):
-        return None
-    card = scoring.build(session._need_snapshot())
+    card = scoring.build(snap)
     show.markdown(f"**Tuning scorecard, Cilium {card.cilium_version}** [{card.label}]")
     show.figure(scorecard_figure.figure(card))
     frame = card.frame()
     tuning = frame[~frame["item"].isin(VIEWS)]
     show.table(_matrix(tuning).reset_index())
     _blocked_reasons(tuning)
-    session.record_extra["scorecard"] = [dict(r) for r in card.records]
-    return card
+    return [dict(r) for r in card.records]
 
 
 VIEWS = ("overview", "summary")
@@ -68,32 +69,29 @@ def lab_records(results_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def checklist(session: Any) -> pd.DataFrame | None:
-    if session._skip_local("the checklist"):
-        return None
-    card = scoring.build(session.take_snapshot())
+def checklist(snap: Snapshot, results_dir: Path) -> dict[str, dict[str, object]]:
+    """The series as it runs now, beside each lab's recorded decision; the matrix for the record."""
+    card = scoring.build(snap)
     frame = card.frame()
     frame = frame[~frame["item"].isin(VIEWS)]
     matrix = _matrix(frame)
-    decisions = {r["item"]: r.get("decision", "") for r in lab_records(session.results_dir)}
+    decisions = {r["item"]: r.get("decision", "") for r in lab_records(results_dir)}
     matrix.insert(0, "lab decision", [decisions.get(item, "not run") for item in matrix.index])
     show.markdown(f"**The series' checklist, Cilium {card.cilium_version}** [{card.label}]: "
                   "`enabled` is read from the agents now; `blocked` carries its reason in the scorecard.")  # fmt: skip
     show.table(matrix.reset_index())
     _blocked_reasons(frame)
-    session.record_extra["checklist"] = {item: dict(row) for item, row in matrix.iterrows()}
-    return matrix
+    return {str(item): dict(row) for item, row in matrix.iterrows()}
 
 
-def how_to_undo(session: Any) -> None:
-    """The command that restores the cluster as it was before the changes this results folder records."""
-    if session._skip_local("how to undo the series"):
-        return
+def how_to_undo(target: targets.Target, params: LabParams, results_dir: Path) -> dict[str, Any] | None:
+    """The command that restores the cluster as it was before the changes this results folder records;
+    what the record keeps of it (None when this cluster cannot tell)."""
     try:
-        found = undo.find(session.target.connection, lab_records(session.results_dir), session.results_dir)
+        found = undo.find(target.connection, lab_records(results_dir), results_dir)
     except LabError as err:  # e.g. RBAC without the identity read: the summary still ends
         show.markdown(f"_How to undo the series: cannot tell on this cluster: {err}_")
-        return
-    target = undo.target_args(session.params.cluster, session.params.kubeconfig)
-    show.markdown(undo.markdown(found, target, simulated=session.target.simulated))
-    session.record_extra["undo"] = found.to_record(target)
+        return None
+    where = undo.target_args(params.cluster, params.kubeconfig)
+    show.markdown(undo.markdown(found, where, simulated=target.simulated))
+    return found.to_record(where)

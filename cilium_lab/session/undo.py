@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from cilium_lab.change.backups import backup
+from cilium_lab.change.outcomes import Outcome
 from cilium_lab.cluster import discover, identity
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import LabError
 
-APPLIED = "applied"
+APPLIED = Outcome.APPLIED  # a record's "outcome" holds its string
 HOST_ITEM = "host"  # the ApplyReport item of lab 15's host path
 _FILE = re.compile(r"^(\d{8}-\d{6}-\d{6})-.+\.json$")
 RESTORES = "cilium-config (exactly), the CiliumNodeConfigs and cilium-lab's node labels"

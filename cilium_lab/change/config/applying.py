@@ -69,7 +69,7 @@ def _check(
 
 
 def _everyone(
-    plan: Plan, outcome: str, reason: str, *, device: bool = False
+    plan: Plan, outcome: outcomes.Outcome, reason: str, *, device: bool = False
 ) -> dict[str, outcomes.NodeOutcome]:
     """Every node the change reached gets `outcome`; skipped and refused nodes keep what the plan said.
 

@@ -29,6 +29,7 @@ REQUIRED_SECTIONS = (
     "noise",
     "udp",
     "tcp_send",
+    "steps",
 )
 KINDS = ("stream", "rr", "crr")
 

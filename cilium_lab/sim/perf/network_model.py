@@ -9,8 +9,9 @@ the C.1 hardware). Each effect the path takes (host routing, conntrack, tunnel, 
 service translation, kernel preemption, host tuning) multiplies the rate; then CPU scaling over the
 concurrent processes, congestion control under loss, and the NIC's line rate shape the aggregate.
 
-What it simplifies: no queueing or packet simulation; effects are independent multipliers fitted to
-a handful of published ratios, several of them estimates (marked so in the YAML); one flow per
+What it simplifies: no queueing or packet simulation; effects are independent multipliers, each based
+on a published figure for that knob, this project's local kernel lab, or an estimate (the YAML says
+which; `sim.perfmodel_steps` lists them per step of the series); one flow per
 process; the two directions of a path are symmetric; latency under load is a tail multiplier, not a
 queue; CPU cost is not reported. Everything it produces is SIMULATED.
 """
