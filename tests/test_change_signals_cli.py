@@ -127,3 +127,22 @@ def test_a_killed_change_is_refused_next_and_recover_finishes_it(embedded, conn,
     assert _lock_free(conn) and journal.cluster_journals(conn, NS) == [] and journal.disk_journals(runs) == []
     again = cli("recover", *target, "--results-dir", str(runs))
     assert again.returncode == 0 and "nothing to recover" in again.stdout
+
+
+def test_a_500_on_the_restart_after_the_patch_exits_5_with_a_record_that_says_so(embedded, conn, tmp_path):
+    """Issue 13: no rollback, the notebook said "Not applied", the record had `apply: null`, exit 0."""
+    before = configmaps.read(conn, NS, CM).data
+    embedded.faults.api_error("patch", "daemonsets", 500, times=1)
+    out = tmp_path / "out"
+    argv = ["run", "02", "--cluster", "kube", "--kubeconfig", str(embedded.kubeconfig), "--approve"]
+    done = subprocess.run(
+        [*CLI, *argv, "--out", str(out), "-p", "samples", "2"],
+        env=ENV, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 5, done.stderr
+    assert "02-kube-proxy-replacement: rolled back" in done.stderr and "exit 5" in done.stderr
+    record = json.loads((out / "results" / "02-kube-proxy-replacement.json").read_text())
+    assert record["exit_code"] == 5 and record["apply"]["outcome"] == "rolled back"
+    assert "500" in record["apply"]["message"] and record["apply"]["backup_path"]
+    assert configmaps.read(conn, NS, CM).data == before
+    assert _lock_free(conn) and journal.cluster_journals(conn, NS) == []
