@@ -4,13 +4,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
+LABS   ?= my-labs
 
 .PHONY: lab test test-all notebooks bench jupyter lint clean local-setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,jupyter]'
+	@# setuptools' editable install ends with an "Editable installation." notice on every install (a
+	@# warning about the checkout's folders, which it cannot act on here): that one message is filtered
+	PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip install --quiet -e '.[test,jupyter]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -31,7 +34,7 @@ test: $(STAMP)
 local-setup:
 	scripts/setup-local-lab.sh --enable-non-free
 
-## make notebooks: regenerate labs/*.ipynb (outputs stripped) from the jupytext sources labs/*.py
+## make notebooks: regenerate cilium_lab/lab_notebooks/*.ipynb (outputs stripped) from their jupytext sources (*.py)
 notebooks: $(STAMP)
 	$(PY) -m cilium_lab.notebooks sync
 
@@ -39,9 +42,12 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-## make jupyter: JupyterLab on 127.0.0.1 with the labs open; every lab defaults to the embedded cluster
+## make jupyter: JupyterLab on 127.0.0.1 with the labs open; every lab defaults to the embedded cluster.
+## It opens a working copy of the notebooks in $(LABS)/, made on first use (`cilium-lab labs --copy`);
+## refresh it with `cilium-lab labs --copy $(LABS) --force`
 jupyter: $(STAMP)
-	$(VENV)/bin/jupyter lab --config=jupyter/jupyter_server_config.py --notebook-dir=labs
+	test -d $(LABS) || $(VENV)/bin/cilium-lab labs --copy $(LABS)
+	$(VENV)/bin/jupyter lab --config=jupyter/jupyter_server_config.py --notebook-dir=$(LABS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports

@@ -37,8 +37,14 @@ def empty_notebooks(folder: Path, count: int) -> list[Path]:
 def run_floor(paths: list[Path], engine: str | None = None) -> float:
     started = time.perf_counter()
     for path in paths:
-        papermill.execute_notebook(str(path), str(path.with_suffix(".out.ipynb")), kernel_name="python3",
-                                   progress_bar=False, shutdown_kernel="immediate", engine_name=engine)  # fmt: skip
+        papermill.execute_notebook(
+            str(path),
+            str(path.with_suffix(".out.ipynb")),
+            kernel_name="python3",
+            progress_bar=False,
+            shutdown_kernel="immediate",
+            engine_name=engine,
+        )
     return time.perf_counter() - started
 
 
@@ -56,8 +62,13 @@ def main() -> None:
         with batch_kernel.shared_kernel(folder) as engine:
             shared_floor = run_floor(paths, engine)
         started = time.perf_counter()
-        runs = labs.run(series, out_dir=folder / "series", approve=True, html=args.html,
-                        parameters={"samples": args.samples, "duration": args.duration})  # fmt: skip
+        runs = labs.run(
+            series,
+            out_dir=folder / "series",
+            approve=True,
+            html=args.html,
+            parameters={"samples": args.samples, "duration": args.duration},
+        )
         whole = time.perf_counter() - started
     failed = [r.lab.name for r in runs if not r.ok]
     print(f"labs: {len(series)} ({len(failed)} failed{': ' + ', '.join(failed) if failed else ''})")

@@ -19,6 +19,7 @@ from kubernetes.stream import ws_client
 from cilium_lab import bench, targets
 from cilium_lab.bench import pods, runner, scenarios
 from cilium_lab.cluster import exec as pod_exec
+from cilium_lab.results.labels import SIMULATED
 
 SAMPLES = 20
 calls: Counter[str] = Counter()
@@ -88,7 +89,7 @@ def main() -> None:
         print(
             f"  per sample: {secs / SAMPLES * 1000:.1f} ms (x{secs / SAMPLES / base_s:.2f} of the bare exec)"
         )
-    print("SIMULATED: embedded cluster; netperf itself takes no wall time here")
+    print(f"{SIMULATED}: embedded cluster; netperf itself takes no wall time here")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ error. Each layer defines its own subclasses here so callers can catch one famil
 
 
 class LabError(Exception):
-    """A failure the user can act on; `str(err)` is a single line that says what to do."""
+    """A failure the user can act on; `str(err)` is a single line that says what to do.
+
+    `exit_code` is the `cilium-lab` exit status it ends a verb with (README, "Exit codes")."""
+
+    exit_code = 2
 
 
 class InputError(LabError, ValueError):

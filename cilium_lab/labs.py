@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -29,7 +30,7 @@ _NAME = re.compile(r"^(?P<number>\d\d)-(?P<slug>[a-z0-9-]+)$")
 class Lab:
     number: int
     slug: str
-    source: Path  # the jupytext source, labs/NN-slug.py
+    source: Path  # the jupytext source, cilium_lab/lab_notebooks/NN-slug.py
 
     @property
     def name(self) -> str:
@@ -65,6 +66,27 @@ def get(name: str | int, labs_dir: Path = LABS_DIR) -> Lab:
             return lab
     names = ", ".join(lab.name for lab in labs)
     raise InputError(f"unknown lab {name!r}: choose one of {names} (see `cilium-lab labs`)")
+
+
+def copy_notebooks(folder: Path, *, overwrite: bool = False, labs_dir: Path = LABS_DIR) -> list[Path]:
+    """Copy every lab's notebook into `folder` (created if missing), to open in JupyterLab; return the copies.
+    An existing notebook there is kept, and nothing is copied, unless `overwrite`."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a folder: choose a folder to copy the notebooks into")
+    notebooks = [lab.notebook for lab in all_labs(labs_dir)]
+    existing = [folder / nb.name for nb in notebooks if (folder / nb.name).exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise InputError(
+            f"{folder} already has {existing[0].name}{more}: pass --force to overwrite, or choose another folder"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for notebook in notebooks:
+        copies.append(folder / notebook.name)
+        shutil.copyfile(notebook, copies[-1])
+    return copies
 
 
 @dataclass
@@ -110,7 +132,7 @@ def run(
     declared = _check_parameters(labs, parameters or {})
     if on_start:
         on_start()
-    # the labs run with labs/ as their working directory: paths the caller gave relative to theirs would
+    # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative to theirs would
     # land (or be looked for) there, so they are made absolute here
     out_dir = Path(out_dir).resolve()
     kubeconfig = str(Path(kubeconfig).resolve()) if kubeconfig else ""
@@ -229,7 +251,7 @@ def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dic
     declared = {lab.name: set(papermill.inspect_notebook(str(lab.notebook))) for lab in labs}
     unknown = [name for name in parameters if not any(name in names for names in declared.values())]
     if unknown:
-        where = labs[0].notebook if len(labs) == 1 else "labs/<lab>.ipynb"
+        where = labs[0].notebook if len(labs) == 1 else labs[0].notebook.with_name("<lab>.ipynb")
         raise InputError(
             f"no chosen lab has a parameter {', '.join(unknown)}: see `papermill --help-notebook {where}`"
         )

@@ -1,7 +1,7 @@
 """Keep each lab's generated notebook in step with its jupytext source.
 
-`labs/NN-slug.py` (percent format) is the source; `labs/NN-slug.ipynb` is generated from it with no
-outputs, so it can be opened in JupyterLab or run by papermill. `make notebooks` calls `sync`; a test
+`cilium_lab/lab_notebooks/NN-slug.py` (percent format) is the source; `NN-slug.ipynb` beside it is
+generated from it with no outputs, so it can be opened in JupyterLab or run by papermill. `make notebooks` calls `sync`; a test
 calls `check`. Run as `python -m cilium_lab.notebooks sync|check`.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
+from cilium_lab.package_files import shipped
+
+LABS_DIR = shipped("lab_notebooks")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from cilium_lab import catalog
 from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import LIVE, SIMULATED
 
 COLUMNS = ("item", "number", "node", "state", "reasons", "needs")
 
@@ -27,7 +28,7 @@ class Scorecard:
 
     @property
     def label(self) -> str:
-        return "SIMULATED" if self.simulated else "LIVE CLUSTER"
+        return SIMULATED if self.simulated else LIVE
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.records), columns=list(COLUMNS))
@@ -44,8 +45,12 @@ class Scorecard:
         return f"{head}\n{self.matrix().to_string()}"
 
     def to_json(self) -> dict:
-        return {"label": self.label, "simulated": self.simulated, "cilium_version": self.cilium_version,
-                "records": [dict(r) for r in self.records]}  # fmt: skip
+        return {
+            "label": self.label,
+            "simulated": self.simulated,
+            "cilium_version": self.cilium_version,
+            "records": [dict(r) for r in self.records],
+        }
 
     def __str__(self) -> str:
         return self.to_text()
@@ -60,6 +65,14 @@ def build(snapshot: Snapshot) -> Scorecard:
     for item in catalog.ITEMS:
         for node in snapshot.nodes:
             r = catalog.evaluate(item, node, cilium_version=snapshot.cilium_version)
-            records.append({"item": item.id, "number": item.number, "node": node.name, "state": r.state,
-                            "reasons": list(r.reasons), "needs": list(r.needs)})  # fmt: skip
+            records.append(
+                {
+                    "item": item.id,
+                    "number": item.number,
+                    "node": node.name,
+                    "state": r.state,
+                    "reasons": list(r.reasons),
+                    "needs": list(r.needs),
+                }
+            )
     return Scorecard(tuple(records), snapshot.simulated, snapshot.cilium_version, snapshot.context)

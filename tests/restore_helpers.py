@@ -42,9 +42,14 @@ def series(conn, tmp_path) -> tuple[change_apply.ApplyReport, change_apply.Apply
 def agents(conn) -> dict[str, str]:
     """node -> its agent pod's uid."""
     listing = objects.request(
-        conn, conn.core.list_namespaced_pod, NS, label_selector="k8s-app=cilium",
-        verb="list", resource="pods", namespace=NS,
-    )  # fmt: skip
+        conn,
+        conn.core.list_namespaced_pod,
+        NS,
+        label_selector="k8s-app=cilium",
+        verb="list",
+        resource="pods",
+        namespace=NS,
+    )
     return {
         p["spec"]["nodeName"]: p["metadata"]["uid"]
         for p in listing["items"]
@@ -70,8 +75,13 @@ def state(conn) -> dict:
         )["items"]
     )
     cncs = {objects.name_of(c): c["spec"] for c in nodeconfig.list_all(conn, NS, VERSION)}
-    return {"cm": (cm.resource_version, cm.data), "configmaps": names, "cncs": cncs,
-            "labels": our_labels(conn), "agents": agents(conn)}  # fmt: skip
+    return {
+        "cm": (cm.resource_version, cm.data),
+        "configmaps": names,
+        "cncs": cncs,
+        "labels": our_labels(conn),
+        "agents": agents(conn),
+    }
 
 
 def routing(conn) -> dict[str, tuple[str, str]]:

@@ -132,9 +132,17 @@ def test_leftovers_of_an_older_run_are_swept_at_start(bench2021, tmp_path):
 def test_every_scenario_runs_with_placement_as_asked(bench2021, tmp_path):
     store = bench.ResultStore(tmp_path, "scenarios")
     m = bench.measure(
-        bench2021.connection, lab="00", phase="before", store=store, simulated=True, tests="TCP_STREAM",
-        scenario=list(bench.SCENARIOS), samples=1, duration=5, progress_bar=False,
-    )  # fmt: skip
+        bench2021.connection,
+        lab="00",
+        phase="before",
+        store=store,
+        simulated=True,
+        tests="TCP_STREAM",
+        scenario=list(bench.SCENARIOS),
+        samples=1,
+        duration=5,
+        progress_bar=False,
+    )
     by = m.samples.set_index("scenario")
     assert m.failed == 0 and set(by.index) == set(bench.SCENARIOS)
     assert by.loc["pod-to-pod-same-node", "client_node"] == by.loc["pod-to-pod-same-node", "server_node"]

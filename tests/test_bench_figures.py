@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import LOCAL_KERNEL_NOTE
 from cilium_lab.ui import figures, progress
 
 COLUMNS = ["lab", "phase", "scenario", "test", "metric", "unit", "median", "ci_low", "ci_high"]
@@ -199,7 +200,7 @@ def test_paired_ratios_say_local_kernel_never_simulated_and_draw_each_ci():
     fig = figures.paired_ratios(local_results(), title="Native routing")
     assert fig.layout.title.text.startswith("LOCAL KERNEL · Native routing")
     (note,) = [a for a in fig.layout.annotations if a.name == "local kernel"]
-    assert note.text == figures.LOCAL_NOTE and "SIMULATED" not in fig.to_json()
+    assert note.text == LOCAL_KERNEL_NOTE and "SIMULATED" not in fig.to_json()
     (dots,) = fig.data
     assert list(dots.x) == [0.82, 0.78] and len(dots.y) == 2  # the skipped knob is left out
     assert list(dots.error_x.arrayminus) == pytest.approx([0.04, 0.04])

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from browser import lab_copy, lab_server
 
+from cilium_lab.notebooks import LABS_DIR
 from cilium_lab.session import LabSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.timeout(900)]
@@ -31,12 +32,12 @@ def jupyterlab(tmp_path_factory):
     reason = lab_server.missing_tools()
     if reason:
         pytest.skip(reason)
-    missing = lab_copy.missing_steps(REPO / "labs", LabSession)
+    missing = lab_copy.missing_steps(LABS_DIR, LabSession)
     if missing:
         pytest.skip(f"lab 06 calls lab.{', lab.'.join(missing)}, which LabSession does not have yet")
     root = tmp_path_factory.mktemp("labs")
     for run in ("apply", "cancel"):  # one notebook each: a kernel each, so a cluster each
-        lab_copy.write(REPO / "labs", root / run)
+        lab_copy.write(LABS_DIR, root / run)
     with lab_server.running_jupyterlab(root, tmp_path_factory.mktemp("jupyter-home")) as lab:
         yield lab
 

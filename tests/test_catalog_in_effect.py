@@ -71,16 +71,28 @@ VM_DEVICE = {"device": "enp1s0", "mtu": 1500, "max_mtu": 65535}
     ("base", "device", "pod_mtu", "config", "enabled", "evidence"),
     [
         # a board given mtu 9000: the agent runs it, but eth0 cannot carry it
-        (DEBIAN_BOARD, BOARD_DEVICE, 9000, {"mtu": "9000"}, False,
-         "jumbo MTU: pod_mtu = 9000, above the max_mtu 1500 eth0 carries (node facts)"),
+        (
+            DEBIAN_BOARD,
+            BOARD_DEVICE,
+            9000,
+            {"mtu": "9000"},
+            False,
+            "jumbo MTU: pod_mtu = 9000, above the max_mtu 1500 eth0 carries (node facts)",
+        ),
         # the agent was not read: the config alone, still capped by the device
-        (DEBIAN_BOARD, BOARD_DEVICE, None, {"mtu": "9000"}, False,
-         "jumbo MTU: mtu = 9000, above the max_mtu 1500 eth0 carries (cilium-config)"),
+        (
+            DEBIAN_BOARD,
+            BOARD_DEVICE,
+            None,
+            {"mtu": "9000"},
+            False,
+            "jumbo MTU: mtu = 9000, above the max_mtu 1500 eth0 carries (cilium-config)",
+        ),
         # the node runs 1500 although the config asks for 9000 (agent not restarted yet): not in effect
         (UBUNTU_VM, VM_DEVICE, 1500, {"mtu": "9000"}, False, "jumbo MTU: pod_mtu = 1500 (node facts)"),
         (UBUNTU_VM, VM_DEVICE, 9000, {"mtu": "9000"}, True, "jumbo MTU: pod_mtu = 9000 (node facts)"),
     ],
-)  # fmt: skip
+)
 def test_jumbo_mtu_is_what_the_node_runs_within_what_its_device_carries(
     base, device, pod_mtu, config, enabled, evidence
 ):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cilium_lab.change import journal, lock
-from cilium_lab.cluster import apierrors, configmaps, workloads
+from cilium_lab.cluster import configmaps, workloads
 
 NS, CM = "kube-system", "cilium-config"
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,12 +24,12 @@ CLI = [sys.executable, "-m", "cilium_lab.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def _wait_for_step(conn, step: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    """Until a journal in the cluster shows `step` begun (the change's own progress, as it writes it)."""
+def _wait_for_step(results: Path, step: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    """Until the run's journal shows `step` begun (the change's own progress, as it writes it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        for record in journal.cluster_journals(conn, NS):
+        for _, record in journal.disk_journals(results):
             if step in [s["step"] for s in record.get("steps", [])]:
                 return
         time.sleep(0.2)
@@ -38,11 +38,7 @@ def _wait_for_step(conn, step: str, proc: subprocess.Popen, timeout: float = 180
 
 
 def _lock_free(conn) -> bool:
-    try:
-        configmaps.read(conn, NS, lock.NAME)
-    except apierrors.NotFound:
-        return True
-    return False
+    return lock.status(conn, NS) is None  # the change lease was released
 
 
 def _bench_pods(conn) -> list[str]:
@@ -63,7 +59,7 @@ def test_one_signal_while_run_rolls_out_rolls_back_and_exits_130_or_143(embedded
         stderr=subprocess.PIPE,
         text=True,
     )
-    _wait_for_step(conn, "roll out", proc)
+    _wait_for_step(out / "results", "roll out", proc)
     proc.send_signal(sig)
     time.sleep(1.0)
     embedded.faults.clear()  # the change's config was not the problem: the rollback's rollout finishes

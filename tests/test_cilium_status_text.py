@@ -143,8 +143,10 @@ def test_non_string_input_is_refused() -> None:
 
 
 def test_a_byte_order_mark_does_not_hide_the_first_line():
-    status = parse_status("\ufeffKubeProxyReplacement:   True   [eth0 10.0.0.4 (Direct Routing)]\n"
-                          "Cilium:                 Ok   1.16.5 (v1.16.5-b7b9a3d2)\n")  # fmt: skip
+    status = parse_status(
+        "\ufeffKubeProxyReplacement:   True   [eth0 10.0.0.4 (Direct Routing)]\n"
+        "Cilium:                 Ok   1.16.5 (v1.16.5-b7b9a3d2)\n"
+    )
     assert status.kube_proxy_replacement == "True" and status.version == "1.16.5"
 
 

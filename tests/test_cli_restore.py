@@ -77,8 +77,20 @@ def test_restore_from_file_when_the_backup_configmap_is_gone(embedded, conn, tmp
     target = _target(embedded)
     assert main(["restore", stamp, *target, "--approve"]) == 2
     assert "no backup" in capsys.readouterr().err
-    assert main(["restore", "--from-file", report.backup_path, *target, "--approve", "--results-dir",
-                 str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "restore",
+                "--from-file",
+                report.backup_path,
+                *target,
+                "--approve",
+                "--results-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"from backup {stamp}" in out and f"{report.backup_path}) [SIMULATED]: restored" in out
     saved = json.loads(Path(report.backup_path).read_text())
@@ -92,7 +104,7 @@ def test_restore_is_refused_while_another_change_holds_the_lock(embedded, conn, 
     held = lock.acquire(conn, NS, holder="alice@jumphost", purpose="apply bbr")
     try:
         before = state(conn)
-        assert main(["restore", saved.stamp, *_target(embedded), "--approve"]) == 3  # lock held: exit 3
+        assert main(["restore", saved.stamp, *_target(embedded), "--approve"]) == 3
         err = capsys.readouterr().err
         assert err.startswith("cilium-lab: error: another change holds the lock: alice@jumphost since ")
         assert err.count("\n") == 1 and "(apply bbr)" in err
@@ -256,8 +268,13 @@ def test_backups_says_which_backups_are_of_another_cluster_or_of_none(shared, tm
     base = {"configmap": CM, "data.json": json.dumps(own.data), "node-configs.json": "[]"}
     copied, old = "20200101-000000-000003", "20200101-000000-000004"
     labels = {"app.kubernetes.io/managed-by": "cilium-lab"}
-    configmaps.create(conn, NS, backup.PREFIX + copied, {**base, "cluster-uid": _ELSEWHERE["uid"],
-                                                         "cluster-server": _ELSEWHERE["server"]}, labels)  # fmt: skip
+    configmaps.create(
+        conn,
+        NS,
+        backup.PREFIX + copied,
+        {**base, "cluster-uid": _ELSEWHERE["uid"], "cluster-server": _ELSEWHERE["server"]},
+        labels,
+    )
     configmaps.create(conn, NS, backup.PREFIX + old, base, labels)
     try:
         assert main(["backups", *target, "--json"]) == 0

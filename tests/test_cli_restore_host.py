@@ -9,7 +9,7 @@ import json
 
 from test_change_host import host_facts
 from test_change_host_restore import TUNED, states, tune
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change.host import host_restore
 from cilium_lab.cli import main
@@ -32,7 +32,10 @@ def test_plan_then_restore_then_already_as_saved(embedded, conn, tmp_path, capsy
         f"SIMULATED: host settings of {path}: planned - nothing changed; 2 of 2 node(s) differ"
     )
     assert "  board-1: would run 8 command(s):" in out and "      systemctl start irqbalance" in out
-    assert f"to apply it: cilium-lab restore-host {path} --approve --cluster kube --kubeconfig {embedded.kubeconfig}\n" in out  # fmt: skip
+    assert (
+        f"to apply it: cilium-lab restore-host {path} --approve --cluster kube --kubeconfig {embedded.kubeconfig}\n"
+        in out
+    )
     assert host_facts(conn) == tuned_facts and states(conn) == tuned and not results.exists()
 
     argv = ["restore-host", str(path), *target, "--approve", "--results-dir", str(results)]
@@ -67,7 +70,6 @@ def test_node_restricts_it_and_is_in_the_next_command(embedded, conn, tmp_path, 
 
 
 def test_a_user_without_the_host_role_is_refused_and_nothing_changes(embedded, conn, tmp_path, capsys):
-    _install(conn)
     path = tune(conn, tmp_path / "runs")
     tuned, facts = states(conn), host_facts(conn)
     token = embedded.add_user("op", ("cilium-lab-operators",))
@@ -94,8 +96,11 @@ def test_bad_input_is_one_line_and_exit_2(embedded, conn, tmp_path, capsys):
         (["restore-host", str(tmp_path / "nope.json")], "no host backup file"),
         (["restore-host", str(cilium)], "is not a host backup"),
         (["restore-host", str(ghost), *_target(embedded)], "node ghost-1 in"),
-        (["restore-host", str(path), "--node", "vm-2", *_target(embedded)], "has no saved host settings for vm-2"),
-    ]  # fmt: skip
+        (
+            ["restore-host", str(path), "--node", "vm-2", *_target(embedded)],
+            "has no saved host settings for vm-2",
+        ),
+    ]
     capsys.readouterr()
     for argv, message in cases:
         for approve in ([], ["--approve"]):

@@ -46,8 +46,10 @@ def test_a_kube_target_without_its_kubeconfig_is_refused_before_any_lab_starts(t
         == 2
     )
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"cilium-lab: error: kubeconfig not found: {tmp_path / 'nope'}; pass --kubeconfig PATH "
-                   "(kubeconfig=...) or set KUBECONFIG"]  # fmt: skip
+    assert err == [
+        f"cilium-lab: error: kubeconfig not found: {tmp_path / 'nope'}; pass --kubeconfig PATH "
+        "(kubeconfig=...) or set KUBECONFIG"
+    ]
     assert not out.exists()
 
 

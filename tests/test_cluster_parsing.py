@@ -99,8 +99,15 @@ def test_node_config_api_version(version, api):
 
 
 def test_rollout_progress_needs_observed_generation_and_all_ready():
-    ds = {"metadata": {"generation": 3}, "status": {"observedGeneration": 3, "desiredNumberScheduled": 6,
-          "updatedNumberScheduled": 6, "numberReady": 6}}  # fmt: skip
+    ds = {
+        "metadata": {"generation": 3},
+        "status": {
+            "observedGeneration": 3,
+            "desiredNumberScheduled": 6,
+            "updatedNumberScheduled": 6,
+            "numberReady": 6,
+        },
+    }
     assert rollout._progress(ds)[0] is True
     ds["status"]["observedGeneration"] = 2
     assert rollout._progress(ds)[0] is False
@@ -110,9 +117,16 @@ def test_rollout_progress_needs_observed_generation_and_all_ready():
 
 def _rollout_with(monkeypatch, pods: dict[str, discover.AgentPod]) -> rollout.RolloutResult:
     """rollout.wait against a DaemonSet at generation 3, half rolled out, with these agent pods."""
-    ds = {"metadata": {"generation": 3},
-          "status": {"observedGeneration": 3, "desiredNumberScheduled": 2, "updatedNumberScheduled": 1,
-                     "numberReady": 1, "numberUnavailable": 1}}  # fmt: skip
+    ds = {
+        "metadata": {"generation": 3},
+        "status": {
+            "observedGeneration": 3,
+            "desiredNumberScheduled": 2,
+            "updatedNumberScheduled": 1,
+            "numberReady": 1,
+            "numberUnavailable": 1,
+        },
+    }
     monkeypatch.setattr(rollout.objects, "request", lambda *a, **k: ds)
     monkeypatch.setattr(rollout.discover, "agent_pods", lambda *a, **k: pods)
     install = discover.CiliumInstall("kube-system", "cilium", "cilium-config", "1.13.4", "img", {}, False)

@@ -5,8 +5,15 @@ from __future__ import annotations
 from cilium_lab import labs
 from cilium_lab.cli import main
 
-LOCAL = ["01-native-routing", "02-kube-proxy-replacement", "05-bypass-iptables-conntrack",
-         "06-bpf-host-routing", "07-big-tcp", "09-jumbo-mtu", "11-bbr"]  # fmt: skip
+LOCAL = [
+    "01-native-routing",
+    "02-kube-proxy-replacement",
+    "05-bypass-iptables-conntrack",
+    "06-bpf-host-routing",
+    "07-big-tcp",
+    "09-jumbo-mtu",
+    "11-bbr",
+]
 
 
 def test_the_labs_with_a_host_level_equivalent():

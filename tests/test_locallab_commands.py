@@ -131,11 +131,16 @@ def test_the_host_lock_excludes_a_second_run_and_leaves_no_file(monkeypatch, tmp
     lock = tmp_path / "lab.lock"
     monkeypatch.setattr(topology, "LOCK_PATH", str(lock))
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from cilium_lab.locallab import topology as t; t.LOCK_PATH = sys.argv[1]\n"
-         "with t.host_lock():\n    print('held', flush=True); time.sleep(1.5)", str(lock)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from cilium_lab.locallab import topology as t; t.LOCK_PATH = sys.argv[1]\n"
+            "with t.host_lock():\n    print('held', flush=True); time.sleep(1.5)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LocalLabBusy, match="another local lab run holds"), topology.host_lock(wait_s=0.3):

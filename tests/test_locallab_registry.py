@@ -9,8 +9,8 @@ import pytest
 from cilium_lab.cli import main
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import KNOBS, probe, report, run
+from cilium_lab.locallab.knob_runs import KnobResult
 from cilium_lab.locallab.measure import TESTS
-from cilium_lab.locallab.runner import KnobResult
 
 ALL_PRESENT = dict.fromkeys(probe.FEATURES, "")
 
@@ -101,7 +101,7 @@ def test_cli_without_root_writes_no_results(monkeypatch, tmp_path, capsys):
 
 def test_cli_results_dir_that_is_a_file_is_one_line(monkeypatch, tmp_path, capsys):
     (tmp_path / "taken").write_text("not a folder")
-    monkeypatch.setattr("cilium_lab.cli.local.require_root", lambda: None)
+    monkeypatch.setattr("cilium_lab.cli.verb_local.require_root", lambda: None)
     assert main(["local", "mtu", "--results-dir", str(tmp_path / "taken")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "choose another --results-dir" in err
@@ -129,8 +129,18 @@ def test_host_names_the_iptables_backend_or_its_absence(monkeypatch):
 
 
 def test_a_knobs_counter_is_reported_per_arm():
-    r = KnobResult("conntrack", "TCP_CRR", "connections", "conn/s", "conntrack", "NOTRACK", 8,
-                   counter="conntrack_entries", counter_a=12002.0, counter_b=0.0)  # fmt: skip
+    r = KnobResult(
+        "conntrack",
+        "TCP_CRR",
+        "connections",
+        "conn/s",
+        "conntrack",
+        "NOTRACK",
+        8,
+        counter="conntrack_entries",
+        counter_a=12002.0,
+        counter_b=0.0,
+    )
     assert report.counter_lines([r]) == [
         "conntrack: conntrack entries grew per sample by 12,002 with conntrack, 0 with NOTRACK"
     ]

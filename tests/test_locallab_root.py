@@ -15,8 +15,8 @@ import threading
 import pytest
 
 from cilium_lab.locallab import KNOBS, detect, run, support
+from cilium_lab.locallab.knob_runs import measure_knob
 from cilium_lab.locallab.knobs import Knob
-from cilium_lab.locallab.runner import measure_knob
 from cilium_lab.locallab.shell import LocalLabError
 from cilium_lab.locallab.topology import LOCK_PATH, Topology
 from cilium_lab.results.store import ResultStore, read_samples

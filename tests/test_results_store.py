@@ -26,11 +26,24 @@ def row(
     test: str = "TCP_STREAM",
 ) -> SampleRow:
     return SampleRow(
-        run_id=store.run_id, lab=lab, phase=phase, scenario="pod-to-pod", test=test, streams=1, metric=metric,
-        value=value, unit="Mbit/s" if metric == "throughput" else "us", client_node="vm-2", server_node="vm-3",
-        sample=sample, timestamp=1.0, ok=ok, reason="" if ok else "netperf exited with code 255", simulated=True,
+        run_id=store.run_id,
+        lab=lab,
+        phase=phase,
+        scenario="pod-to-pod",
+        test=test,
+        streams=1,
+        metric=metric,
+        value=value,
+        unit="Mbit/s" if metric == "throughput" else "us",
+        client_node="vm-2",
+        server_node="vm-3",
+        sample=sample,
+        timestamp=1.0,
+        ok=ok,
+        reason="" if ok else "netperf exited with code 255",
+        simulated=True,
         duration=10,
-    )  # fmt: skip
+    )
 
 
 def fill(store: ResultStore, phase: str, values, **kw) -> None:

@@ -85,8 +85,9 @@ def _states(snap, item):
 def test_host_routing_is_bpf_on_the_vms_and_legacy_with_the_conntrack_bypass_on_the_boards(series):
     final = series[2]
     assert {n.name: n.status.host_routing for n in final.nodes} == {
-        **dict.fromkeys(VMS, "BPF"), **dict.fromkeys(BOARDS, "Legacy")
-    }  # fmt: skip
+        **dict.fromkeys(VMS, "BPF"),
+        **dict.fromkeys(BOARDS, "Legacy"),
+    }
     assert {
         n: s for n, s in _states(final, "bypass-iptables-conntrack").items() if n in BOARDS
     } == dict.fromkeys(BOARDS, "enabled")
@@ -107,8 +108,9 @@ def test_vm_only_items_are_in_effect_on_the_vms_and_refused_on_the_boards(series
     report, final = _report(series, item), series[2]
     assert report.outcome == outcomes.APPLIED
     assert {n: report.nodes[n].outcome for n in VMS + BOARDS} == {
-        **dict.fromkeys(VMS, outcomes.APPLIED), **dict.fromkeys(BOARDS, outcomes.REFUSED)
-    }  # fmt: skip
+        **dict.fromkeys(VMS, outcomes.APPLIED),
+        **dict.fromkeys(BOARDS, outcomes.REFUSED),
+    }
     assert all(board_reason in report.nodes[n].reason for n in BOARDS)
     assert _states(final, item) == {**dict.fromkeys(VMS, "enabled"), **dict.fromkeys(BOARDS, "blocked")}
 
@@ -120,8 +122,9 @@ def test_the_vms_run_jumbo_frames_and_bbr_and_the_boards_do_not(series):
         **dict.fromkeys(BOARDS, 1500),
     }
     assert {n.name: (n.status.bandwidth_manager, n.status.congestion_control) for n in final.nodes} == {
-        **dict.fromkeys(VMS, (True, "BBR")), **dict.fromkeys(BOARDS, (False, None))
-    }  # fmt: skip
+        **dict.fromkeys(VMS, (True, "BBR")),
+        **dict.fromkeys(BOARDS, (False, None)),
+    }
 
 
 def test_xdp_is_refused_on_the_boards_and_rolled_back_on_the_vms_with_the_driver_named(series):

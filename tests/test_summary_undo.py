@@ -25,8 +25,12 @@ from cilium_lab.session import summary, undo
 def _report(
     stamp: str = "", *, outcome: str = "applied", item: str = "kube-proxy-replacement", path: str = ""
 ):
-    return {"item": item, "outcome": outcome, "backup_configmap": backup.PREFIX + stamp if stamp else "",
-            "backup_path": path or (f"runs/backups/{stamp}-cilium-config.json" if stamp else "")}  # fmt: skip
+    return {
+        "item": item,
+        "outcome": outcome,
+        "backup_configmap": backup.PREFIX + stamp if stamp else "",
+        "backup_path": path or (f"runs/backups/{stamp}-cilium-config.json" if stamp else ""),
+    }
 
 
 def test_candidates_are_every_cilium_backup_the_records_name_oldest_first():
@@ -150,8 +154,14 @@ def test_an_older_backup_file_is_offered_with_a_note(conn, tmp_path):
 def test_nothing_applied_and_host_tuning_are_said(conn, tmp_path):
     host_file = tmp_path / "host-backups" / "host-20250101T000000-abcdef.json"
     host_file.parent.mkdir()
-    state = {"cpus": 2, "tuned": "balanced", "governors": ["ondemand"], "irqbalance": "active",
-             "irqbalance_enabled": "enabled", "irqs": {"24": "0-1"}}  # fmt: skip
+    state = {
+        "cpus": 2,
+        "tuned": "balanced",
+        "governors": ["ondemand"],
+        "irqbalance": "active",
+        "irqbalance_enabled": "enabled",
+        "irqs": {"24": "0-1"},
+    }
     host_file.write_text(json.dumps({"vm-1": state, "vm-2": state}))
     records = [
         {"lab": "02-kube-proxy-replacement", "apply": _report(outcome="skipped")},
@@ -211,8 +221,13 @@ def test_each_host_backup_gets_the_command_that_puts_the_nodes_back(
 @pytest.mark.slow
 def test_lab_99_prints_the_command_and_it_undoes_the_series(embedded, conn, tmp_path, capsys):
     original = configmaps.read(conn, NS, CM).data
-    runs = labs.run([labs.get("02"), labs.get("99")], out_dir=tmp_path, kubeconfig=str(embedded.kubeconfig),
-                    approve=True, parameters={"samples": 2, "duration": 1})  # fmt: skip
+    runs = labs.run(
+        [labs.get("02"), labs.get("99")],
+        out_dir=tmp_path,
+        kubeconfig=str(embedded.kubeconfig),
+        approve=True,
+        parameters={"samples": 2, "duration": 1},
+    )
     assert [(r.lab.name, r.ok, r.error) for r in runs] == [(r.lab.name, True, "") for r in runs]
     applied = runs[0].record["apply"]
     said = runs[1].record["extra"]["undo"]

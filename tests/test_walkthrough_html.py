@@ -19,8 +19,12 @@ from browser import lab_server
 
 from cilium_lab import labs
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser"),
-              pytest.mark.timeout(900)]  # fmt: skip
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("browser"),
+    pytest.mark.timeout(900),
+]
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "walkthrough"
@@ -40,11 +44,22 @@ def kubeconfig_secrets(path: Path) -> set[str]:
 
 
 def open_in_chromium(htmls: list[Path], work: Path, timeout: float = 240) -> dict:
-    pages = [{"html": str(html), "shots": {"page": str(ARTIFACTS / f"{html.stem}.png"),
-                                           "figure": str(ARTIFACTS / f"{html.stem}-figure.png")}}
-             for html in htmls]  # fmt: skip
-    config = {"chromium": lab_server.CHROMIUM, "timeoutMs": 30000, "pages": pages,
-              "result": str(work / "walkthrough-result.json")}  # fmt: skip
+    pages = [
+        {
+            "html": str(html),
+            "shots": {
+                "page": str(ARTIFACTS / f"{html.stem}.png"),
+                "figure": str(ARTIFACTS / f"{html.stem}-figure.png"),
+            },
+        }
+        for html in htmls
+    ]
+    config = {
+        "chromium": lab_server.CHROMIUM,
+        "timeoutMs": 30000,
+        "pages": pages,
+        "result": str(work / "walkthrough-result.json"),
+    }
     result = lab_server.run_driver(DRIVER, config, work / "walkthrough-config.json", timeout)
     assert not result["error"], result["error"]
     return result
@@ -63,8 +78,14 @@ def batch(tmp_path_factory):
         parameters = json.loads(run.executed.read_text())["metadata"]["papermill"]["parameters"]
         secrets.update(kubeconfig_secrets(Path(parameters["kubeconfig"])))
 
-    runs = labs.run([labs.get(n) for n in LABS], out_dir=out, approve=True, html=True, parameters=SMALL,
-                    on_lab=keep_secrets)  # fmt: skip
+    runs = labs.run(
+        [labs.get(n) for n in LABS],
+        out_dir=out,
+        approve=True,
+        html=True,
+        parameters=SMALL,
+        on_lab=keep_secrets,
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shown = open_in_chromium([run.html for run in runs if run.html], out)
     return runs, secrets, {Path(page["file"]).stem: page for page in shown["pages"]}, shown["blocked"]
@@ -83,8 +104,12 @@ def test_every_plot_drew_its_svg_with_ci_whiskers_on_every_bar(batch):
         for figure in page["figures"]:
             assert figure["svg"], f"{name}: figure {figure['title']!r} did not render"
             assert figure["errorbars"] == figure["bars"], f"{name}: {figure['title']!r} has bars without a CI"
-    compared = [f for name in ("02-kube-proxy-replacement", "03-bpf-masquerade")
-                for f in pages[name]["figures"] if "before and after" in f["title"]]  # fmt: skip
+    compared = [
+        f
+        for name in ("02-kube-proxy-replacement", "03-bpf-masquerade")
+        for f in pages[name]["figures"]
+        if "before and after" in f["title"]
+    ]
     assert len(compared) == 2 and all(f["bars"] >= 6 for f in compared)  # 3 tests x before, after
 
 

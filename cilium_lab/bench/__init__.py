@@ -9,8 +9,8 @@ The public entry points for labs and the CLI (each a single call from a notebook
   metric: medians, ratio after/before with a bootstrap CI, verdict and minimum detectable effect.
 - `summary(store_or_frame)` gives medians with CIs per lab, phase, scenario, test and metric.
 
-Modules: `netperf` (commands, parsing), `scenarios`, `pods` (deployment), `runner`, `stats`,
-`store`, `tables` (summary, compare), `fingerprint`.
+Modules: `netperf` (commands, parsing), `scenarios`, `pods` (deployment), `runner`, `tables` (summary,
+compare), `fingerprint`; the statistics and the results store are `cilium_lab.results`.
 """
 
 from cilium_lab.bench.netperf import TESTS

@@ -113,9 +113,14 @@ def measure(
     multi = streams if "TCP_STREAM_MULTI" in p.tests else 1
     start_rows = len(store.frame())
     with pods.deployed(
-        conn, run_id=store.run_id, chosen=list(p.scenarios), client_node=client_node, server_node=server_node,
-        image=image, streams=multi,
-    ) as deployment:  # fmt: skip
+        conn,
+        run_id=store.run_id,
+        chosen=list(p.scenarios),
+        client_node=client_node,
+        server_node=server_node,
+        image=image,
+        streams=multi,
+    ) as deployment:
         nodes = (deployment.client_node, deployment.server_node)
         print_ = (
             fingerprint.from_snapshot(snapshot, nodes=nodes)
@@ -151,7 +156,7 @@ def _run_all(
     interactive: bool,
 ) -> None:
     steps = len(p.tests) * len(p.scenarios)
-    label = f"lab {lab} {phase}" + (" (SIMULATED)" if simulated else "")
+    label = f"lab {lab} {phase}" + (f" ({SIMULATED})" if simulated else "")
     progress.announce(label, samples=p.samples, tests=steps, duration=p.duration)
     offset = _next_index(store, lab, phase)
     with progress.bar(p.samples * steps, desc=label, enabled=bar, interactive=interactive) as counter:

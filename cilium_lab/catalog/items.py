@@ -35,7 +35,7 @@ def get(item: str | int | Item) -> Item:
 
 
 def for_lab(lab: str) -> Item:
-    """The item a lab covers, from its name ("06-bpf-host-routing", also "labs/06-bpf-host-routing.py")."""
+    """The item a lab covers, from its name ("06-bpf-host-routing") or a path to its notebook or source."""
     if not isinstance(lab, str):
         raise InputError(f"lab name must be a string like '06-bpf-host-routing', got {lab!r}")
     stem = lab.strip().rsplit("/", 1)[-1].removesuffix(".py").removesuffix(".ipynb")

@@ -6,9 +6,10 @@ A journal is written twice. On disk, `<results_dir>/journals/<run>.json` (atomic
 ConfigMap of its own rather than annotations on the lock, because the lock is released (or broken by
 `cilium-lab unlock`, or taken over when its holder is dead) exactly when a journal must outlive it, and
 because the role that writes backups (configmaps in the Cilium namespace) already allows it. The cluster
-copy is removed when the change closes; an open one refuses the next change until `cilium-lab recover`
-finishes it (`UnfinishedChange`). Once the journal is open, a failed cluster write of a later step only
-says so: the disk copy goes on, and the change's own error is the one that matters.
+copy is created once (run, holder, backup) and removed when the change closes: the operator role may
+create and delete ConfigMaps in the Cilium namespace but update only cilium-config (deploy/rbac.yaml;
+RBAC cannot name a generated ConfigMap), so the steps as they happen are kept on disk only. An open
+cluster copy refuses the next change until `cilium-lab recover` finishes it (`UnfinishedChange`).
 """
 
 from __future__ import annotations
@@ -64,15 +65,7 @@ class Journal:
         return PREFIX + self.run
 
     def _write(self, *, cluster: bool = True) -> None:
-        text = json.dumps(self.record, indent=1, sort_keys=True)
-        write_atomic(self.path, text)
-        if not cluster or self.state is None:
-            return
-        try:
-            self.state = configmaps.update(self.conn, self.state, {"journal": text})
-        except ClusterError as err:  # the disk copy holds it; the change's own error is what matters
-            self.warnings.append(f"journal {self.configmap} not updated in the cluster: {err}")
-            self.state = _reread(self.conn, self.namespace, self.configmap) or self.state
+        write_atomic(self.path, json.dumps(self.record, indent=1, sort_keys=True))
 
     def about(self, step: str) -> None:
         self.record["steps"].append({"at": _now(), "step": step, "done": False})
@@ -106,13 +99,6 @@ class Journal:
             self.path.unlink()
         with contextlib.suppress(OSError):
             self.path.parent.rmdir()  # only when empty
-
-
-def _reread(conn: Connection, namespace: str, name: str) -> configmaps.ConfigMapState | None:
-    try:
-        return configmaps.read(conn, namespace, name)
-    except ClusterError:
-        return None
 
 
 def open_journal(

@@ -25,7 +25,7 @@ from cilium_lab.change.backups.backup_diff import read_live
 from cilium_lab.change.files import write_atomic
 from cilium_lab.change.host import host_restore
 from cilium_lab.change.recording import Progress
-from cilium_lab.cluster import apierrors, configmaps, discover, rollout
+from cilium_lab.cluster import apierrors, discover, rollout
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
@@ -55,10 +55,8 @@ def find(conn: Connection, namespace: str, results_dirs: list[Path]) -> list[Fou
     for folder in results_dirs:
         for path, record in journal.disk_journals(folder):
             run = str(record.get("run", path.stem))
-            if run in found:
-                found[run].path = path
-                if "unreadable" in found[run].record:
-                    found[run].record = record
+            if run in found:  # the disk copy has the steps; the cluster's only the run and its backup
+                found[run].path, found[run].record = path, record
             else:
                 found[run] = Found(record, False, path)
     return [found[k] for k in sorted(found)]
@@ -164,15 +162,16 @@ def _hosts(conn: Connection, record: dict[str, Any], say: Progress, timeout: flo
 
 
 def _take_lock(conn: Connection, namespace: str, record: dict[str, Any]) -> lock.Lock:
-    """The change lock; one still held by the dead run itself is taken over (guarded by its version)."""
+    """The change lease; one still held by the dead run itself is broken (guarded by its version)."""
     try:
         return lock.acquire(conn, namespace, purpose=f"recover {record.get('run')}")
     except lock.LockHeld:
-        current = configmaps.read(conn, namespace, lock.NAME)
-        if current.data.get("holder") != record.get("holder") or journal.holder_alive(record) != "dead":
+        holding = lock.status(conn, namespace)
+        if holding is None or holding.spec.holder != record.get("holder"):
             raise
-        with contextlib.suppress(apierrors.NotFound):
-            configmaps.delete(conn, namespace, lock.NAME, current.resource_version)
+        if journal.holder_alive(record) != "dead":
+            raise
+        lock.break_lease(conn, holding)
         return lock.acquire(conn, namespace, purpose=f"recover {record.get('run')}")
 
 

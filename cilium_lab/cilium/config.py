@@ -37,18 +37,24 @@ CONFLICTS = (
     ),
     Conflict(
         ("lb_mode", "dsr_dispatch", "tunnel_protocol"),
-        lambda t: t.get("lb_mode") in ("dsr", "hybrid") and t.get("dsr_dispatch") == "geneve"
-        and t.get("tunnel_protocol") != "geneve",
+        lambda t: (
+            t.get("lb_mode") in ("dsr", "hybrid")
+            and t.get("dsr_dispatch") == "geneve"
+            and t.get("tunnel_protocol") != "geneve"
+        ),
         "DSR with dsr_dispatch=geneve requires tunnel_protocol=geneve (cilium/cilium#30845)",
     ),
     Conflict(
         ("lb_mode", "routing", "dsr_dispatch"),
-        lambda t: t.get("lb_mode") in ("dsr", "hybrid") and t.get("routing") == "tunnel"
-        and t.get("dsr_dispatch") != "geneve",
+        lambda t: (
+            t.get("lb_mode") in ("dsr", "hybrid")
+            and t.get("routing") == "tunnel"
+            and t.get("dsr_dispatch") != "geneve"
+        ),
         "DSR needs routing=native, or (1.14+) routing=tunnel with tunnel_protocol=geneve and dsr_dispatch=geneve"
         " (cilium/cilium#26339, PR #23890)",
     ),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
-"""The `cilium-lab` command line: one module per verb (`restore-host` in restore_host.py), each with
-`register(subparsers)`.
+"""The `cilium-lab` command line: one module per verb, named verb_<verb>.py (`restore-host` in
+verb_restore_host.py), each with `register(subparsers)`.
 
-Errors the user can act on (`LabError`) print as one line on stderr: exit code 3 when the cluster
-stopped us before any change (`ClusterError`: unreachable, forbidden, lock held, NotReady nodes, an
-unfinished change, a concurrent edit before our first write), 2 for bad input; anything else is a bug
-and keeps its traceback (1). A verb that changes the cluster returns its report's exit code (README:
-5 rolled back, 6 unfinished, 130/143 interrupted).
+Errors the user can act on (`LabError`) print as one line on stderr and exit with the error's
+`exit_code` (2 for bad input; 3 when the cluster stopped us, e.g. a live change lease); anything else
+is a bug and keeps its traceback. A verb that changes the cluster returns its report's exit code (5 rolled
+back, 6 unfinished, 130/143 interrupted).
 """
 
 from __future__ import annotations
@@ -16,13 +15,23 @@ import sys
 from collections.abc import Sequence
 
 from cilium_lab import __version__
-from cilium_lab.errors import ClusterError, LabError
+from cilium_lab.errors import LabError
 
 # verb modules, in the order `--help` lists them
 VERBS = (
-    "labs", "run", "export", "scorecard", "backups", "restore", "restore-host", "recover", "bench", "local", "sim",
-)  # fmt: skip
-EXIT_BAD_INPUT, EXIT_CLUSTER = 2, 3
+    "labs",
+    "run",
+    "export",
+    "scorecard",
+    "backups",
+    "restore",
+    "restore-host",
+    "recover",
+    "unlock",
+    "bench",
+    "local",
+    "sim",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cilium-lab {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
-        try:
-            module = importlib.import_module(f"cilium_lab.cli.{verb.replace('-', '_')}")
-        except ModuleNotFoundError as err:
-            if err.name != f"cilium_lab.cli.{verb.replace('-', '_')}":
-                raise
-            continue  # verb not built yet
-        module.register(sub)
+        importlib.import_module(f"cilium_lab.cli.verb_{verb.replace('-', '_')}").register(sub)
     return parser
 
 
@@ -46,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except LabError as err:
         print(f"cilium-lab: error: {err}", file=sys.stderr)
-        return EXIT_CLUSTER if isinstance(err, ClusterError) else EXIT_BAD_INPUT
+        return err.exit_code
     except KeyboardInterrupt:
         print("cilium-lab: interrupted", file=sys.stderr)
         return 130

@@ -51,9 +51,12 @@ def list_labelled(conn: Connection, namespace: str, labels: dict[str, str]) -> l
     """The ConfigMaps in `namespace` carrying every one of `labels` (a label selector, done by the server)."""
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     listing = objects.request(
-        conn, conn.core.list_namespaced_config_map, namespace, label_selector=selector,
+        conn,
+        conn.core.list_namespaced_config_map,
+        namespace,
+        label_selector=selector,
         **_where(namespace, None, "list"),
-    )  # fmt: skip
+    )
     return [_state(obj) for obj in listing.get("items", [])]
 
 
@@ -122,9 +125,13 @@ def update(conn: Connection, state: ConfigMapState, data: dict[str, str]) -> Con
         "data": data,
     }
     obj = objects.request(
-        conn, conn.core.replace_namespaced_config_map, state.name, state.namespace, body,
+        conn,
+        conn.core.replace_namespaced_config_map,
+        state.name,
+        state.namespace,
+        body,
         **_where(state.namespace, state.name, "update"),
-    )  # fmt: skip
+    )
     return _state(obj)
 
 

@@ -69,9 +69,15 @@ def _find_daemonset(conn: Connection) -> tuple[str, objects.Obj]:
     for namespace in NAMESPACES:
         try:
             return namespace, objects.request(
-                conn, conn.apps.read_namespaced_daemon_set, DAEMONSET, namespace,
-                verb="get", resource="daemonsets", namespace=namespace, name=DAEMONSET,
-            )  # fmt: skip
+                conn,
+                conn.apps.read_namespaced_daemon_set,
+                DAEMONSET,
+                namespace,
+                verb="get",
+                resource="daemonsets",
+                namespace=namespace,
+                name=DAEMONSET,
+            )
         except apierrors.NotFound:
             continue
     raise ClusterError(
@@ -92,9 +98,14 @@ def agent_pods(conn: Connection, namespace: str, selector: dict[str, str]) -> di
     """Node name -> its agent pod (the newest, when a rollout leaves two on a node)."""
     label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     listing = objects.request(
-        conn, conn.core.list_namespaced_pod, namespace, label_selector=label_selector,
-        verb="list", resource="pods", namespace=namespace,
-    )  # fmt: skip
+        conn,
+        conn.core.list_namespaced_pod,
+        namespace,
+        label_selector=label_selector,
+        verb="list",
+        resource="pods",
+        namespace=namespace,
+    )
     pods = sorted(listing.get("items", []), key=lambda p: p["metadata"].get("creationTimestamp", ""))
     out: dict[str, AgentPod] = {}
     for pod in pods:
@@ -125,9 +136,15 @@ def find(conn: Connection) -> CiliumInstall:
     namespace, ds = _find_daemonset(conn)
     image = _agent_image(ds)
     config = objects.request(
-        conn, conn.core.read_namespaced_config_map, CONFIGMAP, namespace,
-        verb="get", resource="configmaps", namespace=namespace, name=CONFIGMAP,
-    )  # fmt: skip
+        conn,
+        conn.core.read_namespaced_config_map,
+        CONFIGMAP,
+        namespace,
+        verb="get",
+        resource="configmaps",
+        namespace=namespace,
+        name=CONFIGMAP,
+    )
     labels, notes = objects.labels(config), objects.annotations(config)
     selector = dict(ds.get("spec", {}).get("selector", {}).get("matchLabels") or {"k8s-app": "cilium"})
     return CiliumInstall(

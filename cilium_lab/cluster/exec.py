@@ -88,9 +88,18 @@ def run(
     kwargs = {"container": container} if container else {}
     try:
         client = stream(
-            api.connect_get_namespaced_pod_exec, pod, namespace, command=command, stdout=True, stderr=True,
-            stdin=False, tty=False, _preload_content=False, _request_timeout=timeout, **kwargs,
-        )  # fmt: skip
+            api.connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=command,
+            stdout=True,
+            stderr=True,
+            stdin=False,
+            tty=False,
+            _preload_content=False,
+            _request_timeout=timeout,
+            **kwargs,
+        )
     except ApiException as err:
         raise apierrors.translate(err, **where) from None
     try:

@@ -28,9 +28,16 @@ def list_all(conn: Connection, namespace: str, cilium_version: str) -> list[obje
     """The CiliumNodeConfigs in the namespace; [] when the CRD is not served (before 1.13)."""
     try:
         listing = objects.request(
-            conn, conn.custom.list_namespaced_custom_object, GROUP, api_version(cilium_version), namespace, PLURAL,
-            verb="list", resource=RESOURCE, namespace=namespace,
-        )  # fmt: skip
+            conn,
+            conn.custom.list_namespaced_custom_object,
+            GROUP,
+            api_version(cilium_version),
+            namespace,
+            PLURAL,
+            verb="list",
+            resource=RESOURCE,
+            namespace=namespace,
+        )
     except apierrors.NotFound:
         return []
     return list(listing.get("items", []))
@@ -55,18 +62,36 @@ def create(conn: Connection, body: objects.Obj) -> objects.Obj:
     meta = body["metadata"]
     version = body["apiVersion"].split("/")[1]
     return objects.request(
-        conn, conn.custom.create_namespaced_custom_object, GROUP, version, meta["namespace"], PLURAL, body,
-        verb="create", resource=RESOURCE, namespace=meta["namespace"], name=meta["name"],
-    )  # fmt: skip
+        conn,
+        conn.custom.create_namespaced_custom_object,
+        GROUP,
+        version,
+        meta["namespace"],
+        PLURAL,
+        body,
+        verb="create",
+        resource=RESOURCE,
+        namespace=meta["namespace"],
+        name=meta["name"],
+    )
 
 
 def delete(conn: Connection, namespace: str, name: str, cilium_version: str) -> bool:
     """Delete one; False when it was already gone."""
     try:
         objects.request(
-            conn, conn.custom.delete_namespaced_custom_object, GROUP, api_version(cilium_version), namespace, PLURAL, name,
-            verb="delete", resource=RESOURCE, namespace=namespace, name=name,
-        )  # fmt: skip
+            conn,
+            conn.custom.delete_namespaced_custom_object,
+            GROUP,
+            api_version(cilium_version),
+            namespace,
+            PLURAL,
+            name,
+            verb="delete",
+            resource=RESOURCE,
+            namespace=namespace,
+            name=name,
+        )
     except apierrors.NotFound:
         return False
     return True
@@ -76,18 +101,28 @@ def label_nodes(conn: Connection, nodes: Sequence[str], key: str, value: str | N
     """Set (or with None remove) one label on each node."""
     for node in nodes:
         objects.request(
-            conn, conn.core.patch_node, node, {"metadata": {"labels": {key: value}}},
-            verb="patch", resource="nodes", name=node,
-        )  # fmt: skip
+            conn,
+            conn.core.patch_node,
+            node,
+            {"metadata": {"labels": {key: value}}},
+            verb="patch",
+            resource="nodes",
+            name=node,
+        )
 
 
 def set_node_labels(conn: Connection, node: str, labels: Mapping[str, str | None]) -> None:
     """Set several labels on one node in one patch; a None value removes that label."""
     if labels:
         objects.request(
-            conn, conn.core.patch_node, node, {"metadata": {"labels": dict(labels)}},
-            verb="patch", resource="nodes", name=node,
-        )  # fmt: skip
+            conn,
+            conn.core.patch_node,
+            node,
+            {"metadata": {"labels": dict(labels)}},
+            verb="patch",
+            resource="nodes",
+            name=node,
+        )
 
 
 def selector_keys(cnc: objects.Obj) -> set[str]:

@@ -62,8 +62,16 @@ def create(conn: Connection, node: str, *, image: str, run_id: str, namespace: s
     """Create the host pod for `node` and return its name (ClusterError, e.g. Forbidden, if refused)."""
     body = manifest(node, image, run_id)
     name = body["metadata"]["name"]
-    objects.request(conn, conn.core.create_namespaced_pod, namespace, body, verb="create", resource="pods",
-                    namespace=namespace, name=name)  # fmt: skip
+    objects.request(
+        conn,
+        conn.core.create_namespaced_pod,
+        namespace,
+        body,
+        verb="create",
+        resource="pods",
+        namespace=namespace,
+        name=name,
+    )
     return name
 
 
@@ -71,8 +79,16 @@ def wait_running(conn: Connection, name: str, *, timeout: float, namespace: str 
     deadline = time.monotonic() + timeout
     delays = polling.intervals()
     while True:
-        pod = objects.request(conn, conn.core.read_namespaced_pod, name, namespace, verb="get", resource="pods",
-                              namespace=namespace, name=name)  # fmt: skip
+        pod = objects.request(
+            conn,
+            conn.core.read_namespaced_pod,
+            name,
+            namespace,
+            verb="get",
+            resource="pods",
+            namespace=namespace,
+            name=name,
+        )
         status = pod.get("status") or {}
         if status.get("phase") == "Running":
             return
@@ -94,8 +110,17 @@ def run(
 def delete(conn: Connection, name: str, *, namespace: str = NAMESPACE) -> bool:
     """Delete the pod now; False when it was already gone."""
     try:
-        objects.request(conn, conn.core.delete_namespaced_pod, name, namespace, grace_period_seconds=0,
-                        verb="delete", resource="pods", namespace=namespace, name=name)  # fmt: skip
+        objects.request(
+            conn,
+            conn.core.delete_namespaced_pod,
+            name,
+            namespace,
+            grace_period_seconds=0,
+            verb="delete",
+            resource="pods",
+            namespace=namespace,
+            name=name,
+        )
     except apierrors.NotFound:
         return False
     return True
@@ -104,8 +129,15 @@ def delete(conn: Connection, name: str, *, namespace: str = NAMESPACE) -> bool:
 def sweep(conn: Connection, *, namespace: str = NAMESPACE) -> list[str]:
     """Delete every host pod an earlier run left behind; returns their names."""
     try:
-        listing = objects.request(conn, conn.core.list_namespaced_pod, namespace, label_selector=SELECTOR,
-                                  verb="list", resource="pods", namespace=namespace)  # fmt: skip
+        listing = objects.request(
+            conn,
+            conn.core.list_namespaced_pod,
+            namespace,
+            label_selector=SELECTOR,
+            verb="list",
+            resource="pods",
+            namespace=namespace,
+        )
     except apierrors.NotFound:
         return []
     return [

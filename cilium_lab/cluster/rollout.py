@@ -42,9 +42,16 @@ def restart(conn: Connection, namespace: str, daemonset: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
     objects.request(
-        conn, conn.apps.patch_namespaced_daemon_set, daemonset, namespace, body,
-        verb="patch", resource="daemonsets", namespace=namespace, name=daemonset,
-    )  # fmt: skip
+        conn,
+        conn.apps.patch_namespaced_daemon_set,
+        daemonset,
+        namespace,
+        body,
+        verb="patch",
+        resource="daemonsets",
+        namespace=namespace,
+        name=daemonset,
+    )
     return stamp
 
 
@@ -74,9 +81,15 @@ def wait(
     last = ""
     while True:
         ds = objects.request(
-            conn, conn.apps.read_namespaced_daemon_set, install.daemonset, install.namespace,
-            verb="get", resource="daemonsets", namespace=install.namespace, name=install.daemonset,
-        )  # fmt: skip
+            conn,
+            conn.apps.read_namespaced_daemon_set,
+            install.daemonset,
+            install.namespace,
+            verb="get",
+            resource="daemonsets",
+            namespace=install.namespace,
+            name=install.daemonset,
+        )
         done, line = _progress(ds)
         elapsed = time.monotonic() - start
         if progress and line != last:
@@ -128,9 +141,15 @@ def not_ready_nodes(conn: Connection, names: Collection[str]) -> dict[str, str]:
 def _delete_pod(conn: Connection, namespace: str, name: str) -> None:
     try:
         objects.request(
-            conn, conn.core.delete_namespaced_pod, name, namespace,
-            verb="delete", resource="pods", namespace=namespace, name=name,
-        )  # fmt: skip
+            conn,
+            conn.core.delete_namespaced_pod,
+            name,
+            namespace,
+            verb="delete",
+            resource="pods",
+            namespace=namespace,
+            name=name,
+        )
     except apierrors.NotFound:
         return  # already replaced: the wait below sees the new pod
     except apierrors.Forbidden as err:

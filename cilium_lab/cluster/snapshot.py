@@ -157,13 +157,15 @@ def _read_node(
     agent = _Agent(conn, install.namespace, pod.name, pool)
     # cilium_host carries the MTU the agent gives pods (the device MTU it chose or was told); it exists
     # only while an agent has set the node up.
-    first = agent.run_all({
-        "route": ("ip", "-o", "route", "show", "default"),
-        "cilium_host": ("ip", "-d", "link", "show", "cilium_host"),
-        "status": install.status_command,
-        "build": ("uname", "-v"),
-        **{f"host:{k}": argv for k, argv in HOST_COMMANDS.items()},
-    })  # fmt: skip
+    first = agent.run_all(
+        {
+            "route": ("ip", "-o", "route", "show", "default"),
+            "cilium_host": ("ip", "-d", "link", "show", "cilium_host"),
+            "status": install.status_command,
+            "build": ("uname", "-v"),
+            **{f"host:{k}": argv for k, argv in HOST_COMMANDS.items()},
+        }
+    )
     route = first["route"].value or agent.run("ip", "route", "show", "default") or ""
     device = parse_default_route(route)
     mtu = max_mtu = driver = None
@@ -185,9 +187,16 @@ def _read_node(
     # host facts keep their output even on a non-zero exit: `systemctl is-active` says "inactive" with 3
     host = {k: v.strip() for k in HOST_COMMANDS if (v := first[f"host:{k}"].stdout) and v.strip()}
     facts = replace(
-        facts, device=device, nic_driver=driver, mtu=mtu, max_mtu=max_mtu, pod_mtu=pod_mtu, status=status, host=host,
+        facts,
+        device=device,
+        nic_driver=driver,
+        mtu=mtu,
+        max_mtu=max_mtu,
+        pod_mtu=pod_mtu,
+        status=status,
+        host=host,
         kernel_build=(first["build"].value or "").strip() or None,
-    )  # fmt: skip
+    )
     return facts, problem or agent.problem
 
 

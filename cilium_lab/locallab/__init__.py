@@ -5,9 +5,9 @@ the lab notebooks (`cluster="local"`) and by `cilium-lab local`. Results are lab
 Needs root, netperf and (for some knobs) iperf3, clang, ethtool; `probe.detect()` says what is missing.
 """
 
+from cilium_lab.locallab.knob_runs import LABEL, KnobResult, run
 from cilium_lab.locallab.knobs import KNOBS, Knob
 from cilium_lab.locallab.probe import detect, support
-from cilium_lab.locallab.runner import LABEL, KnobResult, run
 from cilium_lab.locallab.shell import LocalLabBusy, LocalLabError, NotRoot
 
 __all__ = [

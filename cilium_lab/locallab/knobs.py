@@ -1,6 +1,6 @@
 """The tuning knobs the local kernel lab can reproduce, as a registry of A/B configurations.
 
-Called by `locallab.runner`, `locallab.probe` and `cilium-lab local`; calls iptables, tc, ip and
+Called by `locallab.knob_runs`, `locallab.probe` and `cilium-lab local`; calls iptables, tc, ip and
 ethtool inside the lab's namespaces, `locallab.bpfprog` and `locallab.measure`. Each knob has a
 set-up (once per fresh topology), an `apply_a`/`apply_b` pair that switch the same topology between
 the two arms (so samples interleave A/B/A/B), and a `sample` that measures its tests once.

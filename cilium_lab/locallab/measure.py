@@ -1,6 +1,6 @@
 """Measurements for the local lab: netperf and iperf3 command lines, their output parsers, and runs.
 
-Called by `locallab.knobs` (each knob's sample) and `locallab.runner`; calls netperf/iperf3 inside
+Called by `locallab.knobs` (each knob's sample) and `locallab.knob_runs`; calls netperf/iperf3 inside
 the topology's namespaces through `locallab.shell`. RR and CRR run pinned: client and server on the
 same CPU, because a cross-vCPU wake-up costs ~100 µs in a VM and makes TCP_RR bimodal
 (kernel-lab.md §1 "Noise"). Streams run unpinned (pinning did not reduce their spread there).
@@ -108,9 +108,13 @@ def latency_under_load(
     """Bulk iperf3 flow with congestion control `cc`; meanwhile a TCP_RR probe measures the RTT it causes."""
     warmup = 1.0  # let the sender fill the bottleneck queue before probing
     bulk = subprocess.Popen(
-        shell.in_netns(client.netns, shell.pinned(None, iperf3_argv(server.ipv4, seconds=seconds + warmup + 0.5, cc=cc))),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        shell.in_netns(
+            client.netns, shell.pinned(None, iperf3_argv(server.ipv4, seconds=seconds + warmup + 0.5, cc=cc))
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(warmup)
         probe = shell.pinned(

@@ -1,6 +1,6 @@
 """Feature probe: which local-lab knobs this kernel and toolset can run, and why not for the rest.
 
-Called by `locallab.runner` and `cilium-lab local --probe`; calls `which`, reads /proc, and (as root)
+Called by `locallab.knob_runs` and `cilium-lab local --probe`; calls `which`, reads /proc, and (as root)
 tries each kernel feature for real in a scratch namespace `cl-probe` (VXLAN device, TBF qdisc,
 IPv6 gso_max_size above 64 KiB, loading the tc BPF program), as kernel-lab.md §4.1 recommends:
 kernels differ (the project's VM has no netem, fq or Geneve), so trying beats reading configs.

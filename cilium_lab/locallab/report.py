@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cilium_lab.locallab.runner import LABEL, KnobResult
+from cilium_lab.locallab.knob_runs import LABEL, KnobResult
 
 HEADER = f"{LABEL}: real packets between network namespaces on this host (not a cluster, not simulated)"
 

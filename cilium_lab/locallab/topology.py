@@ -1,6 +1,6 @@
 """A CNI-like datapath built from network namespaces and veth pairs, and its guaranteed teardown.
 
-Called by `locallab.runner` (one fresh topology per knob) and by the root tests; calls `ip`, `sysctl`,
+Called by `locallab.knob_runs` (one fresh topology per knob) and by the root tests; calls `ip`, `sysctl`,
 `netserver` through `locallab.shell`. Layout (all names start with `cl-`, all addresses exist only
 inside these namespaces; the "nodes" are namespaces too, so the root namespace is never touched)::
 
@@ -300,9 +300,25 @@ def add_vxlan() -> None:
     for node, peer in ((NODE1, NODE2), (NODE2, NODE1)):
         local, remote = UNDERLAY_IP[node], UNDERLAY_IP[peer]
         shell.run(
-            ip(node, "link", "add", VXLAN_DEV, "type", "vxlan", "id", str(VXLAN_VNI), "local", local,
-               "remote", remote, "dstport", str(VXLAN_PORT), "dev", UNDERLAY_DEV)
-        )  # fmt: skip
+            ip(
+                node,
+                "link",
+                "add",
+                VXLAN_DEV,
+                "type",
+                "vxlan",
+                "id",
+                str(VXLAN_VNI),
+                "local",
+                local,
+                "remote",
+                remote,
+                "dstport",
+                str(VXLAN_PORT),
+                "dev",
+                UNDERLAY_DEV,
+            )
+        )
         shell.run(ip(node, "addr", "add", f"{VXLAN_IP[node]}/24", "dev", VXLAN_DEV))
         shell.run(ip(node, "link", "set", VXLAN_DEV, "up"))
 

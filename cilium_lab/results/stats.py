@@ -1,7 +1,7 @@
 """Statistics for repeated samples: medians with bootstrap CIs, before/after verdicts, noise, and the
 paired A/B ratio of interleaved runs.
 
-Called by `bench.tables` (cluster benchmarks), `locallab.runner` (the local kernel lab) and the
+Called by `bench.tables` (cluster benchmarks), `locallab.knob_runs` (the local kernel lab) and the
 figures; calls numpy and scipy only. Choices, and why:
 
 - Location is the median of per-sample values (robust to one disturbed run). For latency

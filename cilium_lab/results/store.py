@@ -1,7 +1,7 @@
 """The results store: every sample a tidy row, appended and flushed as it is measured.
 
-Called by `bench.runner` and `locallab.runner` (append rows and fingerprints), `bench.tables`,
-`locallab.runner` and the figures (read frames), the labs (export); calls pandas/pyarrow. Each row
+Called by `bench.runner` and `locallab.knob_runs` (append rows and fingerprints), `bench.tables`,
+`locallab.knob_runs` and the figures (read frames), the labs (export); calls pandas/pyarrow. Each row
 says where it was measured (`label`: SIMULATED, LIVE CLUSTER or LOCAL KERNEL), so a figure of one
 kind is never drawn from another's numbers. Layout: `<results_dir>/<run_id>/samples.jsonl`
 (one JSON object per line, one line per sample and metric, flushed and fsynced per line so an

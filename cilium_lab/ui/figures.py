@@ -21,9 +21,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import LOCAL_KERNEL, LOCAL_KERNEL_NOTE, SIMULATED, SIMULATED_NOTE
 
-SIMULATED_NOTE = "SIMULATED: measured on the embedded cluster's performance model, not on real hardware"
-LOCAL_NOTE = "LOCAL KERNEL: real packets between network namespaces on this host, not a cluster"
 RATE_METRICS = ("throughput", "transaction_rate")
 PERCENTILES = ("latency_p50", "latency_p90", "latency_p99")
 JOURNEY_PANELS = {  # panel title -> the metrics it draws, relative to their first measurement
@@ -66,18 +65,33 @@ def label(
 ) -> go.Figure:
     """Set the title; on simulated (or local-kernel) data prefix it with SIMULATED (LOCAL KERNEL) and put
     the note saying what that means between title and panels."""
-    banner = "SIMULATED" if simulated else "LOCAL KERNEL" if local else ""
+    banner = SIMULATED if simulated else LOCAL_KERNEL if local else ""
     fig.update_layout(
-        title={"text": f"{banner} · {title}" if banner else title, "yref": "container", "y": 1,
-               "yanchor": "top", "pad": {"t": TITLE_PAD}, "font": {"size": TITLE_SIZE},
-               "subtitle": {"text": subtitle, "font": {"size": SUBTITLE_SIZE}}},
-        template="plotly_white", margin={"t": TOP_MARGIN},
-    )  # fmt: skip
+        title={
+            "text": f"{banner} · {title}" if banner else title,
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": TITLE_PAD},
+            "font": {"size": TITLE_SIZE},
+            "subtitle": {"text": subtitle, "font": {"size": SUBTITLE_SIZE}},
+        },
+        template="plotly_white",
+        margin={"t": TOP_MARGIN},
+    )
     if banner:
         fig.add_annotation(
-            text=SIMULATED_NOTE if simulated else LOCAL_NOTE, name=banner.lower(), xref="paper", yref="paper", x=0.5, y=1, yanchor="bottom",
-            yshift=NOTE_LIFT, showarrow=False, font={"color": "#d62728", "size": NOTE_SIZE},
-        )  # fmt: skip
+            text=SIMULATED_NOTE if simulated else LOCAL_KERNEL_NOTE,
+            name=banner.lower(),
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=1,
+            yanchor="bottom",
+            yshift=NOTE_LIFT,
+            showarrow=False,
+            font={"color": "#d62728", "size": NOTE_SIZE},
+        )
     return fig
 
 
@@ -106,15 +120,24 @@ def paired_ratios(results: pd.DataFrame, *, title: str = "A against B") -> go.Fi
     names = [f"{r.knob} {r.test}<br><sub>{r.b} vs {r.a}</sub>" for r in rows.itertuples()]
     fig = go.Figure(
         go.Scatter(
-            x=rows["ratio"].tolist(), y=names, mode="markers", marker={"size": 10, "color": CI_COLOUR},
-            error_x={"type": "data", "color": CI_COLOUR, "thickness": 1.5, "width": 6,
-                     "array": (rows["ci_high"] - rows["ratio"]).clip(lower=0).tolist(),
-                     "arrayminus": (rows["ratio"] - rows["ci_low"]).clip(lower=0).tolist()},
+            x=rows["ratio"].tolist(),
+            y=names,
+            mode="markers",
+            marker={"size": 10, "color": CI_COLOUR},
+            error_x={
+                "type": "data",
+                "color": CI_COLOUR,
+                "thickness": 1.5,
+                "width": 6,
+                "array": (rows["ci_high"] - rows["ratio"]).clip(lower=0).tolist(),
+                "arrayminus": (rows["ratio"] - rows["ci_low"]).clip(lower=0).tolist(),
+            },
             customdata=rows[["ci_low", "ci_high", "verdict", "metric"]].to_numpy().tolist(),
             hovertemplate="B/A %{x:.3f} (95 % CI %{customdata[0]:.3f} to %{customdata[1]:.3f})"
-            "<br>%{customdata[3]}: %{customdata[2]}<extra></extra>", showlegend=False,
+            "<br>%{customdata[3]}: %{customdata[2]}<extra></extra>",
+            showlegend=False,
         )
-    )  # fmt: skip
+    )
     fig.add_vline(x=1, line_dash="dash", line_color="#7f7f7f")
     fig.update_xaxes(title_text="B / A (1 = no difference)", type="log")
     fig.update_yaxes(autorange="reversed")
@@ -183,12 +206,15 @@ def _node_pairs(frame: pd.DataFrame) -> list[str]:
 def _journey_line(points: pd.DataFrame, *, test: str, metric: str, unit: str) -> go.Scatter:
     short = metric.replace("latency_", "").replace("_", " ")
     return go.Scatter(
-        x=points["x"].tolist(), y=(points["value"] / points["value"].iloc[0]).tolist(), mode="lines+markers",
-        name=f"{test} {short}", line={"color": TEST_COLOURS.get(test)},
+        x=points["x"].tolist(),
+        y=(points["value"] / points["value"].iloc[0]).tolist(),
+        mode="lines+markers",
+        name=f"{test} {short}",
+        line={"color": TEST_COLOURS.get(test)},
         customdata=list(zip(points["lab"], points["phase"], points["value"], strict=True)),
         hovertemplate=f"%{{customdata[0]}} %{{customdata[1]}}<br>%{{customdata[2]:.4g}} {unit}"
         f"<br>%{{y:.2f}} × start<extra>{test} {metric}</extra>",
-    )  # fmt: skip
+    )
 
 
 def _panels(rows: pd.DataFrame, by: list[str], first: tuple[str, ...]) -> list[tuple[tuple, pd.DataFrame]]:
@@ -228,22 +254,31 @@ def _phase_bars(fig: go.Figure, part: pd.DataFrame, *, cell: tuple[int, int], y_
         rows = part[part["phase"] == phase]
         fig.add_trace(
             go.Bar(
-                name=phase, x=rows["group"].tolist(), y=rows["median"].tolist(), error_y=_error_bars(rows),
-                marker_color=PHASE_COLOURS.get(phase), legendgroup=phase, showlegend=phase not in shown,
+                name=phase,
+                x=rows["group"].tolist(),
+                y=rows["median"].tolist(),
+                error_y=_error_bars(rows),
+                marker_color=PHASE_COLOURS.get(phase),
+                legendgroup=phase,
+                showlegend=phase not in shown,
                 customdata=rows[["ci_low", "ci_high"]].to_numpy().tolist(),
                 hovertemplate="%{x}: %{y:.4g} (95 % CI %{customdata[0]:.4g} to %{customdata[1]:.4g})",
             ),
-            row=cell[0], col=cell[1],
-        )  # fmt: skip
+            row=cell[0],
+            col=cell[1],
+        )
     fig.update_yaxes(title_text=y_title, rangemode="tozero", row=cell[0], col=cell[1])
 
 
 def _error_bars(rows: pd.DataFrame) -> dict:
     return {
-        "type": "data", "color": CI_COLOUR, "thickness": 1.5, "width": 6,
+        "type": "data",
+        "color": CI_COLOUR,
+        "thickness": 1.5,
+        "width": 6,
         "array": (rows["ci_high"] - rows["median"]).clip(lower=0).tolist(),
         "arrayminus": (rows["median"] - rows["ci_low"]).clip(lower=0).tolist(),
-    }  # fmt: skip
+    }
 
 
 def _journey_points(part: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """What the embedded cluster's performance model assumed for one step, to show beside a simulated comparison.
 
-Reads the `steps:` section of data/perfmodel.yaml (the file the model itself reads; `sim/` stands
+Reads the `steps:` section of cilium_lab/data/perfmodel.yaml (the file the model itself reads; `sim/` stands
 apart, so the data reaches a lab through this file, not through the model's code): per step the
 entries the model applies, each with its values, basis and source, and the step's published figure,
 local-kernel-lab measurement and the factor by which the real effect may differ. The simulated
@@ -17,8 +17,10 @@ import pandas as pd
 import yaml
 
 from cilium_lab.errors import InputError
+from cilium_lab.package_files import shipped
+from cilium_lab.results.labels import SIMULATED
 
-PERFMODEL_FILE = Path(__file__).resolve().parents[2] / "data" / "perfmodel.yaml"
+PERFMODEL_FILE = shipped("data", "perfmodel.yaml")
 SECTIONS = ("effects", "services", "same_node", "host", "congestion", "bandwidth_manager")
 KINDS = ("stream", "rr", "crr")
 
@@ -43,11 +45,16 @@ def assumptions(item_id: str, path: Path = PERFMODEL_FILE) -> pd.DataFrame:
     rows = []
     for name in (step(item_id, path) or {}).get("effects", []):
         entry = entry_of.get(name) or data.get(name) or {}  # a whole section, e.g. congestion
-        rows.append({
-            "model entry": name, "values": _values(entry), "per": entry.get("per", ""),
-            "basis": entry.get("basis", ""), "source": entry.get("source") or entry.get("figure") or "",
-            "why": entry.get("derivation") or entry.get("why") or "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "model entry": name,
+                "values": _values(entry),
+                "per": entry.get("per", ""),
+                "basis": entry.get("basis", ""),
+                "source": entry.get("source") or entry.get("figure") or "",
+                "why": entry.get("derivation") or entry.get("why") or "",
+            }
+        )
     return pd.DataFrame(rows, columns=["model entry", "values", "per", "basis", "source", "why"])
 
 
@@ -60,7 +67,7 @@ def markdown(item_id: str, path: Path = PERFMODEL_FILE) -> str:
     lab = entry.get("local_lab")
     measured = f"{lab['test']} B/A {lab['measured'][0]}–{lab['measured'][1]}" if lab else "not measured there"
     lines = [
-        "**What the model assumed for this step** (SIMULATED: these numbers come from the model, not from "
+        f"**What the model assumed for this step** ({SIMULATED}: these numbers come from the model, not from "
         "a measurement)",
         f"- basis: {entry['basis']}; the real effect may differ by x{differ['factor']:g} ({differ['why']})",
         f"- published: {entry['published']}",

@@ -41,8 +41,13 @@ def announce(
     seconds = estimate_seconds(samples=samples, tests=tests, duration=duration, overhead=overhead)
     log.info(
         "%s: %d sample(s) x %d test(s) x (%g s + ~%g s overhead): about %s",
-        what, samples, tests, duration, overhead, describe_estimate(seconds),
-    )  # fmt: skip
+        what,
+        samples,
+        tests,
+        duration,
+        overhead,
+        describe_estimate(seconds),
+    )
     return seconds
 
 

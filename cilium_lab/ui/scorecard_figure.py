@@ -22,17 +22,32 @@ def figure(card: Any) -> go.Figure:
     matrix = card.matrix()
     by_cell = {(r["item"], r["node"]): r for r in card.records}
     hover = [
-        [f"{item} on {node}: {by_cell[item, node]['state']}<br>" + "<br>".join(by_cell[item, node]["reasons"][:4])
-         for node in matrix.columns]
+        [
+            f"{item} on {node}: {by_cell[item, node]['state']}<br>"
+            + "<br>".join(by_cell[item, node]["reasons"][:4])
+            for node in matrix.columns
+        ]
         for item in matrix.index
-    ]  # fmt: skip
+    ]
     heat = go.Heatmap(
         z=[[STATE_CODES[s] for s in row] for row in matrix.to_numpy()],
-        x=list(matrix.columns), y=list(matrix.index), text=matrix.to_numpy(), texttemplate="%{text}",
-        hovertext=hover, hoverinfo="text", colorscale=COLOURS, zmin=0, zmax=3, showscale=False,
-    )  # fmt: skip
+        x=list(matrix.columns),
+        y=list(matrix.index),
+        text=matrix.to_numpy(),
+        texttemplate="%{text}",
+        hovertext=hover,
+        hoverinfo="text",
+        colorscale=COLOURS,
+        zmin=0,
+        zmax=3,
+        showscale=False,
+    )
     fig = go.Figure(heat)
     fig.update_layout(yaxis={"autorange": "reversed"}, height=160 + 28 * len(matrix.index))
     # the same title and SIMULATED note as every measured figure
-    return figures.label(fig, f"Tuning scorecard, Cilium {card.cilium_version}", card.simulated,
-                         subtitle="hover a cell for the reasons")  # fmt: skip
+    return figures.label(
+        fig,
+        f"Tuning scorecard, Cilium {card.cilium_version}",
+        card.simulated,
+        subtitle="hover a cell for the reasons",
+    )

@@ -119,10 +119,17 @@ def running_jupyterlab(root: Path, home: Path) -> Iterator[Lab]:
     lab = Lab(f"http://127.0.0.1:{port}", token, root)
     log = home / "jupyterlab.log"
     command = [
-        sys.executable, "-m", "jupyterlab", f"--config={SERVER_CONFIG}", "--ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--config={SERVER_CONFIG}",
+        "--ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.open_browser=False",
+    ]
     with log.open("w") as out:
         process = subprocess.Popen(
             command,
@@ -159,9 +166,14 @@ def drive(url: str, name: str, click: str, artifacts: Path, work: Path, timeout:
     """Run drive_lab.js against `url`, clicking `click` ("Apply" or "Cancel"); returns its findings."""
     artifacts.mkdir(parents=True, exist_ok=True)
     config = {
-        "url": url, "name": name, "click": click, "artifacts": str(artifacts), "chromium": CHROMIUM,
-        "result": str(work / f"{name}-result.json"), "timeoutMs": int(timeout * 1000 * 0.8),
-    }  # fmt: skip
+        "url": url,
+        "name": name,
+        "click": click,
+        "artifacts": str(artifacts),
+        "chromium": CHROMIUM,
+        "result": str(work / f"{name}-result.json"),
+        "timeoutMs": int(timeout * 1000 * 0.8),
+    }
     return run_driver(DRIVER, config, work / f"{name}-config.json", timeout)
 
 

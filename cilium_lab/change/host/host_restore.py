@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cilium_lab.change import outcomes, transaction
-from cilium_lab.change.host import host_node, tuning
+from cilium_lab.change.host import host_node, tuning, values
 from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import privileged, snapshot
 from cilium_lab.cluster.connect import Connection
@@ -38,9 +37,6 @@ ALREADY = "already as saved"
 ROLLED_BACK = outcomes.ROLLED_BACK
 SKIPPED, FAILED = outcomes.SKIPPED, outcomes.FAILED
 
-# the saved values go into root shell commands on the nodes: accept only what `host_node.read` can produce
-_WORD = re.compile(r"^[a-z][a-z0-9_.-]*$")
-_CPUS = re.compile(r"^[0-9][0-9,-]*$")
 _FIELDS = {"cpus", "tuned", "governors", "irqbalance", "irqbalance_enabled", "irqs"}
 
 
@@ -155,28 +151,34 @@ def load(path: str | Path) -> SavedHosts:
 
 def _state(file: Path, node: str, record: object) -> host_node.HostState:
     def bad(why: str) -> InputError:
-        return InputError(f"{file} is not a host backup: node {node!r}: {why}")
+        return InputError(f"{file} is not a host backup: node {values.shown(node)}: {why}")
 
     if not isinstance(record, dict) or set(record) != _FIELDS:
         raise bad(f"expected the fields {', '.join(sorted(_FIELDS))}")
+    # the saved values go into root shell commands on the nodes: accept only what `host_node.read` keeps
     cpus, tuned, governors, irqs = record["cpus"], record["tuned"], record["governors"], record["irqs"]
-    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
-        raise bad(f"cpus must be a positive number, got {cpus!r}")
-    if not isinstance(tuned, str) or not (tuned == host_node.NOT_INSTALLED or _WORD.match(tuned)):
-        raise bad(f"tuned must be a profile name, none or {host_node.NOT_INSTALLED!r}, got {tuned!r}")
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or not 1 <= cpus <= 65536:
+        raise bad(f"cpus must be a positive number, got {values.shown(cpus)}")
+    if tuned not in (host_node.NOT_INSTALLED, "none") and not values.valid("tuned profile", tuned):
+        raise bad(
+            f"tuned must be a profile name, none or {host_node.NOT_INSTALLED!r}, got {values.shown(tuned)}"
+        )
     if governors is not None and (
         not isinstance(governors, list)
         or len(governors) != cpus
-        or not all(isinstance(g, str) and _WORD.match(g) for g in governors)
+        or not all(values.valid("CPU governor", g) for g in governors)
     ):
-        raise bad(f"governors must be null or one governor name per CPU, got {governors!r}")
+        raise bad(f"governors must be null or one governor name per CPU, got {values.shown(governors)}")
     for key in ("irqbalance", "irqbalance_enabled"):
-        if not isinstance(record[key], str) or not _WORD.match(record[key]):
-            raise bad(f"{key} must be a systemctl state, got {record[key]!r}")
-    if not isinstance(irqs, dict) or not all(
-        isinstance(k, str) and k.isdigit() and isinstance(v, str) and _CPUS.match(v) for k, v in irqs.items()
-    ):
-        raise bad(f"irqs must map IRQ numbers to CPU lists, got {irqs!r}")
+        if not values.valid("systemd unit state", record[key]):
+            raise bad(f"{key} must be a systemctl state, got {values.shown(record[key])}")
+    if not isinstance(irqs, dict):
+        raise bad(f"irqs must map IRQ numbers to CPU lists, got {values.shown(irqs)}")
+    for irq, cpu_list in irqs.items():
+        if not values.valid("IRQ number", irq):
+            raise bad(f"IRQ {values.shown(irq)} is not an IRQ number")
+        if not values.valid("CPU list", cpu_list):
+            raise bad(f"IRQ {irq}: {values.shown(cpu_list)} is not a CPU list")
     return host_node.HostState(
         cpus,
         tuned,

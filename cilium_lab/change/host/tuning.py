@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import secrets
+import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,7 +27,7 @@ from typing import Any
 
 from cilium_lab.change import outcomes, transaction
 from cilium_lab.change.files import write_atomic
-from cilium_lab.change.host import host_node
+from cilium_lab.change.host import host_node, values
 from cilium_lab.change.recording import Progress
 from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
 from cilium_lab.cluster import privileged
@@ -39,10 +39,9 @@ NO_CPUFREQ = "# no cpufreq on this node (typical of VMs): the hypervisor owns th
 GOVERNOR = "echo performance | tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
 IRQBALANCE = "systemctl disable --now irqbalance"
 PIN_IRQS = (
-    "for irq in $(grep {device} /proc/interrupts | cut -d: -f1); do "
+    "for irq in $(grep -- {device} /proc/interrupts | cut -d: -f1); do "
     "echo $((irq % $(nproc))) > /proc/irq/$irq/smp_affinity_list; done"
 )
-_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,10 @@ def plan_host(
     install_tuned: bool = False,
 ) -> HostPlan:
     """Per node what is still needed for `profile`; `install_tuned` lets apply install tuned where it is missing."""
-    if not isinstance(profile, str) or not _PROFILE_NAME.match(profile):
-        raise InputError(f"profile must be a tuned profile name such as network-latency, got {profile!r}")
+    if not values.valid("tuned profile", profile):
+        raise InputError(
+            f"profile must be a tuned profile name such as network-latency, got {values.shown(profile)}"
+        )
     if not isinstance(install_tuned, bool):
         raise InputError(f"install_tuned must be True or False, got {install_tuned!r}")
     known = [n.name for n in snapshot.nodes]
@@ -104,6 +105,7 @@ def plan_host(
 def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHostPlan:
     """The snapshot's host facts of one node -> what it still needs (the lines lab 15 prints)."""
     host, device = node.host, node.device or "eth0"
+    pattern = host_node.irq_pattern(device, node.nic_driver)  # checks the NIC name the node reported
     tuned = host_node.tuned_profile_of(host.get("tuned_profile"))
     lines, cannot = [], []
     if tuned == host_node.NOT_INSTALLED:
@@ -124,7 +126,7 @@ def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHo
         lines.append(GOVERNOR)
     if host.get("irqbalance") == "active":
         lines.append(IRQBALANCE)
-    lines.append(PIN_IRQS.format(device=device))
+    lines.append(PIN_IRQS.format(device=shlex.quote(device)))
     can_tune = tuned != host_node.NOT_INSTALLED or install_tuned
     return NodeHostPlan(
         node=node.name,
@@ -133,7 +135,7 @@ def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHo
         install_tuned=tuned == host_node.NOT_INSTALLED and install_tuned,
         governor=bool(governor) and governor != "performance",
         irqbalance=host.get("irqbalance") == "active",
-        irq_pattern=host_node.irq_pattern(device, node.nic_driver),
+        irq_pattern=pattern,
         cannot=tuple(cannot),
     )
 
@@ -416,7 +418,7 @@ class _NodeRun:
     def _commands(self, before: host_node.HostState) -> list[str]:
         lines = ["apt-get install -y tuned"] if self.plan.install_tuned else []
         lines += (
-            [f"tuned-adm profile {self.plan.tuned}"]
+            [f"tuned-adm profile {values.quoted('tuned profile', self.plan.tuned, InputError, 'the plan')}"]
             if self.plan.tuned and before.tuned != self.plan.tuned
             else []
         )
@@ -473,6 +475,11 @@ def _check(conn: object, plan: object, approved: object, timeout: object, result
         raise InputError(
             f"plan must be a HostPlan from change.host.tuning.plan_host(), got {type(plan).__name__}"
         )
+    for name, node in plan.nodes.items():  # a plan built or edited by hand: its values go to a root shell
+        if node.tuned:
+            values.check("tuned profile", node.tuned, InputError, f"the plan's tuned profile for {name}")
+        if node.irq_pattern != host_node.VIRTIO_IRQS:
+            values.check("NIC name", node.irq_pattern, InputError, f"the plan's NIC for {name}")
     check_run_args(conn, approved, timeout, results_dir)
 
 

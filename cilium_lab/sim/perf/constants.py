@@ -15,9 +15,10 @@ from typing import Any
 import yaml
 
 from cilium_lab.errors import InputError
+from cilium_lab.package_files import shipped
 from cilium_lab.sim.state.profiles import NodeProfile
 
-PERFMODEL_FILE = Path(__file__).resolve().parents[3] / "data" / "perfmodel.yaml"
+PERFMODEL_FILE = shipped("data", "perfmodel.yaml")
 REQUIRED_SECTIONS = (
     "hardware",
     "same_node",

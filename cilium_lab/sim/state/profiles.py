@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from cilium_lab.errors import InputError
+from cilium_lab.package_files import shipped
 
-PROFILE_DIR = Path(__file__).resolve().parents[3] / "data" / "profiles"
+PROFILE_DIR = shipped("data", "profiles")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ APPS = (
         "apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), status_subresource=True, categories=("all",)
     ),
 )
+# coordination.k8s.io/v1 Lease (GA since 1.14; no short name, no category, as kube-apiserver serves it)
+COORDINATION = (Resource("coordination.k8s.io", "v1", "leases", "Lease", True),)
 AUTHORIZATION = tuple(
     Resource("authorization.k8s.io", "v1", plural, kind, False, verbs=("create",))
     for plural, kind in (
@@ -84,7 +86,7 @@ class Registry:
     """Lookup of served resources by (group, version, plural) and by storage key."""
 
     def __init__(self, cilium_version: str) -> None:
-        self.resources = CORE + APPS + RBAC + AUTHORIZATION + cilium_resources(cilium_version)
+        self.resources = CORE + APPS + COORDINATION + RBAC + AUTHORIZATION + cilium_resources(cilium_version)
         self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
 
     def find(self, group: str, version: str, plural: str) -> Resource | None:

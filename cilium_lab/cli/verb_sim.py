@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import SIMULATED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = parser.add_subparsers(dest="sim_verb", metavar="ACTION", required=True)
     serve = verbs.add_parser("serve", help="serve an embedded cluster on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--profile", default="seed-mixed", help="profile name or path to a profile YAML")
-    serve.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig for this cluster")
+    serve.add_argument(
+        "--kubeconfig", required=True, help="where to write the kubeconfig for this cluster (a new file)"
+    )
+    serve.add_argument("--force", action="store_true", help="replace the --kubeconfig file if it exists")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     serve.add_argument(
         "--state", default=None, help="state file: restored at start, saved on change and at exit"
@@ -38,20 +42,31 @@ def serve_command(args: argparse.Namespace) -> int:
     from cilium_lab.sim.cluster import EmbeddedCluster
 
     kubeconfig = Path(args.kubeconfig)
+    if kubeconfig.is_dir():
+        raise InputError(f"--kubeconfig {kubeconfig} is a directory: name a file to write the kubeconfig to")
     if not kubeconfig.parent.is_dir():
         raise InputError(
             f"cannot write the kubeconfig to {kubeconfig}: directory {kubeconfig.parent} does not exist"
+        )
+    if (kubeconfig.exists() or kubeconfig.is_symlink()) and not args.force:
+        raise InputError(
+            f"--kubeconfig {kubeconfig} exists and is left as it is: name a new file, or add --force to replace it"
         )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     cluster = EmbeddedCluster(
-        args.profile, seed=args.seed, state_file=args.state, port=args.port, kubeconfig=str(kubeconfig)
+        args.profile,
+        seed=args.seed,
+        state_file=args.state,
+        port=args.port,
+        kubeconfig=str(kubeconfig),
+        overwrite=args.force,
     )
     with cluster:
         state = f", state in {args.state}" if args.state else ""
         print(
-            f"SIMULATED cluster '{cluster.profile.name}' serving on {cluster.url} "
+            f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
             f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
             flush=True,
         )
@@ -66,11 +81,16 @@ def profiles_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"name": p.name, "description": p.description, "kubernetes": p.kubernetes_version,
-                 "cilium": p.cilium_version, "nodes": len(p.nodes)}
+                {
+                    "name": p.name,
+                    "description": p.description,
+                    "kubernetes": p.kubernetes_version,
+                    "cilium": p.cilium_version,
+                    "nodes": len(p.nodes),
+                }
                 for p in loaded
             ]
-        )  # fmt: skip
+        )
         return 0
     for p in loaded:
         print(f"{p.name:<14} cilium {p.cilium_version:<8} {len(p.nodes)} nodes  {p.description}")

@@ -17,6 +17,7 @@ from cilium_lab.change.backups import backup, backup_diff, backup_prune
 from cilium_lab.cli import common
 from cilium_lab.cluster import discover, identity
 from cilium_lab.errors import InputError
+from cilium_lab.results.labels import SIMULATED
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,14 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "backups", help="list the config backups in a cluster (read-only); --prune deletes old ones"
     )
     parser.add_argument(
-        "--prune", action="store_true",
+        "--prune",
+        action="store_true",
         help="delete every backup ConfigMap except the newest N (--keep); without --approve only say which",
-    )  # fmt: skip
+    )
     # a string, checked by us: argparse's own error would be two lines (usage and message)
     parser.add_argument(
-        "--keep", default=None, metavar="N",
+        "--keep",
+        default=None,
+        metavar="N",
         help=f"with --prune: how many of the newest backups stay (default: {backup_prune.DEFAULT_KEEP})",
-    )  # fmt: skip
+    )
     parser.add_argument("--approve", action="store_true", help="with --prune: delete them")
     common.add_cluster_options(parser)
     common.add_json_option(parser)
@@ -72,11 +76,19 @@ def _warn(line: str) -> None:
 
 def _record(b: backup.Backup, d: backup_diff.BackupDiff, simulated: bool, here: str) -> dict:
     return {
-        "stamp": b.stamp, "when": b.when, "namespace": b.namespace, "configmap": b.configmap,
-        "backup_configmap": b.configmap_backup, "keys": len(b.data), "node_configs": len(b.node_configs),
-        "diff": d.to_record(), "simulated": simulated, "cluster_uid": b.cluster_uid,
-        "cluster_server": b.cluster_server, "this_cluster": b.cluster_uid == here if b.cluster_uid else None,
-    }  # fmt: skip
+        "stamp": b.stamp,
+        "when": b.when,
+        "namespace": b.namespace,
+        "configmap": b.configmap,
+        "backup_configmap": b.configmap_backup,
+        "keys": len(b.data),
+        "node_configs": len(b.node_configs),
+        "diff": d.to_record(),
+        "simulated": simulated,
+        "cluster_uid": b.cluster_uid,
+        "cluster_server": b.cluster_server,
+        "this_cluster": b.cluster_uid == here if b.cluster_uid else None,
+    }
 
 
 def _cluster_line(b: backup.Backup, here: str) -> str:
@@ -90,7 +102,7 @@ def _cluster_line(b: backup.Backup, here: str) -> str:
 def _text(
     rows: list[tuple[backup.Backup, backup_diff.BackupDiff]], where: str, simulated: bool, here: str
 ) -> str:
-    tag = "SIMULATED: " if simulated else ""
+    tag = f"{SIMULATED}: " if simulated else ""
     if not rows:
         return f"{tag}no cilium-lab backups in the cluster for {where} (a change saves one before it starts)"
     lines = [f"{tag}backups of {where}, newest first; a restore of one undoes what changed since"]
@@ -112,7 +124,7 @@ def _print_prune(args: argparse.Namespace, pruned: backup_prune.Pruning, simulat
     if args.json:
         common.print_json({**pruned.to_record(), "simulated": simulated})
         return 0
-    tag = "SIMULATED: " if simulated else ""
+    tag = f"{SIMULATED}: " if simulated else ""
     verb = "deleted" if pruned.approved else "would delete"
     if not pruned.doomed:
         print(

@@ -16,6 +16,7 @@ import pandas as pd
 from cilium_lab import bench, targets
 from cilium_lab.bench import runner
 from cilium_lab.cli import common
+from cilium_lab.results.labels import SIMULATED_NOTE
 
 COLUMNS = ["scenario", "test", "metric", "unit", "median", "ci_low", "ci_high", "samples", "failed"]
 
@@ -70,11 +71,21 @@ def run(args: argparse.Namespace) -> int:
     store = bench.ResultStore(args.results_dir)
     with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         measurement = bench.measure(
-            target.connection, lab="bench", phase="before", store=store, simulated=bool(target.simulated),
-            tests=args.tests, scenario=args.scenario, samples=args.samples, duration=args.duration,
-            streams=args.streams, client_node=args.client_node, server_node=args.server_node,
-            progress_bar=not args.json, interactive=True,
-        )  # fmt: skip
+            target.connection,
+            lab="bench",
+            phase="before",
+            store=store,
+            simulated=bool(target.simulated),
+            tests=args.tests,
+            scenario=args.scenario,
+            samples=args.samples,
+            duration=args.duration,
+            streams=args.streams,
+            client_node=args.client_node,
+            server_node=args.server_node,
+            progress_bar=not args.json,
+            interactive=True,
+        )
     store.export()
     table = measurement.summary
     if args.json:
@@ -94,11 +105,7 @@ def records(table: pd.DataFrame, *, simulated: bool) -> list[dict[str, Any]]:
 
 
 def text(table: pd.DataFrame, *, simulated: bool, where: str) -> str:
-    head = (
-        "SIMULATED: measured on the embedded cluster's performance model, not on real hardware\n"
-        if simulated
-        else ""
-    )
+    head = f"{SIMULATED_NOTE}\n" if simulated else ""
     shown = table[COLUMNS].copy()
     for col in ("median", "ci_low", "ci_high"):
         shown[col] = shown[col].map(

@@ -28,14 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", metavar="FILE", help="a host backup: <results_dir>/host-backups/host-*.json")
     parser.add_argument(
-        "--node", action="append", default=None, metavar="N",
+        "--node",
+        action="append",
+        default=None,
+        metavar="N",
         help="restore only this node (repeatable; default: every node in FILE)",
-    )  # fmt: skip
+    )
     parser.add_argument("--approve", action="store_true", help="apply the restore (without it: plan only)")
     parser.add_argument(
-        "--results-dir", default="runs",
+        "--results-dir",
+        default="runs",
         help="where the host settings before the restore are saved (default: runs)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -51,9 +55,14 @@ def run(args: argparse.Namespace) -> int:
     saved = host_restore.load(args.file)  # a bad file is one line before a cluster is started
     with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         report = host_restore.restore_host(
-            target.connection, saved.path, approved=args.approve, nodes=args.node, timeout=args.timeout,
-            results_dir=args.results_dir, progress=None if args.json else _progress,
-        )  # fmt: skip
+            target.connection,
+            saved.path,
+            approved=args.approve,
+            nodes=args.node,
+            timeout=args.timeout,
+            results_dir=args.results_dir,
+            progress=None if args.json else _progress,
+        )
     if args.json:
         common.print_json(report.to_record())
     else:

@@ -27,9 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "stamp", nargs="?", default="", metavar="STAMP", help="the backup (see `cilium-lab backups`)"
     )
     parser.add_argument(
-        "--from-file", default="", metavar="PATH",
+        "--from-file",
+        default="",
+        metavar="PATH",
         help="restore from <results_dir>/backups/<stamp>-cilium-config.json (when the backup ConfigMap is gone)",
-    )  # fmt: skip
+    )
     parser.add_argument("--approve", action="store_true", help="apply the restore (without it: plan only)")
     parser.add_argument(
         "--results-dir",
@@ -43,9 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--allow-not-ready", action="store_true", help="skip agents on NotReady nodes instead of refusing"
     )
     parser.add_argument(
-        "--other-cluster", action="store_true",
+        "--other-cluster",
+        action="store_true",
         help="restore a backup taken on another cluster here, deliberately (refused without it)",
-    )  # fmt: skip
+    )
     common.add_cluster_options(parser)
     common.add_json_option(parser)
     parser.set_defaults(func=run)
@@ -60,9 +63,15 @@ def run(args: argparse.Namespace) -> int:
         saved = restore.find(conn, install.namespace, args.stamp, args.from_file)
         progress = None if args.json else _progress
         report = restore.restore_backup(
-            conn, saved, approved=args.approve, timeout=args.timeout, progress=progress,
-            results_dir=args.results_dir, allow_not_ready=args.allow_not_ready, other_cluster=args.other_cluster,
-        )  # fmt: skip
+            conn,
+            saved,
+            approved=args.approve,
+            timeout=args.timeout,
+            progress=progress,
+            results_dir=args.results_dir,
+            allow_not_ready=args.allow_not_ready,
+            other_cluster=args.other_cluster,
+        )
     if args.json:
         common.print_json(report.to_record())
     else:

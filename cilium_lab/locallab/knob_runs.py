@@ -134,10 +134,13 @@ def _fingerprint(
 ) -> dict[str, object]:
     """What one arm was and where it ran: enough to tell two stored runs apart."""
     return {
-        "label": LABEL, "knob": knob.name, "arm": knob.a_label if arm == "a" else knob.b_label,
-        **host, "note": knob.note,
+        "label": LABEL,
+        "knob": knob.name,
+        "arm": knob.a_label if arm == "a" else knob.b_label,
+        **host,
+        "note": knob.note,
         "features": {name: reason or "yes" for name, reason in features.items()},
-    }  # fmt: skip
+    }
 
 
 def measure_knob(
@@ -178,16 +181,36 @@ def measure_knob(
 
 
 def _row(
-    store: ResultStore, lab: str, knob: knob_registry.Knob, arm: str, test: str, value: float, index: int,
+    store: ResultStore,
+    lab: str,
+    knob: knob_registry.Knob,
+    arm: str,
+    test: str,
+    value: float,
+    index: int,
     seconds: int,
-) -> SampleRow:  # fmt: skip
+) -> SampleRow:
     spec = TESTS[test]
     return SampleRow(
-        run_id=store.run_id, lab=lab, phase=dict(ARMS)[arm], scenario=knob.name, test=test, streams=1,
-        metric=spec.metric, value=value, unit=spec.unit, client_node=knob.client.node,
-        server_node=knob.server.node, sample=index, timestamp=time.time(), ok=True, reason="",
-        simulated=False, duration=seconds, label=LABEL,
-    )  # fmt: skip
+        run_id=store.run_id,
+        lab=lab,
+        phase=dict(ARMS)[arm],
+        scenario=knob.name,
+        test=test,
+        streams=1,
+        metric=spec.metric,
+        value=value,
+        unit=spec.unit,
+        client_node=knob.client.node,
+        server_node=knob.server.node,
+        sample=index,
+        timestamp=time.time(),
+        ok=True,
+        reason="",
+        simulated=False,
+        duration=seconds,
+        label=LABEL,
+    )
 
 
 def _next_index(store: ResultStore, lab: str, knob: str) -> int:
@@ -204,13 +227,27 @@ def _compare(
     spec = TESTS[test]
     ci = stats.paired_ratio(a, b)
     return KnobResult(
-        knob.name, test, spec.metric, spec.unit, knob.a_label, knob.b_label, n,
-        values_a=tuple(a), values_b=tuple(b), median_a=median(a), median_b=median(b),
-        ratio=ci.ratio, ci_low=ci.low, ci_high=ci.high,
+        knob.name,
+        test,
+        spec.metric,
+        spec.unit,
+        knob.a_label,
+        knob.b_label,
+        n,
+        values_a=tuple(a),
+        values_b=tuple(b),
+        median_a=median(a),
+        median_b=median(b),
+        ratio=ci.ratio,
+        ci_low=ci.low,
+        ci_high=ci.high,
         verdict=stats.ab_verdict(ci, higher_is_better=spec.higher_is_better, noise=spec.noise),
         pair_spread=stats.pair_spread(a, b),
-        note=knob.note, source=knob.source, run_id=run_id, **_counter(knob, test, values),
-    )  # fmt: skip
+        note=knob.note,
+        source=knob.source,
+        run_id=run_id,
+        **_counter(knob, test, values),
+    )
 
 
 def _counter(knob: knob_registry.Knob, test: str, values: dict[str, dict[str, list[float]]]) -> dict:
@@ -225,6 +262,15 @@ def _counter(knob: knob_registry.Knob, test: str, values: dict[str, dict[str, li
 def _skipped(knob: knob_registry.Knob, test: str, reason: str, n: int) -> KnobResult:
     spec = TESTS[test]
     return KnobResult(
-        knob.name, test, spec.metric, spec.unit, knob.a_label, knob.b_label, n,
-        verdict="skipped", reason=reason, note=knob.note, source=knob.source,
-    )  # fmt: skip
+        knob.name,
+        test,
+        spec.metric,
+        spec.unit,
+        knob.a_label,
+        knob.b_label,
+        n,
+        verdict="skipped",
+        reason=reason,
+        note=knob.note,
+        source=knob.source,
+    )

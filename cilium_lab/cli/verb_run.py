@@ -54,8 +54,10 @@ def command(args: argparse.Namespace) -> int:
     args.cluster = common.target_of(args)
     if args.all and targets.parse(args.cluster).kind == "local":
         chosen = labs.local_labs(chosen)  # the rest have no host-level equivalent
-        print(f"local kernel lab: the labs with a host-level equivalent: {', '.join(lab.name for lab in chosen)}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"local kernel lab: the labs with a host-level equivalent: {', '.join(lab.name for lab in chosen)}",
+            file=sys.stderr,
+        )
     parameters = {name: _literal(value) for name, value in args.parameter}
     runs = labs.run(
         chosen,

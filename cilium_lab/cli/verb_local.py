@@ -1,6 +1,6 @@
 """`cilium-lab local`: run the local kernel lab's knobs on this host (root), or `--probe` what it supports.
 
-Called by `cilium_lab.cli`; calls `cilium_lab.locallab` (knob registry, probe, runner, report).
+Called by `cilium_lab.cli`; calls `cilium_lab.locallab` (knob registry, probe, knob runs, report).
 Output is labelled LOCAL KERNEL; `--json` prints one record per knob and test. Every sample is kept
 in the results store under `--results-dir` (as `cilium-lab bench` keeps its own).
 """
@@ -14,7 +14,7 @@ from cilium_lab import locallab
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import knobs, probe, report
-from cilium_lab.locallab.runner import DEFAULT_RESULTS_DIR, DEFAULT_SAMPLES, DEFAULT_SECONDS, check_run
+from cilium_lab.locallab.knob_runs import DEFAULT_RESULTS_DIR, DEFAULT_SAMPLES, DEFAULT_SECONDS, check_run
 from cilium_lab.locallab.topology import require_root
 from cilium_lab.results.store import ResultStore
 
