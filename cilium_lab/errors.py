@@ -21,6 +21,8 @@ class InputError(LabError, ValueError):
 class ClusterError(LabError):
     """The cluster could not be reached, or refused, or is not in a state we can work with."""
 
+    exit_code = 3  # the cluster stopped us before any change (README, "Exit codes")
+
 
 class UnsupportedSetting(InputError):
     """A Cilium version does not accept this setting or value."""

@@ -83,7 +83,11 @@ def change(kubeconfig: str, conn: Connection, work: Path, embedded) -> None:
         if want == outcomes.ROLLED_BACK:
             embedded.faults.crash_loop("vm-2")
         planned = plan(snapshot.take(conn), item, nodes=nodes, **params)
-        report = change_apply.apply(conn, planned, approved=True, timeout=20, results_dir=results)
+        # the crash stands for the change's own config: it clears when the rollback begins
+        clear = lambda line: line.startswith("rolling back") and embedded.faults.clear()  # noqa: E731
+        report = change_apply.apply(
+            conn, planned, approved=True, timeout=20, results_dir=results, progress=clear
+        )
         assert report.outcome == want, report.to_text()
     embedded.faults.clear()
 

@@ -3,7 +3,8 @@ verb_restore_host.py), each with `register(subparsers)`.
 
 Errors the user can act on (`LabError`) print as one line on stderr and exit with the error's
 `exit_code` (2 for bad input; 3 when the cluster stopped us, e.g. a live change lease); anything else
-is a bug and keeps its traceback.
+is a bug and keeps its traceback. A verb that changes the cluster returns its report's exit code (5 rolled
+back, 6 unfinished, 130/143 interrupted).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ VERBS = (
     "backups",
     "restore",
     "restore-host",
+    "recover",
     "unlock",
     "bench",
     "local",
