@@ -17,7 +17,7 @@ from cilium_lab.change import journal, lock, outcomes, recovery
 from cilium_lab.change.config import applying
 from cilium_lab.change.config.planning import plan
 from cilium_lab.change.node_labels import PREFIXES
-from cilium_lab.cluster import apierrors, configmaps, discover, nodeconfig, objects, snapshot
+from cilium_lab.cluster import apierrors, configmaps, discover, leases, nodeconfig, objects, snapshot
 
 NS, CM, VERSION = "kube-system", "cilium-config", "1.13.4"
 
@@ -249,3 +249,25 @@ def test_the_backup_file_is_written_atomically(conn, tmp_path):
     assert lock_free(conn) and journal.disk_journals(tmp_path) == []
     closed = [p for p in (tmp_path / "journals").iterdir()]
     assert len(closed) == 1 and '"applied"' in closed[0].read_text()
+
+
+def test_a_lease_lost_mid_change_stops_it_and_rolls_it_back(embedded, conn, tmp_path):
+    """Issue 13: a holder whose lease is gone (deleted, or taken over after its renewals failed) must not go on
+    changing the cluster: the next checkpoint (here, the rollout wait's polling) stops the change and undoes it."""
+    embedded.faults.stuck_rollout()
+    broken: list[str] = []
+
+    def on_progress(line: str) -> None:
+        if line.startswith("rollout of ") and not broken:
+            # someone breaks our lease (`cilium-lab unlock --force`, or a takeover); the renewal finds it gone
+            held = leases.read(conn, NS, lock.NAME)
+            leases.delete(conn, NS, lock.NAME, held["metadata"]["resourceVersion"])
+            broken.append(line)
+        if line.startswith("rolling back"):
+            embedded.faults.clear()  # the undo's own rollout may finish
+
+    before = configmaps.read(conn, NS, CM).data
+    report = apply_kpr(conn, tmp_path, progress=on_progress, timeout=60)
+    assert report.outcome == outcomes.ROLLED_BACK and report.exit_code == 5, report.to_text()
+    assert "lost the change lease" in report.message, report.message
+    check_invariants(conn, report, before, tmp_path)

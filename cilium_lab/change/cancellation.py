@@ -47,6 +47,8 @@ class Cancellation:
     say: Callable[[str], None]
     cancelled: str = ""  # the first signal's name, "" while none came
     undoing: bool = False
+    # raises when the change lease is no longer ours (`lock.Lock.check`): the change stops and is undone
+    lease_check: Callable[[], None] | None = None
 
     def cancel(self, signal_name: str) -> None:
         if self.cancelled:
@@ -57,9 +59,14 @@ class Cancellation:
         self.say(f"{signal_name}: {what} (a second Ctrl-C stops the rollback and leaves it unfinished)")
 
     def checkpoint(self) -> None:
-        """Raise `Interrupted` if a signal came and the change is still going forward."""
-        if self.cancelled and not self.undoing:
+        """Raise `Interrupted` if a signal came, or `LeaseLost` if the lease was lost, while the change is
+        still going forward (the undo is never stopped by either)."""
+        if self.undoing:
+            return
+        if self.cancelled:
             raise Interrupted(self.cancelled)
+        if self.lease_check is not None:
+            self.lease_check()
 
 
 @contextmanager

@@ -168,6 +168,7 @@ def run(
     # the signal handlers first: a Ctrl-C from here on cancels the change (before any write: nothing to undo)
     with cancellation.guard(say) as cancel:
         held = lock.acquire(conn, namespace, purpose=purpose)
+        cancel.lease_check = held.check  # a lease lost mid-change stops it at the next checkpoint
         try:
             say(f"lock {namespace}/{lock.NAME} taken")
             refuse_unfinished(conn, namespace, recovering)
