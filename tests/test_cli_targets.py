@@ -86,3 +86,20 @@ def test_relative_paths_are_the_callers_not_the_labs_folders(tmp_path, monkeypat
         )
     record = json.loads((tmp_path / "out" / "results" / "00-overview.json").read_text())
     assert record["lab"] == "00-overview" and (tmp_path / "out" / "00-overview.ipynb").exists()
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`cilium-lab labs | head -1`: the pipe closes before the CLI writes; it stops quietly, exit 1."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cilium_lab.cli", "labs"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # the reader is gone before the first line
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from cilium_lab.change.config.plans import Plan
     from cilium_lab.change.host.tuning import HostPlan
     from cilium_lab.change.reports import ApplyReport
-    from cilium_lab.session.lab import LabSession
+    from cilium_lab.session.run_view import RunView
     from cilium_lab.ui.confirm import Decision as Confirmation
 
 
@@ -58,7 +58,7 @@ def host_plan(snap: Snapshot, params: LabParams) -> HostPlan:
     return host.plan_host(snap, profile=params.get("profile", str, "network-latency"))
 
 
-def confirm(session: LabSession, planned: Plan | HostPlan) -> Confirmation:
+def confirm(session: RunView, planned: Plan | HostPlan) -> Confirmation:
     """Show the plan with Apply/Cancel (or apply at once with approve=True) and what came of it."""
     from cilium_lab.ui import confirm as confirming
 
@@ -76,7 +76,7 @@ def confirm(session: LabSession, planned: Plan | HostPlan) -> Confirmation:
     return decision
 
 
-def _applier(session: LabSession) -> Callable[..., ApplyReport]:
+def _applier(session: RunView) -> Callable[..., ApplyReport]:
     """The apply function the confirmation calls: Cilium's config, or lab 15's host path."""
     from cilium_lab.change.config import applying
     from cilium_lab.change.host import tuning as host
@@ -111,7 +111,7 @@ def verify(item: Item, snap: Snapshot, report: ApplyReport | None, *, changed: b
     return frame
 
 
-def restore(session: LabSession, applied: Plan | HostPlan) -> ApplyReport | None:
+def restore(session: RunView, applied: Plan | HostPlan) -> ApplyReport | None:
     """Undo an applied change of Cilium's config: each target back (a flag negated), approved with it."""
     from cilium_lab.change.config import applying, planning, plans
 

@@ -20,7 +20,7 @@ from cilium_lab.results.labels import LOCAL_KERNEL
 from cilium_lab.session import show
 
 if TYPE_CHECKING:
-    from cilium_lab.session.lab import LabSession
+    from cilium_lab.session.run_view import RunView
 
 MEASURED_SHOWN = ["scenario", "test", "metric", "unit", "median", "ci_low", "ci_high", "samples"]
 # the metrics a reader compares; the record and the store keep every metric
@@ -60,7 +60,7 @@ def _kernel_key(node: NodeFacts) -> tuple[int, ...]:
 
 
 def measure(
-    session: LabSession, phase: str, pair: tuple[str | None, str | None], snap: Snapshot | None
+    session: RunView, phase: str, pair: tuple[str | None, str | None], snap: Snapshot | None
 ) -> bench.Measurement:
     """One measurement phase between the two nodes of `pair`; `snap` spares the engine a snapshot."""
     p = session.params
@@ -84,7 +84,7 @@ def measure(
     return result
 
 
-def compare(session: LabSession, before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+def compare(session: RunView, before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """Before against after from the store, with the two phases' summaries drawn side by side."""
     from cilium_lab.ui import figures, model_assumptions
 

@@ -16,10 +16,10 @@ from cilium_lab.change.files import write_atomic
 from cilium_lab.change.outcomes import Decision, Outcome
 
 if TYPE_CHECKING:
-    from cilium_lab.session.lab import LabSession
+    from cilium_lab.session.run_view import RunView
 
 
-def build(session: LabSession) -> dict[str, object]:
+def build(session: RunView) -> dict[str, object]:
     target = session.target
     connection = target.connection  # None on the local kernel lab
     return {
@@ -44,7 +44,7 @@ def build(session: LabSession) -> dict[str, object]:
     }
 
 
-def exit_code(session: LabSession) -> int:
+def exit_code(session: RunView) -> int:
     """The lab's exit code (README's table): the change's own (5 rolled back, 6 unfinished, 130/143
     interrupted), 3 when the cluster stopped it before any write, 4 when every node refused it, else 0."""
     report = session.report
@@ -55,7 +55,7 @@ def exit_code(session: LabSession) -> int:
     return report.exit_code
 
 
-def write(session: LabSession) -> Path:
+def write(session: RunView) -> Path:
     path = Path(session.results_dir) / f"{session.lab}.json"
     # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
     return write_atomic(path, json.dumps(build(session), indent=2, default=str))
