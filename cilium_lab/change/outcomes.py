@@ -44,6 +44,8 @@ class Decision(StrEnum):
     SKIPPED = Outcome.SKIPPED.value
     FAILED = Outcome.FAILED.value
     MEASURED_LOCALLY = "measured locally (no cluster changed)"  # cluster="local"
+    # the feature was in effect: switched off, measured, and the backup put back (`session.demonstration`)
+    DEMONSTRATED = "demonstrated (switched off and back on; the cluster as found)"
     COMMANDS_SHOWN = "no change (commands shown; a kernel change is a node reboot)"  # lab 14
 
     @classmethod

@@ -25,6 +25,7 @@ from cilium_lab.session import (
     about,
     catchup,
     changing,
+    demonstration,
     local_kernel,
     measuring,
     nodes,
@@ -71,6 +72,7 @@ class LabSession:
         self.snapshot_after: Snapshot | None = None
         self.readiness_rows: list[dict[str, str]] = []
         self.plan_: Plan | HostPlan | None = None
+        self.demo_plan: Plan | None = None  # the switch-off of a demonstration (`session.demonstration`)
         self.confirmation: Confirmation | None = None
         self.report: ApplyReport | None = None
         # a view of the series changes nothing; a tuning lab's decision comes from its confirm step
@@ -96,13 +98,15 @@ class LabSession:
         return bench.ResultStore(self.results_dir / "samples", run_id=self.run_id)
 
     def catch_up(self) -> None:
-        """On an embedded cluster of its own, apply the series' earlier steps first (`session.catchup`)."""
-        if not catchup.wanted(self.target, self.item):
+        """On this run's own embedded cluster, apply the series' earlier steps first (`session.catchup`)."""
+        items = catchup.to_catch_up(self.target, self.item)
+        if items is None:
             return
-        done = catchup.catch_up(self.target.connection, self.item, self.results_dir / "catch-up")
+        done = catchup.catch_up(self.target.connection, items, self.results_dir / "catch-up")
         catchup.announce(done)
         if done:
             self.record_extra["catch_up"] = done
+        targets.mark_done(self.target, {self.item.number, *(i.number for i in items)})
 
     def about(self) -> None:
         show.markdown(about.markdown(self.item))
@@ -172,10 +176,12 @@ class LabSession:
     def compare(self) -> None:
         if self.local:
             return  # the local kernel lab compared A and B in its one measurement
-        if "before" not in self.measurements or "after" not in self.measurements:
+        # a demonstration compares the feature switched off against it on again (the "after")
+        before = demonstration.PHASE if demonstration.PHASE in self.measurements else "before"
+        if before not in self.measurements or "after" not in self.measurements:
             show.markdown("_Comparison: skipped, there is no before and after pair from this run._")
             return
-        self.comparison = measuring.compare(self, self.summaries["before"], self.summaries["after"])
+        self.comparison = measuring.compare(self, self.summaries[before], self.summaries["after"], before)
 
     def journey(self) -> None:
         measuring.journey(self.results_dir)
@@ -189,6 +195,7 @@ class LabSession:
         self.plan_ = planned
         if refused:
             self.decision = Decision.REFUSED
+        self.demo_plan = demonstration.plan(self, self._need_snapshot(), planned)
 
     def confirm(self) -> None:
         if self._skip_local("the change"):
@@ -199,9 +206,29 @@ class LabSession:
         if self.plan_ is None:
             show.markdown("_Nothing to confirm: there is no plan (see the plan step)._")
             return
-        self.confirmation = changing.confirm(self, self.plan_)
+        if self.demo_plan is not None:
+            self.confirmation = changing.confirm(self, self.demo_plan, apply=self._demonstrate)
+        else:
+            self.confirmation = changing.confirm(self, self.plan_)
         self.report = self.confirmation.report
-        self.decision = changing.decision_of(self.confirmation)
+        self.decision = self._decision_of(changing.decision_of(self.confirmation))
+
+    def _demonstrate(self, off: Plan, *, approved: bool) -> ApplyReport:
+        """The confirmation's apply for a demonstration: off, measure, back (`session.demonstration`)."""
+        if not approved:
+            raise ValueError("a demonstration runs only once approved")
+        if "before" not in self.nodes_for_bench:
+            self.nodes_for_bench["before"] = measuring.pick_nodes(self._need_snapshot(), self.readiness_rows)
+        report, measured = demonstration.run(self, off, self.nodes_for_bench["before"])
+        if measured is not None:
+            self.measurements[demonstration.PHASE] = measured
+            self.summaries[demonstration.PHASE] = measured.summary
+        self.record_extra["demonstration"] = {"switched_off": list(off.scoped), "phase": demonstration.PHASE}
+        return report
+
+    def _decision_of(self, decision: Decision) -> Decision:
+        demonstrated = self.demo_plan is not None and decision == Decision.APPLIED
+        return Decision.DEMONSTRATED if demonstrated else decision
 
     def applied(self) -> bool:
         """Whether the change is applied; takes in an Apply or Cancel clicked after the confirm cell returned."""
@@ -210,7 +237,7 @@ class LabSession:
             self.decision = Decision.CANCELLED
         if confirmation is not None and confirmation.report is not None and self.report is None:
             self.report = confirmation.report  # clicked in JupyterLab after the cell returned
-            self.decision = Decision.of(confirmation.report.outcome)
+            self.decision = self._decision_of(Decision.of(confirmation.report.outcome))
         return self.report is not None and self.report.outcome == Outcome.APPLIED
 
     def verify(self) -> None:
@@ -273,6 +300,11 @@ class LabSession:
     # -- record ------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        if self.item.kind == "tuning" and not self.local and self.item.fallback is not None:
+            snap = self.snapshot_after or self._need_snapshot()
+            advice = changing.fallback_advice(self.item, snap)
+            if advice:
+                self.record_extra["fallback"] = advice
         self.record_path = record.write(self)
         show.markdown(f"Result record: `{self.record_path}`; decision: **{self.decision}**.")
 
