@@ -78,7 +78,14 @@ def test_lab_06_alone_demonstrates_bpf_against_legacy_host_routing_the_same_thro
         assert all("older than 5.10" in fallback[b]["reason"] for b in BOARDS)
         assert {fallback[b]["advice_lab"] for b in BOARDS} == {"05-bypass-iptables-conntrack"}
         assert {fallback[b]["advice_state"] for b in BOARDS} == {"enabled"}  # the catch-up applied lab 05
+        behind = record["extra"]["commands_behind"]  # every step shows the commands behind it (point 3)
+        assert behind["verify"] == [
+            'kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium status --verbose | grep "Host Routing"'
+        ]
+        assert {"snapshot", "readiness", "measure before", "plan", "measure after"} <= set(behind)
     assert through_cli["decision"] == through_papermill["decision"]
+    notebook = (tmp_path / "papermill" / lab.notebook.name).read_text()
+    assert "<details class='cilium-lab-commands'><summary>Commands behind this step</summary>" in notebook
 
 
 def test_demonstrate_false_leaves_lab_06_with_nothing_to_change_on_the_vms(tmp_path):

@@ -25,6 +25,7 @@ from cilium_lab.session import (
     about,
     catchup,
     changing,
+    commands,
     demonstration,
     local_kernel,
     measuring,
@@ -127,6 +128,7 @@ class LabSession:
         show.table(nodes_frame(snap), caption=f"**{head}**")
         for node, why in sorted(snap.problems.items()):
             show.markdown(f"- {node}: {why}")
+        self._commands("snapshot", commands.snapshot(snap))
 
     def readiness(self) -> None:
         if self._skip_local("readiness"):
@@ -139,6 +141,8 @@ class LabSession:
                          "reasons": "; ".join(r.reasons), "needs first": ", ".join(r.needs)})  # fmt: skip
         self.readiness_rows = rows
         show.table(pd.DataFrame(rows), caption=f"**{self.item.title}: readiness per node**")
+        if self.item.kind == "tuning":
+            self._commands("readiness", commands.readiness(self.item, snap))
 
     def _need_snapshot(self) -> Snapshot:
         if self.snapshot_before is None:
@@ -172,6 +176,12 @@ class LabSession:
         result = measuring.measure(self, phase, self.nodes_for_bench[phase], current)
         self.measurements[phase] = result
         self.summaries[phase] = result.summary  # computed once: bootstrap CIs are not free
+        self._commands(
+            f"measure {phase}",
+            commands.measurement(
+                self.params.tests, self.params.duration, result.client_node, result.server_node
+            ),
+        )
 
     def compare(self) -> None:
         if self.local:
@@ -196,6 +206,9 @@ class LabSession:
         if refused:
             self.decision = Decision.REFUSED
         self.demo_plan = demonstration.plan(self, self._need_snapshot(), planned)
+        shown = self.demo_plan or planned
+        if shown is not None:
+            self._commands("plan", commands.change(shown))
 
     def confirm(self) -> None:
         if self._skip_local("the change"):
@@ -248,6 +261,15 @@ class LabSession:
         verified = self.report.after if self.report is not None else None
         self.snapshot_after = verified if verified is not None else self.take_snapshot()
         changing.verify(self.item, self.snapshot_after, self.report, changed=changed)
+        self._commands("verify", commands.verification(self.item, self.snapshot_after))
+
+    def _commands(self, step: str, lines: list[str]) -> None:
+        """Show the commands behind a step, collapsed; the record keeps them per step."""
+        commands.shown(lines)
+        if lines:
+            shown = self.record_extra.setdefault("commands_behind", {})
+            assert isinstance(shown, dict)
+            shown[step] = lines
 
     def restore(self) -> None:
         """Undo this lab's change (lab 08 measures Hubble's cost, then turns it back on by default)."""
