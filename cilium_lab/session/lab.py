@@ -32,6 +32,7 @@ from cilium_lab.session import (
     nodes,
     record,
     show,
+    status_columns,
     summary,
 )
 
@@ -42,16 +43,6 @@ if TYPE_CHECKING:
     from cilium_lab.change.reports import ApplyReport
     from cilium_lab.cluster.snapshot import Snapshot
     from cilium_lab.ui.confirm import Decision as Confirmation
-
-STATUS_COLUMNS = {
-    "routing": "routing_network",
-    "KPR": "kube_proxy_replacement",
-    "masquerading": "masquerading",
-    "host routing": "host_routing",
-    "bandwidth mgr": "bandwidth_manager",
-    "congestion": "congestion_control",
-    "hubble": "hubble",
-}
 
 
 class LabSession:
@@ -336,7 +327,6 @@ def nodes_frame(snap: Snapshot) -> pd.DataFrame:
     for n in snap.nodes:
         row = {"node": n.name, "arch": n.arch, "kernel": n.kernel, "os": n.os_image, "ready": n.ready,
                "device": n.device, "driver": n.nic_driver, "mtu": n.mtu}  # fmt: skip
-        for column, attr in STATUS_COLUMNS.items():
-            row[column] = getattr(n.status, attr, None) if n.status else None
+        row.update(status_columns.row(n, snap.cilium_version, snap.problems.get(n.name, "")))
         rows.append(row)
     return pd.DataFrame(rows)
