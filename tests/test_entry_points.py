@@ -160,3 +160,30 @@ def test_a_lab_alone_decides_the_same_through_cli_and_papermill(name, tmp_path):
     through_papermill = _through_papermill(lab, tmp_path / "papermill")
     assert through_cli["decision"] == through_papermill["decision"] == "applied"
     assert through_cli["extra"].get("catch_up") == through_papermill["extra"].get("catch_up")
+
+
+def test_a_demonstration_leaves_the_cluster_as_it_found_it(tmp_path):
+    from cilium_lab import session
+    from cilium_lab.cluster import discover, objects, snapshot
+
+    lab = session.start("06-bpf-host-routing", approve=True, results_dir=str(tmp_path), **SMALL)
+    try:
+        for step in ("snapshot", "readiness"):
+            getattr(lab, step)()
+        lab.measure("before")
+        lab.plan()
+        found = lab.snapshot_before
+        assert lab.demo_plan is not None and set(lab.demo_plan.scoped) == VMS
+        lab.confirm()
+        now = snapshot.take(lab.target.connection)
+        assert now.config == found.config
+        assert [objects.name_of(c) for c in now.node_configs] == [
+            objects.name_of(c) for c in found.node_configs
+        ]
+        assert {n.name: n.status.host_routing for n in now.nodes} == {
+            n.name: n.status.host_routing for n in found.nodes
+        }
+        labels = [objects.labels(n) for n in discover.list_nodes(lab.target.connection)]
+        assert not [k for found_labels in labels for k in found_labels if k.startswith("cilium-lab.io/demo")]
+    finally:
+        lab.target.close()
