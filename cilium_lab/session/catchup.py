@@ -66,7 +66,7 @@ def announce(done: list[tuple[str, str]]) -> None:
         return
     lines = ", ".join(f"{catalog.get(i).number:02d} {i} ({outcome})" for i, outcome in done)
     show.markdown(
-        "This lab started its own embedded cluster, so the earlier steps of the series were applied to it "
-        f"first, as the series would have left it: {lines}. Run the labs in order (or `cilium-lab run --all`) "
-        "to see each step's own before and after."
+        "This lab runs on an embedded cluster this run started for itself, so the earlier steps of the series "
+        f"were applied to it first, as the series would have left it: {lines}. Run the labs in order (or "
+        "`cilium-lab run --all`) to see each step's own before and after."
     )
