@@ -7,7 +7,11 @@ error. Each layer defines its own subclasses here so callers can catch one famil
 
 
 class LabError(Exception):
-    """A failure the user can act on; `str(err)` is a single line that says what to do."""
+    """A failure the user can act on; `str(err)` is a single line that says what to do.
+
+    `exit_code` is the `cilium-lab` exit status it ends a verb with (README, "Exit codes")."""
+
+    exit_code = 2
 
 
 class InputError(LabError, ValueError):
@@ -16,6 +20,8 @@ class InputError(LabError, ValueError):
 
 class ClusterError(LabError):
     """The cluster could not be reached, or refused, or is not in a state we can work with."""
+
+    exit_code = 3  # the cluster stopped us before any change (README, "Exit codes")
 
 
 class UnsupportedSetting(InputError):

@@ -99,6 +99,15 @@ class LabRun:
     html: Path | None = None
     record: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def exit_code(self) -> int:
+        """README's exit codes: the record's (a change that was rolled back, unfinished, interrupted,
+        refused); 1 when the notebook failed without saying why in its record."""
+        code = self.record.get("exit_code") if self.record else None
+        if isinstance(code, int) and code:
+            return code
+        return 0 if self.ok else 1
+
 
 def run(
     labs: Sequence[Lab],
@@ -135,8 +144,11 @@ def run(
     with (
         _kernel(labs, shared_kernel) as engine,
         _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
+        _signals(shared_kernel) as signals,
     ):
         for lab in labs:
+            if signals:
+                break  # a signal ends the batch after the lab it reached (its change rolled back)
             params = {
                 "cluster": cluster,
                 "kubeconfig": batch_kubeconfig,
@@ -171,6 +183,14 @@ def _kernel(labs: Sequence[Lab], shared: bool) -> AbstractContextManager[str | N
 
         return batch_kernel.shared_kernel(labs[0].source.parent)
     return contextlib.nullcontext(None)
+
+
+def _signals(shared: bool) -> AbstractContextManager[list[str]]:
+    if shared:
+        from cilium_lab import batch_kernel
+
+        return batch_kernel.forwarding_signals()
+    return contextlib.nullcontext([])
 
 
 def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None) -> LabRun:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from restore_helpers import BOARDS, NS, VMS, our_labels, routing, series, state
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change.backups import backup
 from cilium_lab.change.backups import restoring as restore
@@ -21,7 +21,6 @@ def test_inspect_role_plans_and_operator_role_restores(tmp_path):
         admin = connect(str(embedded.kubeconfig))
         rollout.wait(admin, discover.find(admin), timeout=20)
         _, host_routing = series(admin, tmp_path)
-        _install(admin)
         users = {}
         for name, group in (("ro", "cilium-lab-inspectors"), ("op", "cilium-lab-operators")):
             (tmp_path / name).mkdir()
@@ -34,7 +33,9 @@ def test_inspect_role_plans_and_operator_role_restores(tmp_path):
         saved = restore.find(reader, NS, stamp)
         assert restore.restore_backup(reader, saved, approved=False).outcome == restore.PLANNED
         before = state(admin)
-        with pytest.raises(apierrors.Forbidden, match="cannot create configmaps in kube-system"):
+        with pytest.raises(
+            apierrors.Forbidden, match="cannot create leases in kube-system; the operator role"
+        ):
             restore.restore_backup(reader, saved, approved=True, timeout=20, results_dir=str(tmp_path / "ro"))
         assert state(admin) == before
 

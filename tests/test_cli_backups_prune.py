@@ -1,7 +1,7 @@
 """`cilium-lab backups --prune --keep N [--approve]` on the embedded cluster through the CLI entry point: without
 --approve it lists the backup ConfigMaps it would delete, oldest first, and deletes nothing; with it, all but
-the newest N are gone from the cluster while the files on disk, the lock and anything that does not read as
-a backup stay; the read-only role may look but not delete; bad N is one line, exit 2, nothing deleted."""
+the newest N are gone from the cluster while the files on disk, an older version's lock ConfigMap and anything
+that does not read as a backup stay; the read-only role may look but not delete; bad N is one line, exit 2, nothing deleted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from restore_helpers import CM, NS, VERSION
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change import lock
 from cilium_lab.change.backups import backup, backup_prune
@@ -26,11 +26,14 @@ UNREADABLE = backup.PREFIX + "not-a-stamp"  # carries our label and prefix, but 
 
 @pytest.fixture
 def cluster(tmp_path):
-    """A cluster holding five backups (oldest first), the lock and an unreadable look-alike."""
+    """A cluster holding five backups (oldest first), an older version's lock ConfigMap and an unreadable
+    look-alike, while a change holds the lease."""
     with sim_cluster.EmbeddedCluster(profile="seed-mixed", seed=0) as embedded:
         conn = connect(str(embedded.kubeconfig))
         saved = [backup.save(conn, NS, CM, VERSION, tmp_path / "runs") for _ in range(5)]
         configmaps.create(conn, NS, UNREADABLE, {"configmap": CM}, dict(MANAGED_BY))
+        legacy = {"holder": "alice@jumphost", "since": "2024-01-01T00:00:00+00:00", "purpose": "apply bbr"}
+        configmaps.create(conn, NS, lock.NAME, legacy, dict(MANAGED_BY))
         held = lock.acquire(conn, NS, holder="alice@jumphost", purpose="apply bbr")
         yield embedded, conn, saved
         lock.release(conn, held)
@@ -80,7 +83,6 @@ def test_prune_lists_then_deletes_all_but_the_newest_n(cluster, capsys):
 
 def test_the_read_only_role_may_look_but_not_delete(cluster, tmp_path, capsys):
     embedded, conn, _ = cluster
-    _install(conn)
     reader = _kubeconfig(
         tmp_path, str(embedded.kubeconfig), embedded.add_user("ro", ("cilium-lab-inspectors",))
     )
@@ -88,7 +90,7 @@ def test_the_read_only_role_may_look_but_not_delete(cluster, tmp_path, capsys):
     target = ["--cluster", "kube", "--kubeconfig", reader]
     assert main(["backups", "--prune", "--keep", "1", *target]) == 0
     assert "would delete 4 backup ConfigMap(s)" in capsys.readouterr().out
-    assert main(["backups", "--prune", "--keep", "1", "--approve", *target]) == 2
+    assert main(["backups", "--prune", "--keep", "1", "--approve", *target]) == 3  # the cluster stopped us
     *warnings, error = capsys.readouterr().err.splitlines()
     assert error.startswith(
         "cilium-lab: error: forbidden: cannot delete configmaps in kube-system; the operator role"

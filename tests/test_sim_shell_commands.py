@@ -54,6 +54,13 @@ def test_uname_bad_option_is_its_usage_error():
 def test_sysctl_values_follow_the_datapath():
     assert run(["sysctl", "-n", "net.ipv4.tcp_congestion_control"]).stdout == "cubic\n"
     bbr = {"enable-bandwidth-manager": "true", "enable-bbr": "true"}
+    # BBR needs BPF host routing (1.13 stops without it): native routing, KPR, BPF masquerading
+    bbr |= {
+        "tunnel": "disabled",
+        "ipv4-native-routing-cidr": "10.42.0.0/16",
+        "kube-proxy-replacement": "strict",
+        "enable-bpf-masquerade": "true",
+    }
     assert (
         run(["sysctl", "net.ipv4.tcp_congestion_control"], config=bbr).stdout
         == "net.ipv4.tcp_congestion_control = bbr\n"

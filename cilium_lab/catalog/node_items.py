@@ -143,8 +143,8 @@ BBR = Item(
     caveats=(
         "More TCP retransmissions and more aggressive behaviour towards CUBIC flows.",
         "Cilium cannot migrate existing sockets to BBR: restart the pods.",
-        "Recent releases refuse BBR with legacy host routing; bbrHostNamespaceOnly (PR #38898) applies it "
-        "to host-network pods only.",
+        "The agent stops when BBR meets legacy host routing (every release since BBR arrived in 1.12; "
+        "data/agent_rules.yaml); from 1.18 bbrHostNamespaceOnly (PR #38898) applies it to host-network pods only.",
     ),
     sources=(src.TUNING_GUIDE, src.BANDWIDTH_MANAGER, src.PR_BBR, src.PR_BBR_HOSTNS_ONLY),
 )

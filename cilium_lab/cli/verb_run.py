@@ -73,9 +73,26 @@ def command(args: argparse.Namespace) -> int:
             f"running {len(chosen)} lab(s) on {args.cluster} into {args.out}/", file=sys.stderr
         ),
     )
-    failed = [run for run in runs if not run.ok]
+    failed = [run for run in runs if run.exit_code]
     print(f"{len(runs) - len(failed)} passed, {len(failed)} failed", file=sys.stderr)
-    return 1 if failed else 0
+    for run in failed:  # one line per lab that did not exit 0: lab, outcome, code
+        print(f"  {run.lab.name}: {_outcome(run)}, exit {run.exit_code}", file=sys.stderr)
+    return min((run.exit_code for run in runs), key=_severity, default=0)
+
+
+def _severity(code: int) -> int:
+    return SEVERITY.index(code) if code in SEVERITY else 1
+
+
+# README's exit codes, most severe first: a batch exits with the most severe of its labs
+SEVERITY = (6, 1, 143, 130, 5, 3, 4, 2, 0)
+
+
+def _outcome(run: labs.LabRun) -> str:
+    apply = run.record.get("apply") or {}
+    if apply:
+        return f"{apply.get('outcome', '?')}: {apply.get('message', '')}"
+    return run.record.get("decision") or run.error or "failed"
 
 
 def _report(run: labs.LabRun) -> None:

@@ -23,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = parser.add_subparsers(dest="sim_verb", metavar="ACTION", required=True)
     serve = verbs.add_parser("serve", help="serve an embedded cluster on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--profile", default="seed-mixed", help="profile name or path to a profile YAML")
-    serve.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig for this cluster")
+    serve.add_argument(
+        "--kubeconfig", required=True, help="where to write the kubeconfig for this cluster (a new file)"
+    )
+    serve.add_argument("--force", action="store_true", help="replace the --kubeconfig file if it exists")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     serve.add_argument(
         "--state", default=None, help="state file: restored at start, saved on change and at exit"
@@ -39,15 +42,26 @@ def serve_command(args: argparse.Namespace) -> int:
     from cilium_lab.sim.cluster import EmbeddedCluster
 
     kubeconfig = Path(args.kubeconfig)
+    if kubeconfig.is_dir():
+        raise InputError(f"--kubeconfig {kubeconfig} is a directory: name a file to write the kubeconfig to")
     if not kubeconfig.parent.is_dir():
         raise InputError(
             f"cannot write the kubeconfig to {kubeconfig}: directory {kubeconfig.parent} does not exist"
+        )
+    if (kubeconfig.exists() or kubeconfig.is_symlink()) and not args.force:
+        raise InputError(
+            f"--kubeconfig {kubeconfig} exists and is left as it is: name a new file, or add --force to replace it"
         )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     cluster = EmbeddedCluster(
-        args.profile, seed=args.seed, state_file=args.state, port=args.port, kubeconfig=str(kubeconfig)
+        args.profile,
+        seed=args.seed,
+        state_file=args.state,
+        port=args.port,
+        kubeconfig=str(kubeconfig),
+        overwrite=args.force,
     )
     with cluster:
         state = f", state in {args.state}" if args.state else ""

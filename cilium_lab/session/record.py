@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cilium_lab.change.files import write_atomic
+from cilium_lab.change.outcomes import Decision, Outcome
+
 if TYPE_CHECKING:
     from cilium_lab.session.lab import LabSession
 
@@ -37,14 +40,22 @@ def build(session: LabSession) -> dict[str, object]:
         "apply": session.report.to_record() if session.report is not None else None,
         "comparison": session.comparison.to_dict(orient="records") if session.comparison is not None else [],
         "extra": session.record_extra,
+        "exit_code": exit_code(session),
     }
 
 
+def exit_code(session: LabSession) -> int:
+    """The lab's exit code (README's table): the change's own (5 rolled back, 6 unfinished, 130/143
+    interrupted), 3 when the cluster stopped it before any write, 4 when every node refused it, else 0."""
+    report = session.report
+    if report is None:
+        return 3 if session.decision == Decision.FAILED else 0
+    if not report.exit_code and session.params.approve and report.outcome == Outcome.REFUSED:
+        return 4
+    return report.exit_code
+
+
 def write(session: LabSession) -> Path:
-    folder = Path(session.results_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{session.lab}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(build(session), indent=2, default=str))
-    tmp.replace(path)  # a reader never sees half a record
-    return path
+    path = Path(session.results_dir) / f"{session.lab}.json"
+    # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
+    return write_atomic(path, json.dumps(build(session), indent=2, default=str))

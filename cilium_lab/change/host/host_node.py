@@ -3,13 +3,17 @@
 Every read is a plain command in the host's namespaces through `cluster.privileged.run` (tuned-adm
 active, cat scaling_governor per CPU, systemctl is-active/is-enabled irqbalance, grep
 /proc/interrupts, cat smp_affinity_list), so the same code reads a real node and an emulated one.
+What a node answers is checked (`host.values`) before it is kept: a rollback puts it back through a root
+shell, so an answer that is no profile, governor, CPU list or IRQ number stops with ClusterError instead.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import asdict, dataclass, field
 
+from cilium_lab.change.host import values
 from cilium_lab.cluster import framed as framed_script
 from cilium_lab.cluster import privileged
 from cilium_lab.cluster.connect import Connection
@@ -19,6 +23,7 @@ GOVERNOR = "/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor"
 AFFINITY = "/proc/irq/{}/smp_affinity_list"
 NOT_INSTALLED = "not installed"
 _ACTIVE = re.compile(r"Current active profile:\s*(\S+)")
+VIRTIO_IRQS = "virtio[0-9]+-input"
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,17 @@ def tuned_profile_of(text: str | None) -> str:
 
 
 def irq_pattern(device: str, driver: str | None) -> str:
-    """How the NIC's queues are named in /proc/interrupts: virtio names them virtioN-input.M, not the device."""
-    return "virtio[0-9]+-input" if driver == "virtio_net" else device
+    """How the NIC's queues are named in /proc/interrupts: virtio names them virtioN-input.M, not the device.
+    ClusterError when the node's NIC name is no interface name (it goes into a grep on the node)."""
+    if driver == "virtio_net":
+        return VIRTIO_IRQS
+    return values.check("NIC name", device, ClusterError, "the NIC name the node reported")
+
+
+def _irq_grep(pattern: str) -> str:
+    if pattern != VIRTIO_IRQS:
+        values.check("NIC name", pattern, ClusterError, "the NIC's IRQ pattern")
+    return f"grep -E -- {shlex.quote(pattern)} /proc/interrupts"
 
 
 class HostShell:
@@ -88,21 +102,26 @@ def read(shell: HostShell, pattern: str) -> HostState:
             "tuned": "tuned-adm active",
             "active": "systemctl is-active irqbalance",
             "enabled": "systemctl is-enabled irqbalance",
-            "irqs": f"grep -E '{pattern}' /proc/interrupts",
+            "irqs": _irq_grep(pattern),
         }
     )
+    where = f"node answered through {shell.pod}:"
     text = first["nproc"].stdout.strip()
-    if not first["nproc"].ok or not text.isdigit():
-        raise ClusterError(f"cannot count the CPUs of the node through {shell.pod}: {text or 'no output'}")
+    if not first["nproc"].ok or not values.valid("CPU count", text) or int(text) < 1:
+        raise ClusterError(
+            f"cannot count the CPUs of the node through {shell.pod}: {values.shown(text or 'no output')}"
+        )
     cpus = int(text)
     tuned = tuned_profile_of(first["tuned"].value)
+    if tuned not in (NOT_INSTALLED, "none"):
+        values.check("tuned profile", tuned, ClusterError, f"{where} tuned profile")
     # systemctl prints the state also when it exits non-zero ("inactive" exits 3)
-    irqbalance = first["active"].stdout.strip() or "unknown"
-    enabled = first["enabled"].stdout.strip() or "unknown"
+    irqbalance = _unit_state(first["active"].stdout, where)
+    enabled = _unit_state(first["enabled"].stdout, where)
     numbers = [
         int(line.split(":")[0])
         for line in (first["irqs"].value or "").splitlines()
-        if line.split(":")[0].strip().isdigit()
+        if values.valid("IRQ number", line.split(":")[0].strip())
     ]
     second = shell.framed(
         {
@@ -110,10 +129,28 @@ def read(shell: HostShell, pattern: str) -> HostState:
             **({"affinity": "cat " + " ".join(AFFINITY.format(n) for n in numbers)} if numbers else {}),
         }
     )
-    words = (second["governors"].value or "").split()
-    governors = tuple(words) if len(words) == cpus else None
-    irqs = dict(zip(numbers, (second["affinity"].value or "").split(), strict=False)) if numbers else {}
-    return HostState(cpus, tuned, governors, irqbalance.split()[0], enabled.split()[0], irqs)
+    governors = (
+        _lines(second["governors"].value, cpus, "CPU governor", where) if second["governors"].value else None
+    )
+    affinity = _lines(second["affinity"].value or "", len(numbers), "CPU list", where) if numbers else ()
+    return HostState(cpus, tuned, governors, irqbalance, enabled, dict(zip(numbers, affinity, strict=True)))
+
+
+def _unit_state(text: str, where: str) -> str:
+    state = text.strip().split("\n")[0].strip() or "unknown"
+    return values.check("systemd unit state", state, ClusterError, f"{where} irqbalance state")
+
+
+def _lines(text: str, count: int, kind: str, where: str) -> tuple[str, ...]:
+    """One value per line, exactly `count` of them, each a valid `kind`."""
+    lines = tuple(line.strip() for line in text.strip().splitlines())
+    if len(lines) != count:
+        raise ClusterError(
+            f"{where} {len(lines)} line(s) where {count} {kind}(s) were expected; nothing was sent to the node"
+        )
+    for line in lines:
+        values.check(kind, line, ClusterError, f"{where} {kind}")
+    return lines
 
 
 def pins(state: HostState) -> dict[int, str]:
@@ -122,8 +159,12 @@ def pins(state: HostState) -> dict[int, str]:
     return {irq: cpu for irq, cpu in wanted.items() if state.irqs.get(irq) != cpu}
 
 
+def _echo(kind: str, value: str, path: str) -> str:
+    return f"echo {values.quoted(kind, value, ClusterError, 'a value to write')} > {path}"
+
+
 def pin_commands(state: HostState) -> list[str]:
-    return [f"echo {cpu} > {AFFINITY.format(irq)}" for irq, cpu in pins(state).items()]
+    return [_echo("CPU list", cpu, AFFINITY.format(int(irq))) for irq, cpu in pins(state).items()]
 
 
 def problems(
@@ -151,11 +192,13 @@ def restore_commands(before: HostState, now: HostState) -> list[str]:
     if before.irqbalance == "inactive" and now.irqbalance == "active":
         lines.append("systemctl stop irqbalance")
     lines += [
-        f"echo {v} > {AFFINITY.format(irq)}" for irq, v in before.irqs.items() if now.irqs.get(irq) != v
+        _echo("CPU list", v, AFFINITY.format(int(irq)))
+        for irq, v in before.irqs.items()
+        if now.irqs.get(irq) != v
     ]
     if before.governors and now.governors:
         lines += [
-            f"echo {g} > {GOVERNOR.format(c)}"
+            _echo("CPU governor", g, GOVERNOR.format(c))
             for c, (g, n) in enumerate(zip(before.governors, now.governors, strict=False))
             if g != n
         ]
@@ -169,7 +212,12 @@ def restore_commands(before: HostState, now: HostState) -> list[str]:
         if before.tuned == NOT_INSTALLED:
             lines.append("apt-get remove -y tuned")
         else:
-            lines.append("tuned-adm off" if before.tuned == "none" else f"tuned-adm profile {before.tuned}")
+            profile = (
+                before.tuned
+                if before.tuned == "none"
+                else values.quoted("tuned profile", before.tuned, ClusterError, "the saved tuned profile")
+            )
+            lines.append("tuned-adm off" if before.tuned == "none" else f"tuned-adm profile {profile}")
     return lines
 
 

@@ -7,24 +7,25 @@ IRQs. FILE is what `host.tuning.apply_host` saved before it changed the nodes
 (`<results_dir>/host-backups/<run_id>.json`: node -> `HostState`).
 
 `plan_restore` reads each node (a host pod per node, read-only on the host) and says what a restore would
-run there, or that the node is already as saved. `restore_host(..., approved=True)` takes the change lock,
-and per node, in name order: reads it, saves that state to a new host backup (so the restore can itself be
+run there, or that the node is already as saved. `restore_host(..., approved=True)` runs as one `change.transaction`
+(lock, journal, cancellation), and per node, in name order: reads it, saves that state to a new host backup (so the restore can itself be
 undone with the same command), runs the commands, reads back and checks it equals the saved state. A node
-whose restore fails is put back as it was before the restore; the report says what each node runs now.
+whose restore fails is put back as it was before the restore; an interrupt or an unexpected error also
+puts back the nodes already restored. The report says what each node runs now.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import re
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import lock, outcomes
-from cilium_lab.change.host import host_node, tuning
+from cilium_lab.change import outcomes, transaction
+from cilium_lab.change.host import host_node, tuning, values
 from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import privileged, snapshot
 from cilium_lab.cluster.connect import Connection
@@ -36,9 +37,6 @@ ALREADY = "already as saved"
 ROLLED_BACK = outcomes.ROLLED_BACK
 SKIPPED, FAILED = outcomes.SKIPPED, outcomes.FAILED
 
-# the saved values go into root shell commands on the nodes: accept only what `host_node.read` can produce
-_WORD = re.compile(r"^[a-z][a-z0-9_.-]*$")
-_CPUS = re.compile(r"^[0-9][0-9,-]*$")
 _FIELDS = {"cpus", "tuned", "governors", "irqbalance", "irqbalance_enabled", "irqs"}
 
 
@@ -77,6 +75,8 @@ class HostRestoreReport:
     simulated: bool
     nodes: dict[str, NodeRestore] = field(default_factory=dict)
     backup_path: str = ""  # the nodes' settings just before this restore (a host backup like `path`)
+    exit_code: int = 0  # the README's exit codes (0 done or planned, 5 rolled back, 6 unfinished, 130/143)
+    journal_path: str = ""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -86,7 +86,7 @@ class HostRestoreReport:
         if not self.approved:
             return PLANNED
         found = {n.outcome for n in self.nodes.values()}
-        if found & {FAILED, ROLLED_BACK}:
+        if found & {FAILED, ROLLED_BACK, outcomes.ROLLBACK_FAILED}:
             return FAILED
         return RESTORED if RESTORED in found else SKIPPED
 
@@ -97,6 +97,8 @@ class HostRestoreReport:
             "outcome": self.outcome,
             "simulated": self.simulated,
             "backup_path": self.backup_path,
+            "exit_code": self.exit_code,
+            "journal_path": self.journal_path,
             "warnings": list(self.warnings),
             "nodes": [n.to_record() for n in self.nodes.values()],
         }
@@ -149,28 +151,34 @@ def load(path: str | Path) -> SavedHosts:
 
 def _state(file: Path, node: str, record: object) -> host_node.HostState:
     def bad(why: str) -> InputError:
-        return InputError(f"{file} is not a host backup: node {node!r}: {why}")
+        return InputError(f"{file} is not a host backup: node {values.shown(node)}: {why}")
 
     if not isinstance(record, dict) or set(record) != _FIELDS:
         raise bad(f"expected the fields {', '.join(sorted(_FIELDS))}")
+    # the saved values go into root shell commands on the nodes: accept only what `host_node.read` keeps
     cpus, tuned, governors, irqs = record["cpus"], record["tuned"], record["governors"], record["irqs"]
-    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
-        raise bad(f"cpus must be a positive number, got {cpus!r}")
-    if not isinstance(tuned, str) or not (tuned == host_node.NOT_INSTALLED or _WORD.match(tuned)):
-        raise bad(f"tuned must be a profile name, none or {host_node.NOT_INSTALLED!r}, got {tuned!r}")
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or not 1 <= cpus <= 65536:
+        raise bad(f"cpus must be a positive number, got {values.shown(cpus)}")
+    if tuned not in (host_node.NOT_INSTALLED, "none") and not values.valid("tuned profile", tuned):
+        raise bad(
+            f"tuned must be a profile name, none or {host_node.NOT_INSTALLED!r}, got {values.shown(tuned)}"
+        )
     if governors is not None and (
         not isinstance(governors, list)
         or len(governors) != cpus
-        or not all(isinstance(g, str) and _WORD.match(g) for g in governors)
+        or not all(values.valid("CPU governor", g) for g in governors)
     ):
-        raise bad(f"governors must be null or one governor name per CPU, got {governors!r}")
+        raise bad(f"governors must be null or one governor name per CPU, got {values.shown(governors)}")
     for key in ("irqbalance", "irqbalance_enabled"):
-        if not isinstance(record[key], str) or not _WORD.match(record[key]):
-            raise bad(f"{key} must be a systemctl state, got {record[key]!r}")
-    if not isinstance(irqs, dict) or not all(
-        isinstance(k, str) and k.isdigit() and isinstance(v, str) and _CPUS.match(v) for k, v in irqs.items()
-    ):
-        raise bad(f"irqs must map IRQ numbers to CPU lists, got {irqs!r}")
+        if not values.valid("systemd unit state", record[key]):
+            raise bad(f"{key} must be a systemctl state, got {values.shown(record[key])}")
+    if not isinstance(irqs, dict):
+        raise bad(f"irqs must map IRQ numbers to CPU lists, got {values.shown(irqs)}")
+    for irq, cpu_list in irqs.items():
+        if not values.valid("IRQ number", irq):
+            raise bad(f"IRQ {values.shown(irq)} is not an IRQ number")
+        if not values.valid("CPU list", cpu_list):
+            raise bad(f"IRQ {irq}: {values.shown(cpu_list)} is not a CPU list")
     return host_node.HostState(
         cpus,
         tuned,
@@ -214,6 +222,7 @@ class _Run:
     timeout: float
     run_id: str
     warnings: list[str] = field(default_factory=list)
+    undone: dict[str, NodeRestore] = field(default_factory=dict)  # nodes an interrupt put back on the spot
 
     def shell(self, stack: ExitStack, node: str) -> host_node.HostShell:
         return stack.enter_context(
@@ -278,7 +287,7 @@ class _Run:
             except ClusterError as err:
                 return self._back(node, shell, pattern, before, saved, ran, str(err))
             except BaseException:
-                self._back(node, shell, pattern, before, saved, ran, "interrupted")  # not left half done
+                self.undone[node] = self._back(node, shell, pattern, before, saved, ran, "interrupted")
                 raise
         return NodeRestore(node, RESTORED, f"{len(ran)} command(s) run; read back as saved", tuple(ran))
 
@@ -348,10 +357,12 @@ def restore_host(
     image: str = tuning.DEFAULT_IMAGE,
     timeout: float = 120,
     progress: Progress | None = None,
+    recovering: str = "",
 ) -> HostRestoreReport:
     """Restore the host settings `path` saved, per node, if `approved`; else only plan. InputError for bad
     input (nothing read or changed), lock.LockHeld when another change runs, apierrors.Forbidden without
-    the host role (before any node is touched)."""
+    the host role (before any node is touched). `recovering` names the dead run whose undo this is
+    (`change.recovery`): its open journal does not refuse the restore."""
     _check(conn, approved, timeout, results_dir)
     nodes = _names(nodes)
     saved = load(path)
@@ -367,17 +378,66 @@ def restore_host(
             report.nodes[node] = run.plan_node(node, saved.nodes[node])
         return report
     backup, kept = tuning.backup_file(results_dir, run.run_id), {}
-    with lock.held(conn, snap.namespace, purpose=f"restore-host {saved.path.name}"):
-        say(f"lock {snap.namespace}/{lock.NAME} taken")
-        run.warnings += tuning.prepare(conn, namespace)
+    before: dict[str, host_node.HostState] = {}
+
+    def keep(node: str, state: host_node.HostState) -> None:
+        before[node] = state
+        tuning.save_state(backup, kept, node, state)
+        report.backup_path = str(backup)  # set as soon as written: also on interrupt
+
+    def prepared() -> dict[str, str]:  # a user without the host role is refused here, before any journal
+        run.warnings.extend(tuning.prepare(conn, namespace))
+        return {"path": str(backup), "configmap": "", "stamp": run.run_id}
+
+    def forward(tx: transaction.Transaction) -> None:
         for node in chosen:
             say(f"{node}: restoring its host settings")
-            report.nodes[node] = run.restore_node(
-                node, saved.nodes[node], lambda state, n=node: tuning.save_state(backup, kept, n, state)
+            report.nodes[node] = tx.step(
+                f"{node}: restore host settings",
+                lambda n=node: run.restore_node(n, saved.nodes[n], lambda state: keep(n, state)),
+                writes=True,
             )
-            report.backup_path = str(backup) if kept else ""  # set as soon as written: also on interrupt
-    say(f"lock {snap.namespace}/{lock.NAME} released")
+
+    def undo(tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
+        changed = [n for n, r in report.nodes.items() if r.outcome == RESTORED]
+        shells = functools.partial(
+            tuning.node_shell, conn, namespace=namespace, image=image, timeout=timeout, run_id=run.run_id
+        )
+        patterns = {n: _pattern(snap, n) for n in changed}
+        return tuning.put_back_nodes(
+            shells, {n: before[n] for n in changed}, patterns, failure, say, run.warnings
+        )
+
+    result = transaction.run(
+        conn, snap.namespace, kind="restore-host", purpose=f"restore-host {saved.path.name}",
+        results_dir=results_dir, say=say, save=prepared,
+        forward=forward, undo=undo, recovering=recovering,
+    )  # fmt: skip
+    report.exit_code, report.journal_path = result.exit_code, result.journal_path
+    report.warnings.extend(result.warnings)
+    report.nodes.update(run.undone)
+    _finish(report, chosen, result, backup)
+    if any(n.outcome in (FAILED, outcomes.ROLLBACK_FAILED) for n in run.undone.values()):
+        report.exit_code = transaction.EXIT_UNFINISHED
     return report
+
+
+def _finish(report: HostRestoreReport, chosen: list[str], result: transaction.Result, backup: Path) -> None:
+    """What the report says per node after a transaction that did not finish."""
+    if result.state == transaction.DONE:
+        return
+    for node in chosen:
+        if node not in report.nodes:
+            report.nodes[node] = NodeRestore(node, SKIPPED, f"{result.failure}: not changed")
+    if result.state == transaction.ROLLED_BACK:
+        for node, o in (result.undone or {}).items():
+            old = report.nodes[node]
+            report.nodes[node] = NodeRestore(node, ROLLED_BACK, o.reason, old.commands)
+    elif result.state != transaction.NOT_WRITTEN:
+        for node, old in report.nodes.items():
+            if old.outcome in (RESTORED, ROLLED_BACK):
+                why = f"{result.failure}; {result.undo_error}; put it back with `cilium-lab restore-host {backup} --approve`"
+                report.nodes[node] = NodeRestore(node, outcomes.ROLLBACK_FAILED, why, old.commands)
 
 
 def _names(nodes: object) -> list[str] | None:

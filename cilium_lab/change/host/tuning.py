@@ -3,7 +3,9 @@
 `plan_host(snapshot)` says per node the exact commands still needed and what cannot be done and why;
 `apply_host(conn, plan, approved=True)` runs them: per node, one privileged host pod
 (`cluster.privileged`), the previous values read and saved to disk first (`host.host_node`), the
-commands, a read-back; a failure restores that node's saved values ("rolled back"). The host pods are
+commands, a read-back; a failure restores that node's saved values ("rolled back"). The run is one
+`change.transaction` (lock, journal, cancellation): an interrupt or an unexpected error puts back every
+node changed so far (`put_back_nodes`). The host pods are
 always deleted (also on KeyboardInterrupt) and leftovers of an earlier run are swept first. Nothing
 changes without approval. Outcomes are `change.outcomes`' named values in a `change.reports.ApplyReport`.
 Nodes are changed one at a time, in name order. The way to a node (`prepare`, `node_shell`,
@@ -12,18 +14,20 @@ Nodes are changed one at a time, in name order. The way to a node (`prepare`, `n
 
 from __future__ import annotations
 
+import functools
 import json
-import re
 import secrets
+import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import lock, outcomes
-from cilium_lab.change.host import host_node
+from cilium_lab.change import outcomes, transaction
+from cilium_lab.change.files import write_atomic
+from cilium_lab.change.host import host_node, values
 from cilium_lab.change.recording import Progress
 from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
 from cilium_lab.cluster import privileged
@@ -35,10 +39,9 @@ NO_CPUFREQ = "# no cpufreq on this node (typical of VMs): the hypervisor owns th
 GOVERNOR = "echo performance | tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
 IRQBALANCE = "systemctl disable --now irqbalance"
 PIN_IRQS = (
-    "for irq in $(grep {device} /proc/interrupts | cut -d: -f1); do "
+    "for irq in $(grep -- {device} /proc/interrupts | cut -d: -f1); do "
     "echo $((irq % $(nproc))) > /proc/irq/$irq/smp_affinity_list; done"
 )
-_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,10 @@ def plan_host(
     install_tuned: bool = False,
 ) -> HostPlan:
     """Per node what is still needed for `profile`; `install_tuned` lets apply install tuned where it is missing."""
-    if not isinstance(profile, str) or not _PROFILE_NAME.match(profile):
-        raise InputError(f"profile must be a tuned profile name such as network-latency, got {profile!r}")
+    if not values.valid("tuned profile", profile):
+        raise InputError(
+            f"profile must be a tuned profile name such as network-latency, got {values.shown(profile)}"
+        )
     if not isinstance(install_tuned, bool):
         raise InputError(f"install_tuned must be True or False, got {install_tuned!r}")
     known = [n.name for n in snapshot.nodes]
@@ -100,6 +105,7 @@ def plan_host(
 def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHostPlan:
     """The snapshot's host facts of one node -> what it still needs (the lines lab 15 prints)."""
     host, device = node.host, node.device or "eth0"
+    pattern = host_node.irq_pattern(device, node.nic_driver)  # checks the NIC name the node reported
     tuned = host_node.tuned_profile_of(host.get("tuned_profile"))
     lines, cannot = [], []
     if tuned == host_node.NOT_INSTALLED:
@@ -120,7 +126,7 @@ def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHo
         lines.append(GOVERNOR)
     if host.get("irqbalance") == "active":
         lines.append(IRQBALANCE)
-    lines.append(PIN_IRQS.format(device=device))
+    lines.append(PIN_IRQS.format(device=shlex.quote(device)))
     can_tune = tuned != host_node.NOT_INSTALLED or install_tuned
     return NodeHostPlan(
         node=node.name,
@@ -129,7 +135,7 @@ def node_plan(node: Any, profile: str, *, install_tuned: bool = False) -> NodeHo
         install_tuned=tuned == host_node.NOT_INSTALLED and install_tuned,
         governor=bool(governor) and governor != "performance",
         irqbalance=host.get("irqbalance") == "active",
-        irq_pattern=host_node.irq_pattern(device, node.nic_driver),
+        irq_pattern=pattern,
         cannot=tuple(cannot),
     )
 
@@ -155,26 +161,148 @@ def apply_host(
     run_id = new_run_id()
     backup = backup_file(results_dir, run_id)
     saved: dict[str, dict] = {}
-    # the change lock, as every change and restore-host takes it: no two runs change the same hosts at once
-    guard = (
-        lock.held(conn, plan.lock_namespace, purpose=f"host tuning {plan.profile}")
-        if plan.lock_namespace
-        else nullcontext()
-    )
-    with guard:
-        report.warnings += prepare(conn, namespace)
-        for name in sorted(plan.nodes):
-            say(f"{name}: host settings")
-            node = _NodeRun(
-                conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
-            )
-            report.nodes[name] = node.apply(lambda state, n=name: save_state(backup, saved, n, state))
+    before: dict[str, host_node.HostState] = {}
+
+    def one(name: str) -> outcomes.NodeOutcome:
+        say(f"{name}: host settings")
+        node = _NodeRun(
+            conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
+        )
+        try:
+            return node.apply(lambda state: _keep(backup, saved, before, name, state))
+        except BaseException:
+            if node.undone is not None:  # interrupted on this node: what its own restore did
+                report.nodes[name] = node.undone
+            raise
+        finally:
             report.steps += node.steps
             report.warnings += node.warnings
+
+    done = True
+    if not plan.lock_namespace:  # no Cilium namespace known: no lock and no cluster journal to keep
+        report.warnings += prepare(conn, namespace)
+        for name in sorted(plan.nodes):
+            report.nodes[name] = one(name)
+    else:
+        done = _transaction(
+            conn, plan, report, say, backup, before, one, namespace, image, timeout, run_id, results_dir
+        )
     report.backup_path = str(backup) if saved else ""
-    report.outcome = outcomes.overall(report.nodes.values())
-    report.message = _summary(report)
+    if done:
+        report.outcome = outcomes.overall(report.nodes.values())
+        report.message = _summary(report)
     return report
+
+
+def _keep(
+    path: Path,
+    saved: dict[str, dict],
+    before: dict[str, host_node.HostState],
+    node: str,
+    state: host_node.HostState,
+) -> None:
+    before[node] = state
+    save_state(path, saved, node, state)
+
+
+def _transaction(
+    conn: Connection,
+    plan: HostPlan,
+    report: ApplyReport,
+    say: Progress,
+    backup: Path,
+    before: dict[str, host_node.HostState],
+    one: Callable[[str], outcomes.NodeOutcome],
+    namespace: str,
+    image: str,
+    timeout: float,
+    run_id: str,
+    results_dir: str | Path,
+) -> bool:
+    """Lab 15 through `change.transaction`: each node a journaled step; on an interrupt or an unexpected
+    error, the nodes already changed are put back to their saved values and read back."""
+
+    def prepared() -> dict[str, str]:  # a user without the host role is refused here, before any journal
+        report.warnings.extend(prepare(conn, namespace))
+        return {"path": str(backup), "configmap": "", "stamp": run_id}
+
+    def forward(tx: transaction.Transaction) -> None:
+        for name in sorted(plan.nodes):
+            report.nodes[name] = tx.step(f"{name}: host settings", lambda n=name: one(n), writes=True)
+
+    def undo(tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
+        changed = [n for n, o in report.nodes.items() if o.outcome == outcomes.APPLIED]
+        patterns = {n: plan.nodes[n].irq_pattern for n in changed}
+        shells = functools.partial(
+            node_shell, conn, namespace=namespace, image=image, timeout=timeout, run_id=run_id
+        )
+        return put_back_nodes(
+            shells, {n: before[n] for n in changed}, patterns, failure, say, report.warnings
+        )
+
+    result = transaction.run(
+        conn, plan.lock_namespace, kind="host", purpose=f"host tuning {plan.profile}", results_dir=results_dir,
+        say=say, save=prepared, forward=forward, undo=undo,
+    )  # fmt: skip
+    report.exit_code, report.journal_path = result.exit_code, result.journal_path
+    report.interrupted = result.interrupted
+    report.warnings += result.warnings
+    if result.state == transaction.DONE:
+        return True
+    for name in sorted(plan.nodes):
+        if name not in report.nodes:
+            report.nodes[name] = outcomes.NodeOutcome(
+                name, outcomes.SKIPPED, f"{result.failure}: not changed"
+            )
+    if result.state == transaction.ROLLED_BACK:
+        report.nodes.update(result.undone or {})
+        report.message = f"{result.failure}; the nodes changed so far are back as saved, read back"
+    elif result.state != transaction.NOT_WRITTEN:
+        for name, o in report.nodes.items():
+            if o.outcome in (outcomes.APPLIED, outcomes.ROLLED_BACK):
+                reason = (
+                    f"{result.failure}; {result.undo_error}; run `cilium-lab restore-host {backup} --approve`"
+                )
+                report.nodes[name] = outcomes.NodeOutcome(name, outcomes.ROLLBACK_FAILED, reason)
+        report.message = f"rollback failed: {result.failure}; {result.undo_error}"
+    else:
+        report.message = f"{result.failure} before any node changed: nothing changed"
+    report.outcome = outcomes.overall(report.nodes.values())
+    if report.outcome == outcomes.ROLLBACK_FAILED:
+        report.exit_code = transaction.EXIT_UNFINISHED
+    return False
+
+
+def put_back_nodes(
+    shells: Callable[..., Any],
+    states: dict[str, host_node.HostState],
+    patterns: dict[str, str],
+    failure: str,
+    say: Progress,
+    warnings: list[str],
+) -> dict[str, outcomes.NodeOutcome]:
+    """Put each node back to `states` through a fresh host pod and read it back; `RollbackFailed` naming
+    the nodes that are not as saved. `shells(node, warnings=...)` opens a node's shell (`node_shell`)."""
+    done, left = {}, []
+    for node, state in sorted(states.items()):
+        try:
+            with shells(node, warnings=warnings) as shell:
+                for command in host_node.restore_commands(state, host_node.read(shell, patterns[node])):
+                    shell.ok(command)
+                    say(f"{node} (undo): {command}")
+                still = host_node.differences(state, host_node.read(shell, patterns[node]))
+        except ClusterError as err:
+            left.append(f"{node} ({err})")
+            continue
+        if still:
+            left.append(f"{node} (not as saved: {'; '.join(still)})")
+            continue
+        done[node] = outcomes.NodeOutcome(
+            node, outcomes.ROLLED_BACK, f"{failure}; the saved values are back, read back"
+        )
+    if left:
+        raise transaction.RollbackFailed("not put back: " + ", ".join(left))
+    return done
 
 
 def new_run_id() -> str:
@@ -230,6 +358,7 @@ class _NodeRun:
         self.namespace, self.image, self.timeout = namespace, image, timeout
         self.steps: list[str] = []
         self.warnings: list[str] = []
+        self.undone: outcomes.NodeOutcome | None = None  # set when an interrupt put this node back
 
     def apply(self, save: Callable[[host_node.HostState], None]) -> outcomes.NodeOutcome:
         name = self.plan.node
@@ -253,7 +382,9 @@ class _NodeRun:
             try:
                 return self._change(shell, before)
             except BaseException:
-                self._restore(shell, before)  # interrupted half way: put the node back before leaving
+                self.undone = self._restore(shell, before)  # interrupted half way: put the node back first
+                if self.undone.outcome == outcomes.FAILED:
+                    self.undone = outcomes.NodeOutcome(name, outcomes.ROLLBACK_FAILED, self.undone.reason)
                 raise
 
     def _change(self, shell: host_node.HostShell, before: host_node.HostState) -> outcomes.NodeOutcome:
@@ -287,7 +418,7 @@ class _NodeRun:
     def _commands(self, before: host_node.HostState) -> list[str]:
         lines = ["apt-get install -y tuned"] if self.plan.install_tuned else []
         lines += (
-            [f"tuned-adm profile {self.plan.tuned}"]
+            [f"tuned-adm profile {values.quoted('tuned profile', self.plan.tuned, InputError, 'the plan')}"]
             if self.plan.tuned and before.tuned != self.plan.tuned
             else []
         )
@@ -329,12 +460,9 @@ def _with_cannot(text: str, plan: NodeHostPlan) -> str:
 
 
 def save_state(path: Path, saved: dict[str, dict], node: str, state: host_node.HostState) -> None:
-    """Write every node's previous values so far, before that node changes (atomic rename)."""
+    """Write every node's previous values so far, before that node changes (temp file, fsync, rename)."""
     saved[node] = state.to_record()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(saved, indent=1, sort_keys=True))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(saved, indent=1, sort_keys=True))
 
 
 def _summary(report: ApplyReport) -> str:
@@ -347,6 +475,11 @@ def _check(conn: object, plan: object, approved: object, timeout: object, result
         raise InputError(
             f"plan must be a HostPlan from change.host.tuning.plan_host(), got {type(plan).__name__}"
         )
+    for name, node in plan.nodes.items():  # a plan built or edited by hand: its values go to a root shell
+        if node.tuned:
+            values.check("tuned profile", node.tuned, InputError, f"the plan's tuned profile for {name}")
+        if node.irq_pattern != host_node.VIRTIO_IRQS:
+            values.check("NIC name", node.irq_pattern, InputError, f"the plan's NIC for {name}")
     check_run_args(conn, approved, timeout, results_dir)
 
 

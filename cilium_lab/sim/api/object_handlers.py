@@ -31,9 +31,9 @@ class Target:
     name: str | None = None
     sub: str | None = None  # "status", "log", "exec"
 
-    def attrs(self, verb: str) -> Attributes:
+    def attrs(self, verb: str, name: str | None = None) -> Attributes:
         resource = f"{self.res.plural}/{self.sub}" if self.sub else self.res.plural
-        return Attributes(verb, self.res.group, resource, self.namespace, self.name)
+        return Attributes(verb, self.res.group, resource, self.namespace, name or self.name)
 
 
 def respond(obj: Any, status: int = 200) -> web.Response:
@@ -61,10 +61,11 @@ def _versioned(res: Resource, obj: Obj) -> Obj:
 
 
 async def list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
+    named = selectors.exact_name(request.query.get("fieldSelector"))  # what resourceNames can grant
     if request.query.get("watch") in ("true", "1"):
-        await authorize(request, t.attrs("watch"))
+        await authorize(request, t.attrs("watch", named))
         return await watch.serve(request, t.res, t.namespace)
-    await authorize(request, t.attrs("list"))
+    await authorize(request, t.attrs("list", named))
     b = backend_of(request)
     with b.store.lock:
         items = _select(request, b.store.list(t.res.key, t.namespace))
@@ -174,18 +175,34 @@ async def patch(request: web.Request, t: Target) -> web.Response:
     b = backend_of(request)
     with b.store.lock:
         current = b.store.get(t.res.key, t.namespace or "", t.name or "")
-        patched = patching.apply(request.headers.get("Content-Type", ""), current, raw)
+        patched = patching.apply(request.headers.get("Content-Type", ""), current, raw, custom=t.res.custom)
         if not isinstance(patched, dict):
             raise patching.invalid_patch("the patch turned the object into something that is not an object")
         return _write(request, t, current, patched)
 
 
+def _check_preconditions(t: Target, options: Any, current: Obj) -> None:
+    """DeleteOptions.preconditions: the uid and resourceVersion the caller read must still be the stored ones."""
+    wanted = (options or {}).get("preconditions") if isinstance(options, dict) else None
+    if not isinstance(wanted, dict):
+        return
+    meta = current["metadata"]
+    key = "/registry/" + "/".join(p for p in (t.res.plural, t.namespace, t.name) if p)
+    for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        if wanted.get(field) is not None and wanted[field] != meta.get(field):
+            detail = f"{label} in precondition: {wanted[field]}, {label} in object meta: {meta.get(field)}"
+            raise k8s_errors.precondition_failed(t.res.plural, t.name or "", t.res.group, key, detail)
+
+
 async def delete(request: web.Request, t: Target) -> web.Response:
     await authorize(request, t.attrs("delete"))
     b = backend_of(request)
+    options = await _body(request)
     with b.store.lock:
+        current = b.store.get(t.res.key, t.namespace or "", t.name or "")
+        _check_preconditions(t, options, current)
         if request.query.get("dryRun"):
-            return respond(b.store.get(t.res.key, t.namespace or "", t.name or ""))
+            return respond(current)
         gone = b.store.delete(t.res.key, t.namespace or "", t.name or "")
         if t.res.key == "namespaces":
             _delete_namespace_contents(request, t.name or "")

@@ -158,6 +158,12 @@ COLUMNS: dict[str, list[Column]] = {
         ("Data", "integer", 0, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
         AGE,
     ],
+    # leaseColumnDefinitions and printLease: NAME, HOLDER (spec.holderIdentity, "" when unset), AGE
+    "leases.coordination.k8s.io": [
+        N,
+        ("Holder", "string", 0, lambda o: str((o.get("spec") or {}).get("holderIdentity") or "")),
+        AGE,
+    ],
     "namespaces": [N, ("Status", "string", 0, lambda o: o.get("status", {}).get("phase", "Active")), AGE],
     "daemonsets.apps": [
         N,

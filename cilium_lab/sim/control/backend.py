@@ -15,12 +15,14 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
 from cilium_lab.sim.agent.runtime import Boot, Endpoint, ExecContext
 from cilium_lab.sim.control.faults import Faults
 from cilium_lab.sim.state import selectors
+from cilium_lab.sim.state.audit import AuditLog
 from cilium_lab.sim.state.host_settings import HostStates, HostWriteError
 from cilium_lab.sim.state.object_store import Store
 from cilium_lab.sim.state.profiles import NodeProfile, Profile
@@ -82,6 +84,7 @@ class Backend:
         self.users = Users()
         self.anonymous: Identity | None = None  # who a request without a token is (plain-http fallback only)
         self.faults = Faults()
+        self.audit = AuditLog()  # every authorized request: who, verb, resource, name, allowed
         self.clock = VirtualClock()
         self._rng = random.Random(seed)
         self._rr: dict[str, int] = {}
@@ -89,6 +92,8 @@ class Backend:
         self.boot_configs: dict[str, dict[str, str]] = {}  # pod uid -> config that boot read (for restore)
         self.nodes = {n.name: n for n in profile.nodes}
         self.hosts = HostStates(self.nodes)
+        # every exec's (namespace, pod, container, argv), newest last: what reached a shell, for tests to check
+        self.exec_log: deque[tuple[str, str, str, tuple[str, ...]]] = deque(maxlen=5000)
 
     # config ------------------------------------------------------------------------------------------
     def node_config(self, node: str) -> dict[str, str]:

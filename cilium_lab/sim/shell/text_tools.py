@@ -129,6 +129,8 @@ def _line_count(args: list[str]) -> int | None:
 def _short_flags(args: list[str], allowed: str) -> tuple[str | None, list[str]]:
     flags = ""
     while args and args[0].startswith("-") and len(args[0]) > 1:
+        if args[0] == "--":  # getopt: the end of the options, whatever follows
+            return flags, args[1:]
         if any(c not in allowed for c in args[0][1:]):
             return None, []
         flags += args[0][1:]

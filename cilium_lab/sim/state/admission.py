@@ -2,9 +2,10 @@
 
 Applies to POST/PUT/PATCH. Checks what a real API server checks first (names are
 RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
-selector matches its template) and fills the defaults the rest of this emulator relies on (pod
-phase Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from
-30000-32767, lowest free first where a real server picks at random). Errors are 422 Invalid with causes,
+selector matches its template, a Lease's times and durations, a CiliumNodeConfig has the fields its
+CRD's schema requires) and fills the defaults the rest of this emulator relies on (pod phase Pending, a
+Service's ClusterIP from the service CIDR, a NodePort Service's node ports from 30000-32767, lowest free
+first where a real server picks at random). Errors are 422 Invalid with causes,
 as `kubectl` shows them. Simplification: only these checks; everything else is accepted as sent.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from cilium_lab.sim.state import k8s_errors
@@ -122,7 +124,95 @@ def _check_daemonset(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
     return []
 
 
-CHECKS = {"configmaps": _check_configmap, "pods": _check_pod, "daemonsets.apps": _check_daemonset}
+# metav1.MicroTime's JSON form: time.Parse(RFC3339Micro, ...), whose ".000000" takes exactly six digits
+MICRO_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+LEASE_INTS = ("leaseDurationSeconds", "leaseTransitions")
+
+
+def _lease_decode_error(detail: str) -> k8s_errors.ApiError:
+    return k8s_errors.bad_request(f'Lease in version "v1" cannot be handled as a Lease: {detail}')
+
+
+def _check_lease(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What decoding (types, MicroTime, which it also normalises to UTC) and ValidateLeaseSpec (pkg/apis/coordination/validation, 1.26-1.32)
+    refuse: a duration <= 0, negative transitions."""
+    spec = obj.get("spec") or {}
+    if not isinstance(spec, dict):
+        raise _lease_decode_error(
+            "json: cannot unmarshal into Go struct field Lease.spec of type v1.LeaseSpec"
+        )
+    for key in ("acquireTime", "renewTime"):
+        value = spec.get(key)
+        if value is not None and not (isinstance(value, str) and MICRO_TIME.fullmatch(value)):
+            raise _lease_decode_error(f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00"')
+        if value is not None:  # stored as decoded and encoded again: MicroTime.MarshalJSON writes UTC, "Z"
+            spec[key] = datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for key in LEASE_INTS:
+        value = spec.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**31
+        ):
+            raise _lease_decode_error(
+                f"json: cannot unmarshal {value!r} into Go struct field LeaseSpec.spec.{key} of type int32"
+            )
+    holder = spec.get("holderIdentity")
+    if holder is not None and not isinstance(holder, str):
+        raise _lease_decode_error(
+            "json: cannot unmarshal into Go struct field LeaseSpec.spec.holderIdentity of type string"
+        )
+    causes = []
+    duration, transitions = spec.get("leaseDurationSeconds"), spec.get("leaseTransitions")
+    if duration is not None and duration <= 0:
+        causes.append(
+            (
+                "spec.leaseDurationSeconds",
+                "FieldValueInvalid",
+                f"Invalid value: {duration}: must be greater than 0",
+            )
+        )
+    if transitions is not None and transitions < 0:
+        causes.append(
+            (
+                "spec.leaseTransitions",
+                "FieldValueInvalid",
+                f"Invalid value: {transitions}: must be greater than or equal to 0",
+            )
+        )
+    return causes
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+
+
+def _check_ciliumnodeconfig(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The CRD's schema (cilium pkg/k8s/apis/cilium.io/client/crds/v2/ciliumnodeconfigs.yaml): `spec`
+    with `defaults` (string values) and `nodeSelector` required."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [("spec", "FieldValueRequired", "Required value")]
+    causes = [
+        (f"spec.{field}", "FieldValueRequired", "Required value")
+        for field in ("defaults", "nodeSelector")
+        if field not in spec
+    ]
+    for key, value in (spec.get("defaults") or {}).items():
+        if not isinstance(value, str):
+            kind = _JSON_TYPES.get(type(value), "null")
+            where = f"spec.defaults.{key}"
+            message = f'Invalid value: "{kind}": {where} in body must be of type string: "{kind}"'
+            causes.append((where, "FieldValueTypeInvalid", message))
+    return causes
+
+
+CHECKS = {
+    "configmaps": _check_configmap,
+    "pods": _check_pod,
+    "daemonsets.apps": _check_daemonset,
+    "leases.coordination.k8s.io": _check_lease,
+    "ciliumnodeconfigs.cilium.io": _check_ciliumnodeconfig,
+}
 
 
 def _default_pod(obj: dict[str, Any], store: Store, cidr: str) -> None:

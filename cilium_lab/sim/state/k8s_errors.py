@@ -77,6 +77,16 @@ def conflict(resource: str, name: str, group: str = "") -> ApiError:
     return ApiError(409, "Conflict", message, _details(resource, group, name))
 
 
+def precondition_failed(resource: str, name: str, group: str, key: str, detail: str) -> ApiError:
+    """A delete whose DeleteOptions.preconditions (uid, resourceVersion) no longer hold: the registry turns
+    storage's InvalidObjError into a Conflict (apiserver/pkg/storage/interfaces.go Preconditions.Check)."""
+    message = (
+        f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": StorageError: invalid object,'
+        f" Code: 4, Key: {key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: {detail}"
+    )
+    return ApiError(409, "Conflict", message, _details(resource, group, name))
+
+
 def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str = "") -> ApiError:
     """`causes` are (field, cause reason, message) triples, e.g. ("metadata.name", "FieldValueRequired", ...)."""
     summary = ", ".join(f"{f}: {m}" for f, _, m in causes)
@@ -125,11 +135,19 @@ def method_not_allowed() -> ApiError:
     )
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
+def unsupported_media_type(custom: bool = False) -> ApiError:
+    """415 for a PATCH; custom resources accept no strategic merge patch (but server-side apply, which
+    this emulator does not serve). Worded as k8s.io/apiserver's negotiation.NewUnsupportedMediaTypeError,
+    which does not name the type sent."""
+    accepted = (
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+        if custom
+        else "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+    )
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got "{content_type}")',
+        f"the body of the request was in an unknown format - accepted media types include: {accepted}",
     )
 
 

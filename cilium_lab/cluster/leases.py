@@ -1,0 +1,200 @@
+"""coordination.k8s.io/v1 Leases as plain dicts: read, create, replace (guarded), delete (guarded), and the
+spec parsed without trusting it.
+
+The change lock is a Lease (`change.lock`); this module is its only way to the API (CoordinationV1Api).
+`parse` reads whatever a Lease holds into a `LeaseSpec` whose fields are None where a value is missing or
+unusable (no holder, a time without a zone or that is no time, a duration that is not a positive finite
+number), each with a line in `problems`: a taker decides from that, and never crashes on what another
+writer left. Times are written as metav1.MicroTime (RFC 3339 with exactly six fractional digits), which
+is what the API server accepts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import kubernetes.client as k8s
+
+from cilium_lab.cluster import objects
+from cilium_lab.cluster.connect import Connection
+
+Obj = dict[str, Any]
+RESOURCE = "leases"
+
+
+@dataclass(frozen=True)
+class LeaseSpec:
+    """A Lease's spec as far as it can be trusted; None marks a field that is missing or unusable."""
+
+    holder: str | None
+    acquired: datetime | None
+    renewed: datetime | None
+    duration: float | None  # seconds
+    transitions: int | None
+    resource_version: str
+    annotations: dict[str, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
+def micro_time(when: datetime) -> str:
+    """metav1.MicroTime's JSON form: UTC, six fractional digits, "Z".
+
+    The client validates a body into its V1Lease model and writes the times back with `isoformat()`, which
+    drops a fraction of zero that MicroTime requires (the server then answers 400): a whole second is
+    sent one microsecond later."""
+    when = when.astimezone(UTC)
+    return (when.replace(microsecond=1) if when.microsecond == 0 else when).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _time(spec: Obj, key: str, problems: list[str]) -> datetime | None:
+    value = spec.get(key)
+    if value is None:
+        problems.append(f"no {key}")
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        problems.append(f"{key} {str(value)[:60]!r} is not a time")
+        return None
+    if when.tzinfo is None:
+        problems.append(f"{key} {str(value)[:60]!r} has no time zone")
+        return None
+    return when
+
+
+def _duration(spec: Obj, problems: list[str]) -> float | None:
+    value = spec.get("leaseDurationSeconds")
+    if value is None:
+        problems.append("no leaseDurationSeconds")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(f"leaseDurationSeconds {str(value)[:60]!r} is not a number")
+        return None
+    if not math.isfinite(value) or value <= 0:
+        problems.append(f"leaseDurationSeconds {value!r} is not a positive finite number")
+        return None
+    return float(value)
+
+
+def _holder(spec: Obj, problems: list[str]) -> str | None:
+    value = spec.get("holderIdentity")
+    if not isinstance(value, str) or not value.strip():
+        problems.append("no holderIdentity")
+        return None
+    return value
+
+
+def _transitions(spec: Obj) -> int | None:
+    value = spec.get("leaseTransitions")
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None  # type: ignore[return-value]
+
+
+def parse(obj: Obj) -> LeaseSpec:
+    """The spec of a Lease object, every field checked; never raises on malformed contents."""
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    if not isinstance(spec, dict):
+        spec = {}
+    problems: list[str] = []
+    holder = _holder(spec, problems)
+    renewed = _time(spec, "renewTime", problems)
+    duration = _duration(spec, problems)
+    acquired = _time(spec, "acquireTime", [])  # only shown: a missing acquireTime does not matter
+    return LeaseSpec(
+        holder=holder,
+        acquired=acquired,
+        renewed=renewed,
+        duration=duration,
+        transitions=_transitions(spec),
+        resource_version=objects.resource_version(obj),
+        annotations=objects.annotations(obj),
+        problems=tuple(problems),
+    )
+
+
+def body(
+    namespace: str,
+    name: str,
+    spec: Obj,
+    *,
+    resource_version: str = "",
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> Obj:
+    meta: Obj = {"name": name, "namespace": namespace}
+    if resource_version:
+        meta["resourceVersion"] = resource_version
+    if labels:
+        meta["labels"] = dict(labels)
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
+
+
+def _api(conn: Connection) -> k8s.CoordinationV1Api:
+    return k8s.CoordinationV1Api(conn.api_client)
+
+
+def _where(namespace: str, name: str, verb: str) -> dict[str, str]:
+    return {"verb": verb, "resource": RESOURCE, "namespace": namespace, "name": name}
+
+
+def read(conn: Connection, namespace: str, name: str, *, timeout: float | None = None) -> Obj:
+    return objects.request(
+        conn,
+        _api(conn).read_namespaced_lease,
+        name,
+        namespace,
+        **_where(namespace, name, "get"),
+        **_timeout(timeout),
+    )
+
+
+def create(conn: Connection, lease: Obj, *, timeout: float | None = None) -> Obj:
+    """Create atomically: `apierrors.AlreadyExists` when the name is taken."""
+    meta = lease["metadata"]
+    return objects.request(
+        conn,
+        _api(conn).create_namespaced_lease,
+        meta["namespace"],
+        lease,
+        **_where(meta["namespace"], meta["name"], "create"),
+        **_timeout(timeout),
+    )
+
+
+def replace(conn: Connection, lease: Obj, *, timeout: float | None = None) -> Obj:
+    """PUT guarded by the resourceVersion in `lease`: `apierrors.Conflict` when it changed since."""
+    meta = lease["metadata"]
+    return objects.request(
+        conn,
+        _api(conn).replace_namespaced_lease,
+        meta["name"],
+        meta["namespace"],
+        lease,
+        **_where(meta["namespace"], meta["name"], "update"),
+        **_timeout(timeout),
+    )
+
+
+def delete(
+    conn: Connection, namespace: str, name: str, resource_version: str, *, timeout: float | None = None
+) -> None:
+    """Delete only the version that was read (a precondition): `apierrors.Conflict` when it changed since."""
+    options = {"preconditions": {"resourceVersion": resource_version}} if resource_version else {}
+    objects.request(
+        conn,
+        _api(conn).delete_namespaced_lease,
+        name,
+        namespace,
+        body=options,
+        **_where(namespace, name, "delete"),
+        **_timeout(timeout),
+    )
+
+
+def _timeout(timeout: float | None) -> dict[str, float]:
+    return {"_request_timeout": timeout} if timeout else {}
