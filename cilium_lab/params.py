@@ -19,7 +19,7 @@ from cilium_lab import targets
 from cilium_lab.catalog import Item, Param
 from cilium_lab.errors import InputError
 
-Value = bool | int | str  # what a parameters cell's literal can be
+Value = bool | int | str | None  # what a parameters cell's literal can be (None: decided at run time)
 V = TypeVar("V", bool, int, str)
 # a Kubernetes node name is an RFC 1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain)
 _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -79,6 +79,8 @@ def _tests(value: object) -> tuple[str, ...]:
 def check(param: Param, value: object) -> Value:
     """`value` as `param` declares it, or one InputError line saying what it accepts."""
     name = param.name
+    if value is None and param.default is None:  # "auto": the lab decides from the target
+        return None
     if param.kind is int:
         number = _typed(name, value, int)
         low = param.low if param.low is not None else -(2**63)

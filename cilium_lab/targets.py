@@ -7,6 +7,11 @@
 
 This is the only module that starts an embedded cluster. Everything it returns reaches the cluster
 through `cluster.connect`, the same code path as a real cluster.
+
+An embedded cluster started for one run (a notebook's own, or a `cilium-lab run` batch's) carries a
+ledger, the ConfigMap kube-system/cilium-lab-series: it says that nobody else uses the cluster, and
+which steps of the series have had their turn on it (`series_done`, `mark_done`). `sim serve` starts
+no ledger: its cluster is shared, like a real one, and a lab never catches it up.
 """
 
 from __future__ import annotations
@@ -119,11 +124,49 @@ def open_target(
 
 @contextlib.contextmanager
 def embedded_kubeconfig(profile: str, seed: int = 0) -> Iterator[str]:
-    """Start an embedded cluster for a batch of labs and yield its kubeconfig path."""
+    """Start an embedded cluster for a batch of labs (this run's own: it gets the ledger) and yield its
+    kubeconfig path."""
     from cilium_lab.sim.cluster import EmbeddedCluster
 
     with EmbeddedCluster(profile=profile, seed=seed) as embedded:
+        _start_ledger(str(embedded.kubeconfig))
         yield str(embedded.kubeconfig)
+
+
+LEDGER_NAMESPACE, LEDGER = "kube-system", "cilium-lab-series"
+
+
+def _start_ledger(kubeconfig: str) -> None:
+    from cilium_lab.cluster import configmaps
+    from cilium_lab.cluster import connect as cluster_connect
+
+    conn = cluster_connect.connect(kubeconfig, "")
+    configmaps.create(conn, LEDGER_NAMESPACE, LEDGER, {"owner": "one cilium-lab run", "done": ""})
+
+
+def series_done(target: Target) -> set[int] | None:
+    """The step numbers that have had their turn on this run's own embedded cluster; None when the cluster
+    is not one run's own (a real cluster, `sim serve`, no ledger): then nothing is ever caught up."""
+    if target.spec.kind != "sim" or not target.simulated or target.connection is None:
+        return None
+    from cilium_lab.cluster import apierrors, configmaps
+
+    try:
+        ledger = configmaps.read(target.connection, LEDGER_NAMESPACE, LEDGER)
+    except apierrors.NotFound:
+        return None
+    return {int(n) for n in ledger.data.get("done", "").split(",") if n.strip().isdigit()}
+
+
+def mark_done(target: Target, numbers: set[int]) -> None:
+    """Add `numbers` to the ledger of this run's own embedded cluster (no-op elsewhere)."""
+    done = series_done(target)
+    if done is None:
+        return
+    from cilium_lab.cluster import configmaps
+
+    text = ",".join(str(n) for n in sorted(done | numbers))
+    configmaps.patch(target.connection, LEDGER_NAMESPACE, LEDGER, {"done": text})
 
 
 def _start_embedded(target: Target, profile: str, seed: int) -> None:
@@ -136,3 +179,4 @@ def _start_embedded(target: Target, profile: str, seed: int) -> None:
     target._closers.append(embedded.stop)
     target.started_embedded = True
     atexit.register(embedded.stop)
+    _start_ledger(target.kubeconfig)

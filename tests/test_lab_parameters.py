@@ -66,7 +66,9 @@ def test_a_labs_parameters_cell_is_its_items_declaration(item: Item):
     assert list(own) == [p.name for p in item.parameters]
     for p in item.parameters:
         info = own[p.name]
-        assert info["inferred_type_name"] == p.kind.__name__, p.name
+        # None: decided at run time, annotated as a string papermill reads ("Optional[bool]")
+        kind = p.kind.__name__ if p.default is not None else f"Optional[{p.kind.__name__}]"
+        assert info["inferred_type_name"] == kind, p.name
         assert info["default"] == (f'"{p.default}"' if p.kind is str else repr(p.default)), p.name
         assert info["help"] == p.help, p.name
 
@@ -81,7 +83,8 @@ def test_params_refuse_a_bad_value_in_one_line(item: Item, name: str, value: obj
 @pytest.mark.parametrize(("item", "p"), DECLARED, ids=[f"{i.lab}-{p.name}" for i, p in DECLARED])
 def test_good_values_and_defaults_pass(item: Item, p: Param):
     assert params.build(item).extra[p.name] == p.default
-    good = {"pod_cidr": "10.42.0.0/16", "canary_nodes": "vm-1, board-2", "mtu": 1500, "keep_disabled": True}
+    good = {"pod_cidr": "10.42.0.0/16", "canary_nodes": "vm-1, board-2", "mtu": 1500, "keep_disabled": True,
+            "demonstrate": False}  # fmt: skip
     value = good.get(p.name, p.default)
     assert params.build(item, **{p.name: value}).extra[p.name] == value
 

@@ -9,6 +9,7 @@ each version's cilium-config keys and spellings; verify looks read `CiliumStatus
 
 from cilium_lab.catalog import sources as src
 from cilium_lab.catalog.model import (
+    DEMONSTRATE,
     RESTART_AGENTS,
     RESTART_PODS,
     Check,
@@ -207,6 +208,7 @@ BPF_HOST_ROUTING = Item(
         src.PR_ROUTING_STATUS_LINE,
     ),
     fallback="bypass-iptables-conntrack",
+    options=(DEMONSTRATE,),
 )
 
 # NICs the guide lists for BIG TCP, as `ethtool -i` names them: mlx4 -> mlx4_en, mlx5 -> mlx5_core, ice.

@@ -27,6 +27,7 @@ __all__ = [
     "BLOCKED",
     "CANARY_NODES",
     "CAN_ENABLE",
+    "DEMONSTRATE",
     "ENABLED",
     "NOT_APPLICABLE",
     "RESTART_AGENTS",
@@ -208,13 +209,17 @@ class Param:
 
     name: str
     help: str  # the parameters cell's comment, word for word
-    default: bool | int | str = ""  # the parameters cell's literal
+    default: bool | int | str | None = (
+        ""  # the parameters cell's literal; None: decided at run time (`help` says how)
+    )
     kind: type[bool] | type[int] | type[str] = str
     low: int | None = None  # int parameters: the smallest value accepted
     high: int | None = None  # int parameters: the largest value accepted
     form: ParamForm = ""
 
     def __post_init__(self) -> None:
+        if self.default is None:
+            return
         if not isinstance(self.default, self.kind) or isinstance(self.default, bool) != (self.kind is bool):
             raise InputError(f"parameter {self.name}: default {self.default!r} is not a {self.kind.__name__}")
 
@@ -222,6 +227,16 @@ class Param:
 # Every item that changes Cilium's config can go to some nodes first (`change.plan`'s canary).
 CANARY_NODES = Param(
     "canary_nodes", "nodes to change first (CiliumNodeConfig), comma list; empty: all", "", form="node-names"
+)
+
+# Where a step's feature is already in effect, a lab can show its effect as the articles do: switch it
+# off on the chosen nodes, measure, switch it back, measure (`session.demonstration`). None: decided by the
+# target (`session.demonstration.wanted`): on for the embedded cluster, off on a real one.
+DEMONSTRATE = Param(
+    "demonstrate",
+    "where the step is in effect already: switch it off and back on to measure it; None: on for the embedded cluster only",
+    None,
+    bool,
 )
 
 

@@ -56,6 +56,8 @@ class Decision(StrEnum):
     FAILED = Outcome.FAILED.value
     ROLLBACK_FAILED = Outcome.ROLLBACK_FAILED.value
     MEASURED_LOCALLY = "measured locally (no cluster changed)"  # cluster="local"
+    # the feature was in effect: switched off, measured, and the backup put back (`session.demonstration`)
+    DEMONSTRATED = "demonstrated (switched off and back on; the cluster as found)"
     COMMANDS_SHOWN = "no change (commands shown; a kernel change is a node reboot)"  # lab 14
 
     @classmethod

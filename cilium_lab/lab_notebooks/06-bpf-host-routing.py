@@ -20,9 +20,11 @@
 # Where a node cannot take it, the agent quietly falls back to `Legacy` ("Re-enabling host legacy
 # routing as bypassing needs kernel 5.10.0 or newer", cilium/cilium#13330); this lab shows which
 # nodes do, and why. Because Cilium turns it on by itself once labs 02 and 03 are in, the capable
-# nodes usually have it already: then this lab changes nothing there and verifies it, and lab 03's
-# measurement shows its effect. Where an operator had pinned legacy host routing, the before and
-# after here show it.
+# nodes usually have it already. Then, with `demonstrate` on (the default on the embedded cluster; on
+# a real one it is off unless you set it, and needs approval like any change), the lab shows its
+# effect as the article does, "Cilium" against "Cilium (Legacy Host Routing)": it pins
+# `enable-host-legacy-routing: "true"` on those nodes, measures, puts the saved config back and
+# measures again. Where an operator had pinned legacy host routing, the plain before and after show it.
 
 # %% tags=["parameters"]
 cluster: str = "sim:seed-mixed"  # sim:<profile> (embedded), kube, kube:<context> or local
@@ -34,6 +36,7 @@ samples: int = 5  # samples per test, before and after
 duration: int = 10  # seconds per netperf run
 tests: str = "TCP_STREAM,TCP_RR,TCP_CRR"  # comma list of TCP_STREAM, TCP_STREAM_MULTI, TCP_RR, TCP_CRR
 scenario: str = "pod-to-pod"  # pod-to-pod, pod-to-pod-same-node, host-to-host, pod-to-service
+demonstrate: "Optional[bool]" = None  # where the step is in effect already: switch it off and back on to measure it; None: on for the embedded cluster only
 canary_nodes: str = ""  # nodes to change first (CiliumNodeConfig), comma list; empty: all
 
 # %%
@@ -42,7 +45,8 @@ from cilium_lab import session
 lab = session.start(
     "06-bpf-host-routing",
     cluster=cluster, kubeconfig=kubeconfig, approve=approve, results_dir=results_dir, seed=seed,
-    samples=samples, duration=duration, tests=tests, scenario=scenario, canary_nodes=canary_nodes,
+    samples=samples, duration=duration, tests=tests, scenario=scenario, demonstrate=demonstrate,
+    canary_nodes=canary_nodes,
 )
 
 # %% [markdown]

@@ -1,10 +1,14 @@
-"""A lab run alone on its own embedded cluster starts where the series would have left it.
+"""One rule for every entry point: a lab on this run's own embedded cluster starts where the series would
+have left it; on any other cluster it changes nothing it was not asked to.
 
-The series is cumulative: lab N assumes the steps before it. When a lab starts a fresh embedded
-cluster for itself (cluster="sim:<profile>" and no kubeconfig), there is nobody's cluster to
-protect, so the earlier steps are applied to that in-memory cluster through the same plan/apply
-path, and the notebook says which. Never on a real cluster, nor on an embedded cluster a batch run
-shares (a kubeconfig was given): there the earlier labs did the work.
+The series is cumulative: lab N assumes the steps before it. An embedded cluster that this run started
+for itself (a notebook's own in JupyterLab or papermill, or the one `cilium-lab run` starts for its
+batch) carries a ledger of the steps that have had their turn on it (`targets.series_done`). Before a
+lab starts, each earlier step without its turn is applied to that in-memory cluster through the same
+plan/apply path, and the notebook says which: `cilium-lab run 06`, papermill and JupyterLab all start
+lab 06 after labs 01-05, while in `cilium-lab run --all` the earlier labs had their own turn (applied or
+not, as the run was approved). A real cluster, or a shared embedded one (`sim serve`), has no ledger:
+nothing is ever caught up there.
 """
 
 from __future__ import annotations
@@ -21,19 +25,29 @@ from cilium_lab.session import show
 NOT_KEPT = ("hubble-overhead",)
 
 
-def wanted(target: targets.Target, item: Item) -> bool:
-    return target.spec.kind == "sim" and target.started_embedded and item.number > 1
+def to_catch_up(target: targets.Target, item: Item) -> list[Item] | None:
+    """The rule: the earlier steps to apply before `item`'s lab starts; None where nothing is ever caught
+    up (not this run's own embedded cluster)."""
+    done = targets.series_done(target)
+    if done is None:
+        return None
+    return [
+        earlier
+        for earlier in catalog.TUNINGS
+        if earlier.number < item.number
+        and earlier.number not in done
+        and earlier.id not in NOT_KEPT
+        and earlier.targets
+    ]
 
 
-def catch_up(conn: Connection, lab_item: Item, results_dir: Path) -> list[tuple[str, str]]:
-    """Apply the tuning items before `lab_item`; return (item, outcome) pairs."""
+def catch_up(conn: Connection, items: list[Item], results_dir: Path) -> list[tuple[str, str]]:
+    """Apply `items` in order; return (item, outcome) pairs for those that changed or failed."""
     from cilium_lab.change.config import applying, planning
     from cilium_lab.cluster import snapshot
 
     done: list[tuple[str, str]] = []
-    for item in catalog.TUNINGS:
-        if item.number >= lab_item.number or item.id in NOT_KEPT or not item.targets:
-            continue
+    for item in items:
         snap = snapshot.take(conn)
         params = {"pod_cidr": snap.config.get("cluster-pool-ipv4-cidr")} if item.params else {}
         try:
@@ -52,7 +66,7 @@ def announce(done: list[tuple[str, str]]) -> None:
         return
     lines = ", ".join(f"{catalog.get(i).number:02d} {i} ({outcome})" for i, outcome in done)
     show.markdown(
-        "This lab started its own embedded cluster, so the earlier steps of the series were applied to it "
-        f"first, as the series would have left it: {lines}. Run the labs in order (or `cilium-lab run --all`) "
-        "to see each step's own before and after."
+        "This lab runs on an embedded cluster this run started for itself, so the earlier steps of the series "
+        f"were applied to it first, as the series would have left it: {lines}. Run the labs in order (or "
+        "`cilium-lab run --all`) to see each step's own before and after."
     )

@@ -58,11 +58,15 @@ def host_plan(snap: Snapshot, params: LabParams) -> HostPlan:
     return host.plan_host(snap, profile=params.get("profile", str, "network-latency"))
 
 
-def confirm(session: RunView, planned: Plan | HostPlan) -> Confirmation:
-    """Show the plan with Apply/Cancel (or apply at once with approve=True) and what came of it."""
+def confirm(
+    session: RunView, planned: Plan | HostPlan, apply: Callable[..., ApplyReport] | None = None
+) -> Confirmation:
+    """Show the plan with Apply/Cancel (or apply at once with approve=True) and what came of it; `apply`
+    replaces the plain apply (a demonstration's off, measure, back)."""
     from cilium_lab.ui import confirm as confirming
 
-    decision = confirming.confirm(planned, _applier(session), approve=session.params.approve, show=False)
+    applier = apply or _applier(session)
+    decision = confirming.confirm(planned, applier, approve=session.params.approve, show=False)
     if decision.report is not None:
         show.html_or_text(decision.report)
     elif decision.error:
@@ -127,3 +131,28 @@ def restore(session: RunView, applied: Plan | HostPlan) -> ApplyReport | None:
     )
     show.html_or_text(report)
     return report
+
+
+def fallback_advice(item: Item, snap: Snapshot) -> dict[str, dict[str, str]]:
+    """Where nodes cannot take `item`: per node the reason, the series' advice (`Item.fallback`) and
+    whether that advice is in effect there; shown, and returned for the record ({} when none)."""
+    if item.fallback is None:
+        return {}
+    advice = catalog.get(item.fallback)
+    found = {}
+    for node in snap.nodes:
+        readiness = catalog.evaluate(item, node, cilium_version=snap.cilium_version)
+        if readiness.state != catalog.BLOCKED:
+            continue
+        state = catalog.evaluate(advice, node, cilium_version=snap.cilium_version).state
+        found[node.name] = {"reason": "; ".join(readiness.reasons), "advice": advice.id,
+                            "advice_lab": advice.lab, "advice_state": state}  # fmt: skip
+    if found:
+        show.markdown(
+            f"**Where {item.title} cannot be had** ({', '.join(found)}): "
+            f"{next(iter(found.values()))['reason']}. The series' advice for these nodes: "
+            f"{advice.title} (lab {advice.number:02d}), now "
+            + ", ".join(f"{n}: {v['advice_state']}" for n, v in found.items())
+            + "."
+        )
+    return found

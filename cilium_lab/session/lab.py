@@ -26,11 +26,14 @@ from cilium_lab.session import (
     about,
     catchup,
     changing,
+    commands,
+    demonstration,
     local_kernel,
     measuring,
     nodes,
     record,
     show,
+    status_columns,
     summary,
 )
 
@@ -41,16 +44,6 @@ if TYPE_CHECKING:
     from cilium_lab.change.reports import ApplyReport
     from cilium_lab.cluster.snapshot import Snapshot
     from cilium_lab.ui.confirm import Decision as Confirmation
-
-STATUS_COLUMNS = {
-    "routing": "routing_network",
-    "KPR": "kube_proxy_replacement",
-    "masquerading": "masquerading",
-    "host routing": "host_routing",
-    "bandwidth mgr": "bandwidth_manager",
-    "congestion": "congestion_control",
-    "hubble": "hubble",
-}
 
 
 class LabSession:
@@ -72,6 +65,7 @@ class LabSession:
         self.snapshot_after: Snapshot | None = None
         self.readiness_rows: list[dict[str, str]] = []
         self.plan_: Plan | HostPlan | None = None
+        self.demo_plan: Plan | None = None  # the switch-off of a demonstration (`session.demonstration`)
         self.confirmation: Confirmation | None = None
         self.report: ApplyReport | None = None
         # a view of the series changes nothing; a tuning lab's decision comes from its confirm step
@@ -97,13 +91,15 @@ class LabSession:
         return bench.ResultStore(self.results_dir / "samples", run_id=self.run_id)
 
     def catch_up(self) -> None:
-        """On an embedded cluster of its own, apply the series' earlier steps first (`session.catchup`)."""
-        if not catchup.wanted(self.target, self.item):
+        """On this run's own embedded cluster, apply the series' earlier steps first (`session.catchup`)."""
+        items = catchup.to_catch_up(self.target, self.item)
+        if items is None:
             return
-        done = catchup.catch_up(self.target.connection, self.item, self.results_dir / "catch-up")
+        done = catchup.catch_up(self.target.connection, items, self.results_dir / "catch-up")
         catchup.announce(done)
         if done:
             self.record_extra["catch_up"] = done
+        targets.mark_done(self.target, {self.item.number, *(i.number for i in items)})
 
     def about(self) -> None:
         show.markdown(about.markdown(self.item))
@@ -124,6 +120,7 @@ class LabSession:
         show.table(nodes_frame(snap), caption=f"**{head}**")
         for node, why in sorted(snap.problems.items()):
             show.markdown(f"- {node}: {why}")
+        self._commands("snapshot", commands.snapshot(snap))
 
     def readiness(self) -> None:
         if self._skip_local("readiness"):
@@ -136,6 +133,8 @@ class LabSession:
                          "reasons": "; ".join(r.reasons), "needs first": ", ".join(r.needs)})  # fmt: skip
         self.readiness_rows = rows
         show.table(pd.DataFrame(rows), caption=f"**{self.item.title}: readiness per node**")
+        if self.item.kind == "tuning":
+            self._commands("readiness", commands.readiness(self.item, snap))
 
     def _need_snapshot(self) -> Snapshot:
         if self.snapshot_before is None:
@@ -169,14 +168,22 @@ class LabSession:
         result = measuring.measure(self, phase, self.nodes_for_bench[phase], current)
         self.measurements[phase] = result
         self.summaries[phase] = result.summary  # computed once: bootstrap CIs are not free
+        self._commands(
+            f"measure {phase}",
+            commands.measurement(
+                self.params.tests, self.params.duration, result.client_node, result.server_node
+            ),
+        )
 
     def compare(self) -> None:
         if self.local:
             return  # the local kernel lab compared A and B in its one measurement
-        if "before" not in self.measurements or "after" not in self.measurements:
+        # a demonstration compares the feature switched off against it on again (the "after")
+        before = demonstration.PHASE if demonstration.PHASE in self.measurements else "before"
+        if before not in self.measurements or "after" not in self.measurements:
             show.markdown("_Comparison: skipped, there is no before and after pair from this run._")
             return
-        self.comparison = measuring.compare(self, self.summaries["before"], self.summaries["after"])
+        self.comparison = measuring.compare(self, self.summaries[before], self.summaries["after"], before)
 
     def journey(self) -> None:
         measuring.journey(self.results_dir)
@@ -190,6 +197,10 @@ class LabSession:
         self.plan_ = planned
         if refused:
             self.decision = Decision.REFUSED
+        self.demo_plan = demonstration.plan(self, self._need_snapshot(), planned)
+        shown = self.demo_plan or planned
+        if shown is not None:
+            self._commands("plan", commands.change(shown))
 
     def confirm(self) -> None:
         if self._skip_local("the change"):
@@ -200,13 +211,33 @@ class LabSession:
         if self.plan_ is None:
             show.markdown("_Nothing to confirm: there is no plan (see the plan step)._")
             return
-        self.confirmation = changing.confirm(self, self.plan_)
+        if self.demo_plan is not None:
+            self.confirmation = changing.confirm(self, self.demo_plan, apply=self._demonstrate)
+        else:
+            self.confirmation = changing.confirm(self, self.plan_)
         self.report = self.confirmation.report
-        self.decision = changing.decision_of(self.confirmation)
+        self.decision = self._decision_of(changing.decision_of(self.confirmation))
         if self.report is not None:  # the record exists as soon as the change ended, whatever follows
             self.record_path = record.write(self)
             if self.report.interrupted:  # a signal cancelled it: after its rollback, the notebook stops
                 raise Interrupted(self.report.interrupted)
+
+    def _demonstrate(self, off: Plan, *, approved: bool) -> ApplyReport:
+        """The confirmation's apply for a demonstration: off, measure, back (`session.demonstration`)."""
+        if not approved:
+            raise ValueError("a demonstration runs only once approved")
+        if "before" not in self.nodes_for_bench:
+            self.nodes_for_bench["before"] = measuring.pick_nodes(self._need_snapshot(), self.readiness_rows)
+        report, measured = demonstration.run(self, off, self.nodes_for_bench["before"])
+        if measured is not None:
+            self.measurements[demonstration.PHASE] = measured
+            self.summaries[demonstration.PHASE] = measured.summary
+        self.record_extra["demonstration"] = {"switched_off": list(off.scoped), "phase": demonstration.PHASE}
+        return report
+
+    def _decision_of(self, decision: Decision) -> Decision:
+        demonstrated = self.demo_plan is not None and decision == Decision.APPLIED
+        return Decision.DEMONSTRATED if demonstrated else decision
 
     def applied(self) -> bool:
         """Whether the change is applied; takes in an Apply or Cancel clicked after the confirm cell returned."""
@@ -215,7 +246,7 @@ class LabSession:
             self.decision = Decision.CANCELLED
         if confirmation is not None and confirmation.report is not None and self.report is None:
             self.report = confirmation.report  # clicked in JupyterLab after the cell returned
-            self.decision = Decision.of(confirmation.report.outcome)
+            self.decision = self._decision_of(Decision.of(confirmation.report.outcome))
         return self.report is not None and self.report.outcome == Outcome.APPLIED
 
     def verify(self) -> None:
@@ -226,6 +257,15 @@ class LabSession:
         verified = self.report.after if self.report is not None else None
         self.snapshot_after = verified if verified is not None else self.take_snapshot()
         changing.verify(self.item, self.snapshot_after, self.report, changed=changed)
+        self._commands("verify", commands.verification(self.item, self.snapshot_after))
+
+    def _commands(self, step: str, lines: list[str]) -> None:
+        """Show the commands behind a step, collapsed; the record keeps them per step."""
+        commands.shown(lines)
+        if lines:
+            shown = self.record_extra.setdefault("commands_behind", {})
+            assert isinstance(shown, dict)
+            shown[step] = lines
 
     def restore(self) -> None:
         """Undo this lab's change (lab 08 measures Hubble's cost, then turns it back on by default)."""
@@ -278,6 +318,11 @@ class LabSession:
     # -- record ------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        if self.item.kind == "tuning" and not self.local and self.item.fallback is not None:
+            snap = self.snapshot_after or self._need_snapshot()
+            advice = changing.fallback_advice(self.item, snap)
+            if advice:
+                self.record_extra["fallback"] = advice
         self.record_path = record.write(self)
         show.markdown(f"Result record: `{self.record_path}`; decision: **{self.decision}**.")
 
@@ -287,7 +332,6 @@ def nodes_frame(snap: Snapshot) -> pd.DataFrame:
     for n in snap.nodes:
         row = {"node": n.name, "arch": n.arch, "kernel": n.kernel, "os": n.os_image, "ready": n.ready,
                "device": n.device, "driver": n.nic_driver, "mtu": n.mtu}  # fmt: skip
-        for column, attr in STATUS_COLUMNS.items():
-            row[column] = getattr(n.status, attr, None) if n.status else None
+        row.update(status_columns.row(n, snap.cilium_version, snap.problems.get(n.name, "")))
         rows.append(row)
     return pd.DataFrame(rows)

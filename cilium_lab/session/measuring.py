@@ -84,11 +84,13 @@ def measure(
     return result
 
 
-def compare(session: RunView, before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Before against after from the store, with the two phases' summaries drawn side by side."""
+def compare(
+    session: RunView, before: pd.DataFrame, after: pd.DataFrame, before_phase: str = "before"
+) -> pd.DataFrame:
+    """`before_phase` against after from the store, with the two phases' summaries drawn side by side."""
     from cilium_lab.ui import figures, model_assumptions
 
-    table = bench.compare(session.store, session.lab)
+    table = bench.compare(session.store, session.lab, before=before_phase)
     shown = table[table["metric"].isin(KEY_METRICS)]
     show.table(shown[[c for c in COMPARED_SHOWN if c in shown.columns]].round(3),
                caption="**Before against after** (ratio = after / before, 95 % bootstrap CI)")  # fmt: skip

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from cilium_lab import targets
     from cilium_lab.bench import ResultStore
     from cilium_lab.catalog import Item
+    from cilium_lab.change.config.plans import Plan
+    from cilium_lab.change.host.tuning import HostPlan
     from cilium_lab.change.outcomes import Decision
     from cilium_lab.change.reports import ApplyReport
     from cilium_lab.cluster.snapshot import Snapshot
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class RunView(Protocol):
-    """The fields and calls of one lab run that `changing`, `measuring` and `record` read."""
+    """The fields and calls of one lab run that the step modules read."""
 
     lab: str
     item: Item
@@ -28,6 +30,7 @@ class RunView(Protocol):
     run_id: str
     results_dir: Path
     readiness_rows: list[dict[str, str]]
+    plan_: Plan | HostPlan | None
     report: ApplyReport | None
     decision: Decision
     comparison: pd.DataFrame | None

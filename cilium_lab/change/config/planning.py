@@ -21,7 +21,7 @@ from cilium_lab import catalog
 from cilium_lab.change import outcomes
 from cilium_lab.change.config import scope
 from cilium_lab.change.config.plans import Plan
-from cilium_lab.change.node_labels import canary_label, takes_label
+from cilium_lab.change.node_labels import canary_label, demo_label, takes_label
 from cilium_lab.cluster import nodeconfig, objects
 from cilium_lab.cluster.snapshot import Snapshot
 from cilium_lab.errors import InputError
@@ -153,6 +153,60 @@ def plan(
         scope_note=scope.explain(item.id, readiness, where, name if node_config else None),
         devices={n.name: _device(n) for n in snapshot.nodes},
     )
+
+
+def plan_switch_off(snapshot: Snapshot, item_id: str, nodes: Sequence[str]) -> Plan:
+    """A demonstration's change: `item` switched off on `nodes` (where it is in effect), through a
+    CiliumNodeConfig of its own (label `cilium-lab.io/demo-<item>`), each of its on/off settings negated.
+    Verified like any change, except that those nodes must show the item no longer in effect."""
+    item = catalog.get(item_id)
+    chosen = _check_nodes(snapshot, nodes)
+    off = {}
+    for setting, value in item.targets.items():
+        if not isinstance(value, bool):
+            raise InputError(f"{item.id} cannot be switched off for a demonstration: {setting} is not on/off")
+        off[setting] = not value
+    if not off or not chosen:
+        raise InputError(f"{item.id}: nothing to switch off (no on/off setting, or no node chosen)")
+    version = snapshot.cilium_version
+    readiness = {n.name: catalog.evaluate(item, n, cilium_version=version) for n in snapshot.nodes}
+    in_effect = tuple(n for n in chosen if readiness[n].state == catalog.ENABLED)
+    if not in_effect:
+        raise InputError(
+            f"{item.id} is in effect on none of {', '.join(chosen)}: there is nothing to switch off"
+        )
+    change = _translate(snapshot, off, in_effect)
+    changes = dict(change.configmap)
+    name = f"cilium-lab-demo-{item.id}"
+    if any(objects.name_of(cnc) == name for cnc in snapshot.node_configs):
+        raise InputError(
+            f"CiliumNodeConfig {snapshot.namespace}/{name} already exists (an unfinished demonstration);"
+            f" delete it first: kubectl -n {snapshot.namespace} delete ciliumnodeconfig {name}"
+        )
+    manifest = nodeconfig.manifest(
+        name, snapshot.namespace, version, {demo_label(item.id): "true"},
+        {k: v for k, v in changes.items() if v is not None},
+    )  # fmt: skip
+    expected = {
+        n: outcomes.NodeOutcome(n, outcomes.APPLIED, "in effect: switched off for the demonstration")
+        if n in in_effect
+        else outcomes.NodeOutcome(n, outcomes.SKIPPED, "not switched off (not chosen, or not in effect)")
+        for n in readiness
+    }
+    base = _config_of(snapshot, in_effect)
+    return Plan(
+        item=item.id, title=item.title, cilium_version=version, namespace=snapshot.namespace,
+        configmap=snapshot.install.configmap, targets=off, changes=changes,
+        previous={k: base.get(k) for k in changes}, helm={}, cli=(), restart=tuple(item.restart),
+        readiness=readiness, expected=expected, config_resource_version=snapshot.config_resource_version,
+        helm_managed=snapshot.helm_managed, helm_release=snapshot.install.helm_release,
+        simulated=snapshot.simulated, node_config=manifest,
+        not_ready=tuple(n.name for n in snapshot.nodes if n.name in in_effect and not n.ready),
+        scoped=in_effect,
+        scope_note=f"a demonstration: {item.id} switched off on {', '.join(in_effect)} through CiliumNodeConfig"
+        f" {name}, measured, then the backup put back; cilium-config is unchanged",
+        devices={n.name: _device(n) for n in snapshot.nodes}, switch_off=True,
+    )  # fmt: skip
 
 
 def _node_config_name(item_id: str, canary: tuple[str, ...], where: scope.Scope) -> str | None:

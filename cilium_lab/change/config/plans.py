@@ -12,7 +12,7 @@ from html import escape
 
 from cilium_lab import catalog
 from cilium_lab.change import outcomes
-from cilium_lab.change.node_labels import canary_label, takes_label
+from cilium_lab.change.node_labels import canary_label, demo_label, takes_label
 from cilium_lab.change.reports import table, tag
 
 
@@ -43,6 +43,8 @@ class Plan:
     scope_note: str = ""  # why the change is scoped (or refused everywhere), in words; "" when it is not
     left_out: tuple[str, ...] = ()  # target settings left out: some node in scope cannot take them
     devices: dict[str, str] = field(default_factory=dict)  # node -> "enp1s0 (virtio_net)", for reasons
+    # a demonstration: the item switched off on the selected nodes, verified as no longer in effect there
+    switch_off: bool = False
 
     @property
     def nothing_to_do(self) -> bool:
@@ -67,6 +69,8 @@ class Plan:
     @property
     def node_label(self) -> str:
         """The label that puts a node under this change's CiliumNodeConfig."""
+        if self.switch_off:
+            return demo_label(self.item)
         return canary_label(self.item) if self.canary else takes_label(self.item)
 
     @property
@@ -113,6 +117,8 @@ def _value(value: str | None) -> str:
 
 
 def _scope(plan: Plan) -> str:
+    if plan.switch_off:
+        return f"switched off on {', '.join(plan.scoped)} for a demonstration"
     if plan.scoped:
         return f"only {', '.join(plan.scoped)} (the others cannot take it)"
     if plan.canary:

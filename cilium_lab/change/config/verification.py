@@ -37,6 +37,11 @@ def node_outcome(plan: Plan, after: Snapshot, node: str) -> outcomes.NodeOutcome
     seen = catalog.observe(
         catalog.get(plan.item), facts, skip_settings=skip, cilium_version=after.cilium_version
     )
+    if plan.switch_off:  # a demonstration: the item must no longer be in effect here
+        why = "; ".join(seen.evidence) or f"nothing reports {', '.join(seen.unseen)}"
+        if seen.enabled is False:
+            return outcomes.NodeOutcome(node, outcomes.APPLIED, f"switched off: {why}")
+        return outcomes.NodeOutcome(node, outcomes.FAILED, f"still in effect after switching it off: {why}")
     if seen.enabled:
         return outcomes.NodeOutcome(node, outcomes.APPLIED, "; ".join(seen.evidence) or "in effect")
     why = "; ".join(seen.evidence) or f"nothing reports {', '.join(seen.unseen)}"
