@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make lab: run all labs, approved, on the embedded (simulated) cluster; executed notebooks and HTML in $(OUT)/
+## on the series' fleet two outcomes are the lesson, not a failure: lab 07 is refused (no node has a BIG TCP
+## NIC driver: exit 4) and lab 12 is rolled back (virtio_net has no native XDP: exit 5); the batch names each
 lab: $(STAMP)
-	$(VENV)/bin/cilium-lab run --all --approve --html --out $(OUT)
+	$(VENV)/bin/cilium-lab run --all --approve --html --out $(OUT) || { rc=$$?; [ $$rc -eq 4 ] || [ $$rc -eq 5 ]; }
 
 ## make test: lint, layer contracts and the test suite (root-only and browser tests run where possible);
 ## the local kernel lab's real-packet tests run last, alone, so no other test's load skews them
