@@ -4,7 +4,7 @@ Uses nbconvert's HTMLExporter with the `offline` template beside this module (th
 the scripts it would fetch from CDNs). The notebooks hold figures as plotly JSON (`ui.rendering`):
 each becomes a div, and every page loads plotly.js from one plotly-<version>.min.js written beside
 it, so a folder of walkthroughs carries plotly.js once and works offline as a whole. Before writing,
-anything that looks like a credential is replaced, and a page that still references a remote script
+anything that looks like a credential is replaced (`cilium_lab.scrub`), and a page that still references a remote script
 is refused.
 """
 
@@ -16,26 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from cilium_lab.errors import InputError, LabError
+from cilium_lab.scrub import scrub
 from cilium_lab.ui import rendering
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-# Credentials that must never reach a walkthrough: bearer tokens, kubeconfig key/cert data, passwords.
-_SECRETS = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(
-        r"(?i)((?:token|password|client-key-data|client-certificate-data)[\"']?\s*[:=]\s*[\"']?)[^\s\"'<>,}]{6,}"
-    ),
-    re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWTs
-]
 _REMOTE_SCRIPT = re.compile(r"<script[^>]+src=[\"']https?://", re.I)
-
-
-def scrub(text: str) -> str:
-    """Replace credential-looking values with [REDACTED]."""
-    for pattern in _SECRETS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
-    return text
 
 
 def to_html(notebook: Path, out: Path | None = None) -> Path:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab import catalog, export, params, targets
+from cilium_lab import catalog, export, params, scrub, targets
 from cilium_lab.errors import InputError
 from cilium_lab.notebooks import LABS_DIR
 
@@ -214,6 +214,8 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
         )
     except Exception as err:  # papermill raises its own error types; the notebook keeps the details
         error = _one_line(err)
+    if executed.is_file():
+        scrub.scrub_notebook(executed)  # outputs and error messages may echo a server URL or a token
     record = _read_record(Path(params["results_dir"]), lab)
     return LabRun(lab, executed, not error, time.monotonic() - started, error, record=record)
 

@@ -51,9 +51,12 @@ def scorecard(kubeconfig: str, conn: Connection, work: Path, embedded) -> None:
 
 
 def bench(kubeconfig: str, conn: Connection, work: Path, embedded) -> None:
+    # each exec answers 4 s late, so the run lasts long enough (6 samples, 24 s) to renew its liveness Lease
+    embedded.faults.api_delay("*", "pods/exec", 4.0)
     _cli("bench", "--cluster", "kube", "--kubeconfig", kubeconfig, "--samples", "2", "--duration", "1",
          "--scenario", "pod-to-pod,host-to-host,pod-to-service", "--tests", "TCP_RR",
          "--results-dir", str(work / "bench"), "--json")  # fmt: skip
+    embedded.faults.clear()
 
 
 def stale_lock(embedded) -> None:

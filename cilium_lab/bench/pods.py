@@ -1,10 +1,11 @@
 """The benchmark deployment of one measurement: choose nodes, create the pods, remove them afterwards.
 
 Called by `bench.runner`; calls `cluster.discover` (nodes) and `cluster.workloads` (Kubernetes
-calls). `deployed()` is a context manager: it sweeps leftovers of earlier runs, creates only the
-pods the chosen scenarios need (plus a ClusterIP service for pod-to-service), waits until they
-run, and deletes them in a `finally`, so Ctrl-C (KeyboardInterrupt) or an error leaves nothing
-behind. The image is the one cilium-cli pins (netbench.md §10, cilium-cli defaults/defaults.go;
+calls). `deployed()` is a context manager: it holds the run's liveness record (`bench.liveness`:
+refused with exit code 3 while another live run measures on the same nodes), sweeps what dead runs
+left (never a live run's pods), creates only the pods the chosen scenarios need (plus a ClusterIP
+service for pod-to-service), labelled with the run id, waits until they run, and deletes them in a
+`finally`, so Ctrl-C (KeyboardInterrupt) or an error leaves nothing behind. The image is the one cilium-cli pins (netbench.md §10, cilium-cli defaults/defaults.go;
 the digest there is truncated in our reference, so we pin the tag).
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from cilium_lab.bench import netperf, scenarios
+from cilium_lab.bench import liveness, netperf, scenarios
 from cilium_lab.cluster import discover, objects, workloads
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
@@ -136,9 +137,33 @@ def deployed(
         raise InputError(f"streams must be a whole number from 1 to {MAX_STREAMS}, got {streams!r}")
     client, server = choose_nodes(conn, client_node, server_node)
     workloads.ensure_namespace(conn, namespace)
-    swept = workloads.sweep(conn, namespace, keep_run_id=run_id)
+    with liveness.held(conn, namespace, run_id, (client, server)):
+        yield from _deploy(conn, namespace, run_id, chosen, client, server, image, streams, timeout)
+
+
+def _deploy(
+    conn: Connection,
+    namespace: str,
+    run_id: str,
+    chosen: list[scenarios.Scenario],
+    client: str,
+    server: str,
+    image: str,
+    streams: int,
+    timeout: float,
+) -> Iterator[Deployment]:
+    dead: set[str] = set()
+
+    def alive() -> set[str]:
+        found = liveness.records(conn, namespace)
+        live = {r.run_id for r in found if r.live()} | {run_id}
+        dead.update(r.run_id for r in found if r.run_id not in live)
+        return live
+
+    swept = workloads.sweep(conn, namespace, alive=alive)
     if swept:
-        log.info("removed %d benchmark object(s) left by earlier runs: %s", len(swept), ", ".join(swept))
+        log.info("removed %d benchmark object(s) left by dead runs: %s", len(swept), ", ".join(swept))
+    liveness.remove_dead(conn, namespace, dead)
     ports = service_ports(streams)
     suffix = secrets.token_hex(3)
     specs = pod_specs(

@@ -5,6 +5,7 @@ Errors the user can act on (`LabError`) print as one line on stderr and exit wit
 `exit_code` (2 for bad input; 3 when the cluster stopped us, e.g. a live change lease); anything else
 is a bug and keeps its traceback. A verb that changes the cluster returns its report's exit code (5 rolled
 back, 6 unfinished, 130/143 interrupted).
+Everything printed goes through `cilium_lab.scrub`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from cilium_lab import __version__
+from cilium_lab import __version__, scrub
 from cilium_lab.errors import LabError
 
 # verb modules, in the order `--help` lists them
@@ -88,17 +89,20 @@ def _without_unused_iri_grammars() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _without_unused_iri_grammars()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    # every line printed (results, warnings, errors, logs) is scrubbed of credentials
     try:
-        return int(args.func(args) or 0)
-    except LabError as err:
-        print(f"cilium-lab: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("cilium-lab: interrupted", file=sys.stderr)
-        return 130
+        with scrub.console():
+            _without_unused_iri_grammars()
+            argv = list(sys.argv[1:] if argv is None else argv)
+            args = build_parser(argv[0] if argv else None).parse_args(argv)
+            try:
+                return int(args.func(args) or 0)
+            except LabError as err:
+                print(f"cilium-lab: error: {err}", file=sys.stderr)
+                return err.exit_code
+            except KeyboardInterrupt:
+                print("cilium-lab: interrupted", file=sys.stderr)
+                return 130
     except BrokenPipeError:  # the reader went away (`cilium-lab labs | head`): say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

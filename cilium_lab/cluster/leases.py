@@ -1,7 +1,8 @@
 """coordination.k8s.io/v1 Leases as plain dicts: read, create, replace (guarded), delete (guarded), and the
 spec parsed without trusting it.
 
-The change lock is a Lease (`change.lock`); this module is its only way to the API (CoordinationV1Api).
+The change lock is a Lease (`change.lock`), and so is each benchmark run's liveness record (`bench.liveness`);
+this module is their only way to the API (CoordinationV1Api).
 `parse` reads whatever a Lease holds into a `LeaseSpec` whose fields are None where a value is missing or
 unusable (no holder, a time without a zone or that is no time, a duration that is not a positive finite
 number), each with a line in `problems`: a taker decides from that, and never crashes on what another
@@ -151,6 +152,21 @@ def read(conn: Connection, namespace: str, name: str, *, timeout: float | None =
         **_where(namespace, name, "get"),
         **_timeout(timeout),
     )
+
+
+def list_labelled(conn: Connection, namespace: str, labels: dict[str, str]) -> list[Obj]:
+    """The Leases in `namespace` carrying every one of `labels` (a label selector, done by the server)."""
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    listing = objects.request(
+        conn,
+        _api(conn).list_namespaced_lease,
+        namespace,
+        label_selector=selector,
+        verb="list",
+        resource=RESOURCE,
+        namespace=namespace,
+    )
+    return listing.get("items", [])
 
 
 def create(conn: Connection, lease: Obj, *, timeout: float | None = None) -> Obj:

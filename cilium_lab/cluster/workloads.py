@@ -2,8 +2,8 @@
 
 Called by `bench.pods` (which decides what to deploy); calls the CoreV1 API through
 `cluster.objects`. Every object carries `app.kubernetes.io/managed-by: cilium-lab`, the run id and
-its role, so a run removes exactly its own objects and a later run can sweep what an earlier one
-left behind (netbench.md §9.11). Only pods and services are touched, one by one, so the
+its role, so a run removes exactly its own objects and a later run can sweep what a dead one left
+behind (netbench.md §9.11); which runs are alive is the caller's to say (`bench.liveness`). Only pods and services are touched, one by one, so the
 `cilium-lab-bench` Role in deploy/rbac.yaml suffices (no deletecollection).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,10 +204,15 @@ def delete_run(conn: Connection, namespace: str, run_id: str) -> list[str]:
     )
 
 
-def sweep(conn: Connection, namespace: str, *, keep_run_id: str) -> list[str]:
-    """Delete benchmark objects that earlier runs left behind (any run id but `keep_run_id`)."""
-    pods = [p for p in list_pods(conn, namespace) if objects.labels(p).get(RUN_LABEL) != keep_run_id]
-    services = [s for s in list_services(conn, namespace) if objects.labels(s).get(RUN_LABEL) != keep_run_id]
+def sweep(conn: Connection, namespace: str, *, alive: Callable[[], Collection[str]]) -> list[str]:
+    """Delete benchmark objects of runs that are not alive; returns what was deleted.
+
+    `alive()` (the run ids to keep) is asked after the objects are listed: a run records that it is
+    alive before it creates its pods, so a pod listed here is never one whose live run went unseen."""
+    pods, services = list_pods(conn, namespace), list_services(conn, namespace)
+    keep = set(alive())
+    pods = [p for p in pods if objects.labels(p).get(RUN_LABEL) not in keep]
+    services = [s for s in services if objects.labels(s).get(RUN_LABEL) not in keep]
     return _delete(conn, namespace, pods, services)
 
 

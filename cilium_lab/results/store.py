@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from cilium_lab import scrub
 from cilium_lab.errors import InputError
 from cilium_lab.results.labels import LABELS
 
@@ -130,7 +131,7 @@ def load_all(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def _append_line(path: Path, record: Mapping[str, Any]) -> None:
-    line = json.dumps(record, default=str, allow_nan=False) + "\n"
+    line = scrub.dumps(record, default=str, allow_nan=False) + "\n"  # no credential reaches a file
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line)
         handle.flush()

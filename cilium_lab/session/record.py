@@ -7,11 +7,11 @@ The decision and the outcomes are `change.outcomes` StrEnums: the file holds the
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cilium_lab import scrub
 from cilium_lab.change.files import write_atomic
 from cilium_lab.change.outcomes import Decision, Outcome
 
@@ -58,4 +58,4 @@ def exit_code(session: RunView) -> int:
 def write(session: RunView) -> Path:
     path = Path(session.results_dir) / f"{session.lab}.json"
     # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
-    return write_atomic(path, json.dumps(build(session), indent=2, default=str))
+    return write_atomic(path, scrub.dumps(build(session), indent=2, default=str))

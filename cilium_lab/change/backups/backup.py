@@ -12,11 +12,11 @@ value. Pruning old ones is `backups.backup_prune`.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cilium_lab import scrub
 from cilium_lab.change import node_labels
 from cilium_lab.change.backups.backup_format import (
     MANAGED_BY,
@@ -73,7 +73,7 @@ def save(conn: Connection, namespace: str, name: str, cilium_version: str, resul
     path = folder / f"{stamp}-{name}.json"
     who = (cluster.uid, cluster.server)
     record = file_record(namespace, name, state.data, state.resource_version, cncs, labels, who)
-    write_atomic(path, json.dumps(record, indent=2, sort_keys=True))  # temp file, fsync, rename
+    write_atomic(path, scrub.dumps(record, indent=2, sort_keys=True))  # temp file, fsync, rename
     backup_name = PREFIX + stamp
     configmaps.create(
         conn,

@@ -15,7 +15,6 @@ Nodes are changed one at a time, in name order. The way to a node (`prepare`, `n
 from __future__ import annotations
 
 import functools
-import json
 import secrets
 import shlex
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cilium_lab import scrub
 from cilium_lab.change import outcomes, transaction
 from cilium_lab.change.files import write_atomic
 from cilium_lab.change.host import host_node, values
@@ -462,7 +462,7 @@ def _with_cannot(text: str, plan: NodeHostPlan) -> str:
 def save_state(path: Path, saved: dict[str, dict], node: str, state: host_node.HostState) -> None:
     """Write every node's previous values so far, before that node changes (temp file, fsync, rename)."""
     saved[node] = state.to_record()
-    write_atomic(path, json.dumps(saved, indent=1, sort_keys=True))
+    write_atomic(path, scrub.dumps(saved, indent=1, sort_keys=True))
 
 
 def _summary(report: ApplyReport) -> str:
