@@ -28,6 +28,8 @@ def cluster():
 
 def _patch_and_restart(kubectl, data: str) -> None:
     kubectl(*NS, "patch", "cm", "cilium-config", "--type", "merge", "-p", f'{{"data":{data}}}')
+    # kubectl stamps restartedAt to the second and refuses a second restart within the same second
+    time.sleep(1.1)
     kubectl(*NS, "rollout", "restart", "ds/cilium")
 
 
