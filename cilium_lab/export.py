@@ -8,9 +8,11 @@ page that still references a remote script is refused.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+from cilium_lab import outputs
 from cilium_lab.errors import InputError, LabError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -33,20 +35,39 @@ def scrub(text: str) -> str:
     return text
 
 
-def to_html(notebook: Path, out: Path | None = None) -> Path:
-    """Write the walkthrough next to the notebook (or to `out`) and return its path."""
-    from nbconvert import HTMLExporter
-
-    notebook = Path(notebook)
+def check_notebook(notebook: Path) -> Path:
+    """`notebook` if it is a notebook file, else one InputError line."""
     if not notebook.is_file() or notebook.suffix != ".ipynb":
         raise InputError(
             f"{notebook} is not an executed notebook (.ipynb): run the lab first with `cilium-lab run`"
         )
+    try:
+        json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise InputError(
+            f"{notebook} is not a readable notebook ({type(err).__name__}): give an executed .ipynb"
+        ) from None
+    return notebook
+
+
+def to_html(notebook: Path, out: Path | None = None) -> Path:
+    """Write the walkthrough next to the notebook (or to `out`) and return its path."""
+    from nbconvert import HTMLExporter
+
+    notebook = check_notebook(Path(notebook))
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
     body, _ = exporter.from_filename(str(notebook))
     body = scrub(body)
     if _REMOTE_SCRIPT.search(body):
         raise LabError(f"{notebook.name}: the walkthrough would load a script from the internet; not written")
-    out = Path(out) if out else notebook.with_suffix(".html")
+    body = body.replace("<head>", f"<head>\n{GENERATOR}", 1)
+    out = outputs.place(Path(out) if out else notebook.with_suffix(".html"), _walkthrough)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+GENERATOR = '<meta name="generator" content="cilium-lab export">'  # how a walkthrough of ours is known
+
+
+def _walkthrough(path: Path) -> bool:
+    return outputs.head_has(path, GENERATOR)

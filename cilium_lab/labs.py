@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab import catalog, export, params, targets
+from cilium_lab import catalog, exit_codes, export, outputs, params, targets
 from cilium_lab.errors import InputError
 from cilium_lab.notebooks import LABS_DIR
 
@@ -98,6 +98,14 @@ class LabRun:
     error: str = ""
     html: Path | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    error_name: str = ""  # the class of the error the notebook stopped with ("InputError", ...)
+
+    @property
+    def exit_code(self) -> int:
+        """The README's exit code of this lab (`exit_codes.of_lab`); 1 when it failed and neither its record
+        nor its error says why."""
+        code = exit_codes.of_lab(self.record, self.error_name)
+        return code or (exit_codes.OK if self.ok else exit_codes.INTERNAL)
 
 
 def run(
@@ -121,8 +129,27 @@ def run(
     targets.preflight(cluster, kubeconfig)  # before anything is started or written
     _check_local(labs, cluster)
     declared = _check_parameters(labs, parameters or {})
+    outputs.check_folder(out_dir, "--out")
     if on_start:
         on_start()
+    with outputs.undo_new_folders(out_dir):
+        return _run_all(labs, declared, out_dir, cluster, kubeconfig, approve, html, seed, parameters, on_lab,
+                        shared_kernel)  # fmt: skip
+
+
+def _run_all(
+    labs: Sequence[Lab],
+    declared: dict[str, set[str]],
+    out_dir: Path,
+    cluster: str,
+    kubeconfig: str,
+    approve: bool,
+    html: bool,
+    seed: int,
+    parameters: Mapping[str, Any] | None,
+    on_lab: Callable[[LabRun], None] | None,
+    shared_kernel: bool,
+) -> list[LabRun]:
     # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative to theirs would
     # land (or be looked for) there, so they are made absolute here
     out_dir = Path(out_dir).resolve()
@@ -176,9 +203,9 @@ def _kernel(labs: Sequence[Lab], shared: bool) -> AbstractContextManager[str | N
 def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None) -> LabRun:
     import papermill
 
-    executed = out_dir / f"{lab.name}.ipynb"
+    executed = outputs.place(out_dir / f"{lab.name}.ipynb", _executed)
     started = time.monotonic()
-    error = ""
+    error = error_name = ""
     try:
         papermill.execute_notebook(
             str(lab.notebook),
@@ -193,9 +220,25 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
             engine_name=engine,
         )
     except Exception as err:  # papermill raises its own error types; the notebook keeps the details
-        error = _one_line(err)
+        error, error_name = _one_line(err), str(getattr(err, "ename", type(err).__name__))
     record = _read_record(Path(params["results_dir"]), lab)
-    return LabRun(lab, executed, not error, time.monotonic() - started, error, record=record)
+    if error_name and not record:
+        _load_error_classes()  # so that exit_codes knows the notebook's error by its class name
+    return LabRun(
+        lab, executed, not error, time.monotonic() - started, error, record=record, error_name=error_name
+    )
+
+
+def _load_error_classes() -> None:
+    import cilium_lab.session  # noqa: F401  (imports every layer, hence every LabError subclass)
+
+
+def _executed(path: Path) -> bool:
+    """An executed notebook of ours (papermill's metadata): a rerun replaces it."""
+    try:
+        return "papermill" in json.loads(path.read_text()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def local_labs(labs: Sequence[Lab]) -> list[Lab]:

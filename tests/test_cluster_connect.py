@@ -88,13 +88,13 @@ def test_kubeconfig_env_is_used_when_no_path_given(tmp_path, answering, monkeypa
 
 def test_missing_kubeconfig_names_the_path_and_the_fix(tmp_path):
     missing = str(tmp_path / "nope.yaml")
-    with pytest.raises(ClusterError, match=r"kubeconfig not found: .*nope\.yaml; pass --kubeconfig"):
+    with pytest.raises(InputError, match=r"kubeconfig not found: .*nope\.yaml; pass --kubeconfig"):
         connect(missing)
 
 
 def test_unknown_context_lists_available_ones(tmp_path, answering):
     url, _ = answering
-    with pytest.raises(ClusterError, match=r"unknown context 'prod'.*available: lab, dev"):
+    with pytest.raises(InputError, match=r"unknown context 'prod'.*available: lab, dev"):
         connect(_kubeconfig(tmp_path, url, contexts=("lab", "dev")), "prod")
 
 
@@ -114,7 +114,7 @@ def test_expired_credentials_say_so(tmp_path, answering):
 def test_not_a_kubeconfig_is_a_clear_error(tmp_path):
     path = tmp_path / "k"
     path.write_text("just: [text")
-    with pytest.raises(ClusterError, match="not a valid kubeconfig"):
+    with pytest.raises(InputError, match="not a valid kubeconfig"):
         connect(str(path))
 
 

@@ -13,6 +13,7 @@ import signal
 import threading
 from pathlib import Path
 
+from cilium_lab import limits
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
 from cilium_lab.results.labels import SIMULATED
@@ -24,11 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = verbs.add_parser("serve", help="serve an embedded cluster on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--profile", default="seed-mixed", help="profile name or path to a profile YAML")
     serve.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig for this cluster")
-    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    serve.add_argument(
+        "--port", default=0, help=f"port on 127.0.0.1, {limits.span(limits.PORT)} (default 0: any free port)"
+    )
     serve.add_argument(
         "--state", default=None, help="state file: restored at start, saved on change and at exit"
     )
-    serve.add_argument("--seed", type=int, default=0, help="seed of the simulated measurements")
+    serve.add_argument(
+        "--seed", default=0, help=f"seed of the simulated measurements, {limits.span(limits.SEED)}"
+    )
     serve.set_defaults(func=serve_command)
     profiles = verbs.add_parser("profiles", help="list the simulator profiles")
     add_json_option(profiles)
@@ -38,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     from cilium_lab.sim.cluster import EmbeddedCluster
 
+    args.port = limits.whole("--port", args.port, limits.PORT)
+    args.seed = limits.whole("--seed", args.seed, limits.SEED)
     kubeconfig = Path(args.kubeconfig)
     if not kubeconfig.parent.is_dir():
         raise InputError(

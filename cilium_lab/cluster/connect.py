@@ -68,11 +68,11 @@ def _contexts(config_file: str) -> tuple[list[str], str]:
     try:
         contexts, active = k8s_config.list_kube_config_contexts(config_file=config_file)
     except ConfigException as err:
-        raise ClusterError(
+        raise InputError(
             f"kubeconfig {config_file} has no usable contexts ({err}); check the file"
         ) from None
     except Exception as err:  # YAML errors of many types: the file is not a kubeconfig
-        raise ClusterError(
+        raise InputError(
             f"kubeconfig {config_file} is not a valid kubeconfig ({type(err).__name__}); check the file"
         ) from None
     return [c["name"] for c in contexts or []], (active or {}).get("name", "")
@@ -81,17 +81,17 @@ def _contexts(config_file: str) -> tuple[list[str], str]:
 def _load_file(paths: list[str], context: str, configuration: k8s.Configuration) -> str:
     missing = [p for p in paths if not Path(p).is_file()]
     if len(missing) == len(paths):
-        raise ClusterError(
+        raise InputError(
             f"kubeconfig not found: {', '.join(paths)}; pass --kubeconfig PATH (kubeconfig=...) or set KUBECONFIG"
         )
     config_file = os.pathsep.join(p for p in paths if p not in missing)
     names, active = _contexts(config_file)
     if context and context not in names:
-        raise ClusterError(
+        raise InputError(
             f"unknown context {context!r} in {config_file}; available: {', '.join(names) or '(none)'}"
         )
     if not context and not active:
-        raise ClusterError(
+        raise InputError(
             f"kubeconfig {config_file} has no current context; pass one of: {', '.join(names)}"
         )
     try:

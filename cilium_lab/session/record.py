@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cilium_lab import outputs
+
 if TYPE_CHECKING:
     from cilium_lab.session.lab import LabSession
 
@@ -43,8 +45,13 @@ def build(session: LabSession) -> dict[str, object]:
 def write(session: LabSession) -> Path:
     folder = Path(session.results_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{session.lab}.json"
+    # an earlier record of this lab is replaced; a file of another origin is kept and this one goes beside it
+    path = outputs.place(folder / f"{session.lab}.json", _record)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(build(session), indent=2, default=str))
     tmp.replace(path)  # a reader never sees half a record
     return path
+
+
+def _record(path: Path) -> bool:
+    return outputs.head_has(path, '"run_id"') and outputs.head_has(path, '"lab"')
