@@ -133,25 +133,33 @@ def run(
     if on_start:
         on_start()
     with outputs.undo_new_folders(out_dir):
-        return _run_all(labs, declared, out_dir, cluster, kubeconfig, approve, html, seed, parameters, on_lab,
-                        shared_kernel)  # fmt: skip
+        batch = _Batch(
+            cluster, kubeconfig, approve, html, seed, dict(parameters or {}), on_lab, shared_kernel
+        )
+        return _run_all(labs, declared, out_dir, batch)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What `run` was asked, checked."""
+
+    cluster: str
+    kubeconfig: str
+    approve: bool
+    html: bool
+    seed: int
+    parameters: dict[str, Any]
+    on_lab: Callable[[LabRun], None] | None
+    shared_kernel: bool
 
 
 def _run_all(
-    labs: Sequence[Lab],
-    declared: dict[str, set[str]],
-    out_dir: Path,
-    cluster: str,
-    kubeconfig: str,
-    approve: bool,
-    html: bool,
-    seed: int,
-    parameters: Mapping[str, Any] | None,
-    on_lab: Callable[[LabRun], None] | None,
-    shared_kernel: bool,
+    labs: Sequence[Lab], declared: dict[str, set[str]], out_dir: Path, batch: _Batch
 ) -> list[LabRun]:
-    # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative to theirs would
-    # land (or be looked for) there, so they are made absolute here
+    cluster, approve, html, seed, on_lab = batch.cluster, batch.approve, batch.html, batch.seed, batch.on_lab
+    kubeconfig, parameters = batch.kubeconfig, batch.parameters
+    # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative
+    # to theirs would land (or be looked for) there, so they are made absolute here
     out_dir = Path(out_dir).resolve()
     kubeconfig = str(Path(kubeconfig).resolve()) if kubeconfig else ""
     parameters = {k: _absolute(v) if k in PATH_PARAMETERS else v for k, v in (parameters or {}).items()}
@@ -160,7 +168,7 @@ def _run_all(
     runs = []
     # the kernel first: it imports the library while the embedded cluster starts
     with (
-        _kernel(labs, shared_kernel) as engine,
+        _kernel(labs, batch.shared_kernel) as engine,
         _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
     ):
         for lab in labs:

@@ -91,7 +91,9 @@ def test_the_read_only_role_may_look_but_not_delete(cluster, tmp_path, capsys):
     target = ["--cluster", "kube", "--kubeconfig", reader]
     assert main(["backups", "--prune", "--keep", "1", *target]) == 0
     assert "would delete 4 backup ConfigMap(s)" in capsys.readouterr().out
-    assert main(["backups", "--prune", "--keep", "1", "--approve", *target]) == 3  # forbidden: the cluster stopped us
+    assert (
+        main(["backups", "--prune", "--keep", "1", "--approve", *target]) == 3
+    )  # forbidden: the cluster stopped us
     *warnings, error = capsys.readouterr().err.splitlines()
     assert error.startswith(
         "cilium-lab: error: forbidden: cannot delete configmaps in kube-system; the operator role"

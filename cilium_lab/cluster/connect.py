@@ -68,9 +68,7 @@ def _contexts(config_file: str) -> tuple[list[str], str]:
     try:
         contexts, active = k8s_config.list_kube_config_contexts(config_file=config_file)
     except ConfigException as err:
-        raise InputError(
-            f"kubeconfig {config_file} has no usable contexts ({err}); check the file"
-        ) from None
+        raise InputError(f"kubeconfig {config_file} has no usable contexts ({err}); check the file") from None
     except Exception as err:  # YAML errors of many types: the file is not a kubeconfig
         raise InputError(
             f"kubeconfig {config_file} is not a valid kubeconfig ({type(err).__name__}); check the file"
@@ -91,9 +89,7 @@ def _load_file(paths: list[str], context: str, configuration: k8s.Configuration)
             f"unknown context {context!r} in {config_file}; available: {', '.join(names) or '(none)'}"
         )
     if not context and not active:
-        raise InputError(
-            f"kubeconfig {config_file} has no current context; pass one of: {', '.join(names)}"
-        )
+        raise InputError(f"kubeconfig {config_file} has no current context; pass one of: {', '.join(names)}")
     try:
         k8s_config.load_kube_config(
             config_file=config_file, context=context or None, client_configuration=configuration
