@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make lab: run all labs, approved, on the embedded (simulated) cluster; executed notebooks and HTML in $(OUT)/
+# exit 4 is a step that no node of the fleet can take (as the series expects on its kernels): not a failure
 lab: $(STAMP)
-	$(VENV)/bin/cilium-lab run --all --approve --html --out $(OUT)
+	$(VENV)/bin/cilium-lab run --all --approve --html --out $(OUT) || test $$? -eq 4
 
 ## make test: lint, layer contracts and the test suite (root-only and browser tests run where possible);
 ## the local kernel lab's real-packet tests run last, alone, so no other test's load skews them

@@ -78,7 +78,7 @@ def test_a_user_without_the_host_role_is_refused_and_nothing_changes(embedded, c
     capsys.readouterr()
     for approve in ([], ["--approve"]):
         argv = ["restore-host", str(path), "--kubeconfig", kubeconfig, "--results-dir", str(tmp_path / "x")]
-        assert main([*argv, *approve]) == 2
+        assert main([*argv, *approve]) == 3  # forbidden: the cluster stopped us
         *progress, err = capsys.readouterr().err.splitlines()  # progress lines are indented
         assert all(line.startswith("  ") for line in progress)
         assert err.startswith("cilium-lab: error: forbidden: ") and "cilium-lab-host" in err

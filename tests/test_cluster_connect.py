@@ -127,7 +127,10 @@ def test_wrong_types_are_input_errors(args):
 @pytest.mark.parametrize("error", [ClusterError, InputError])
 def test_errors_are_one_line(tmp_path, error):
     try:
-        connect(str(tmp_path / "x")) if error is ClusterError else connect(1)  # type: ignore[arg-type]
+        # a kubeconfig that reaches nothing is the cluster's failure; a wrong type is bad input
+        connect(
+            _kubeconfig(tmp_path, f"http://127.0.0.1:{_free_port()}")
+        ) if error is ClusterError else connect(1)  # type: ignore[arg-type]
     except error as err:
         assert "\n" not in str(err)
     else:

@@ -51,9 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    saved = host_restore.load(args.file)  # a bad file is one line before a cluster is started
     args.timeout = limits.seconds("--timeout", args.timeout, limits.TIMEOUT)
     outputs.check_folder(args.results_dir, "--results-dir")
+    saved = host_restore.load(args.file)  # a bad file is one line before a cluster is started
     with (
         outputs.undo_new_folders(args.results_dir),
         targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target,
