@@ -212,7 +212,7 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
     import papermill
 
     executed = outputs.place(out_dir / f"{lab.name}.ipynb", _executed)
-    started = time.monotonic()
+    started, since = time.monotonic(), time.time() - 1  # mtime's resolution may be coarse
     error = error_name = ""
     try:
         papermill.execute_notebook(
@@ -229,7 +229,7 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
         )
     except Exception as err:  # papermill raises its own error types; the notebook keeps the details
         error, error_name = _one_line(err), str(getattr(err, "ename", type(err).__name__))
-    record = _read_record(Path(params["results_dir"]), lab)
+    record = _read_record(Path(params["results_dir"]), lab, since)
     if error_name and not record:
         _load_error_classes()  # so that exit_codes knows the notebook's error by its class name
     return LabRun(
@@ -295,12 +295,17 @@ def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dic
     return declared
 
 
-def _read_record(results_dir: Path, lab: Lab) -> dict[str, Any]:
+def _read_record(results_dir: Path, lab: Lab, since: float) -> dict[str, Any]:
+    """The record this run of the lab wrote: none when it wrote none (an older one, or a file of another
+    origin, says nothing about this run)."""
     path = results_dir / f"{lab.name}.json"
     try:
-        return json.loads(path.read_text())
+        if path.stat().st_mtime < since:
+            return {}
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) and "run_id" in record else {}
 
 
 def _one_line(err: BaseException) -> str:
