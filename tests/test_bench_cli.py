@@ -42,5 +42,8 @@ def test_table_output_says_simulated(tmp_path, capsys):
 def test_fractional_duration_is_one_clear_error_and_changes_nothing(tmp_path, capsys):
     assert main(["bench", "--duration", "2.5", "--results-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "cilium-lab: error: duration must be a whole number of seconds (like 10), got 2.5"
+    assert (
+        err.strip()
+        == "cilium-lab: error: duration must be a whole number of seconds from 1 to 3600 (like 10), got 2.5"
+    )
     assert not (tmp_path / "r").exists()

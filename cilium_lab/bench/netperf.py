@@ -68,9 +68,12 @@ def check_duration(duration: object) -> int:
     """Whole seconds > 0, or InputError (netperf -l takes integer seconds; cilium/cilium#48948)."""
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not math.isfinite(duration):
         raise InputError(f"duration must be a whole number of seconds, got {duration!r}")
-    if duration != int(duration):
-        raise InputError(f"duration must be a whole number of seconds (like 10), got {duration!r}")
-    return limits.whole("duration", duration, limits.DURATION)
+    low, high = limits.DURATION
+    if duration != int(duration) or not low <= duration <= high:
+        raise InputError(
+            f"duration must be a whole number of seconds from {low} to {high} (like 10), got {duration!r}"
+        )
+    return int(duration)
 
 
 def check_test(test: str) -> str:
