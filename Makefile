@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= out
 LABS   ?= my-labs
 
-.PHONY: lab test test-all notebooks bench jupyter lint clean local-setup
+.PHONY: lab test test-all notebooks bench jupyter lint clean local-setup controlplane
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,19 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not root"
 	$(VENV)/bin/pytest -m root
+
+## make controlplane: build the real control plane the `controlplane` tests run (kube-apiserver,
+## kube-controller-manager and etcd of the Kubernetes release pinned in controlplane/go.mod; needs Go and
+## the Go module proxy; the first build takes a while, see controlplane/README.md)
+CONTROLPLANE := controlplane/bin/cilium-lab-controlplane
+# a build from the module cache has no git tree: stamp the release as kubernetes' own build does (hack/lib/version.sh)
+K8S_VERSION_PKG := k8s.io/component-base/version
+controlplane: $(CONTROLPLANE)
+
+$(CONTROLPLANE): controlplane/go.mod controlplane/go.sum $(wildcard controlplane/*.go)
+	cd controlplane && v=$$(awk '$$1 == "k8s.io/kubernetes" {print $$2}' go.mod) && minor=$${v#v1.} && \
+	  GOFLAGS=-trimpath CGO_ENABLED=0 go build -o bin/cilium-lab-controlplane \
+	    -ldflags="-s -w -X $(K8S_VERSION_PKG).gitVersion=$$v -X $(K8S_VERSION_PKG).gitMajor=1 -X $(K8S_VERSION_PKG).gitMinor=$${minor%%.*}" .
 
 ## make local-setup: install the local kernel lab's Debian packages (root; adds non-free for netperf)
 local-setup:

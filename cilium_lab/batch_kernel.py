@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -28,7 +30,10 @@ from papermill.engines import NBClientEngine, papermill_engines
 ENGINE = "cilium-lab-shared-kernel"
 # what every lab imports; loaded while the batch is still setting up (the embedded cluster starts meanwhile)
 WARM_UP = (
-    "import cilium_lab.session, cilium_lab.bench, cilium_lab.change.config.applying, cilium_lab.ui.figures"
+    "import cilium_lab.session, cilium_lab.bench, cilium_lab.change.config.applying, cilium_lab.ui.figures\n"
+    # SIGTERM raises KeyboardInterrupt in the kernel as SIGINT does, so cleanups (benchmark pods) run
+    # before it ends; while a change runs, change.cancellation's handler takes over both signals
+    "import signal; signal.signal(signal.SIGTERM, signal.default_int_handler)"
 )
 
 
@@ -96,6 +101,36 @@ def shared_kernel(cwd: Path, kernel_name: str = "python3") -> Iterator[str]:
         km.shutdown_kernel(now=True)
         if sockets:
             shutil.rmtree(sockets, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def forwarding_signals() -> Iterator[list[str]]:
+    """While a batch runs in the shared kernel: SIGINT and SIGTERM sent to this process are passed on to
+    the kernel (it runs in a session of its own, so a terminal's Ctrl-C does not reach it), where a
+    change in progress rolls back and a second one stops the rollback. Yields the signals' names, so
+    the batch stops after the lab; a third signal, or one with no kernel, interrupts this process."""
+    got: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        got.append(name)
+        km = SharedKernelEngine.km
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if len(got) > 2 or process is None or process.poll() is not None:
+            raise KeyboardInterrupt
+        what = "stops the rollback" if len(got) > 1 else "cancels a change in progress, which rolls back"
+        print(f"cilium-lab: {name}: passed to the lab's kernel ({what})", file=sys.stderr, flush=True)
+        os.kill(process.pid, signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def _warm_up(km: KernelManager) -> None:

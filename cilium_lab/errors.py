@@ -27,7 +27,7 @@ class InputError(LabError, ValueError):
 class ClusterError(LabError):
     """The cluster could not be reached, or refused, or is not in a state we can work with."""
 
-    exit_code = 3  # the cluster stopped us before any change
+    exit_code = 3  # the cluster stopped us before any change (README, "Exit codes")
 
 
 class UnsupportedSetting(InputError):

@@ -18,13 +18,17 @@ OK, INTERNAL, BAD_INPUT, CLUSTER, REFUSED, ROLLED_BACK, UNFINISHED = 0, 1, 2, 3,
 SIGINT, SIGTERM = 130, 143  # 128 + the signal's number, as a shell reports it
 SEVERITY = (UNFINISHED, INTERNAL, SIGTERM, SIGINT, ROLLED_BACK, CLUSTER, REFUSED, BAD_INPUT, OK)
 MEANING = {
-    OK: "what was asked happened: a plan shown without --approve, a change applied and verified, nothing to do",
+    OK: "what was asked happened: a plan shown without --approve, a change applied and verified, nothing to do "
+    "(skipped)",
     INTERNAL: "internal error (a bug: the traceback is kept)",
     BAD_INPUT: "bad input (arguments, parameters, files): nothing changed, nothing written",
-    CLUSTER: "the cluster stopped us before any change (unreachable, forbidden, NotReady nodes, lock held)",
+    CLUSTER: "the cluster stopped us before any change: unreachable, forbidden, NotReady nodes, lease held by "
+    "another live run, an unfinished change, a concurrent edit detected before our first write",
     REFUSED: "refused: no node can take the change (kernel, driver, prerequisite); nothing changed",
-    ROLLED_BACK: "failed and rolled back: the cluster runs the backup's config again, verified",
-    UNFINISHED: "unfinished: the rollback failed or was stopped; `cilium-lab recover` finishes it",
+    ROLLED_BACK: "failed and rolled back: the change failed (API error, rollout, crash loop, verification, "
+    "concurrent edit) and the cluster runs the backup's config again, verified",
+    UNFINISHED: "unfinished: the rollback failed, was stopped (second Ctrl-C) or was refused (someone else's "
+    "edit), or a dead run was found; the journal says what is left, `cilium-lab recover` finishes it",
     SIGINT: "interrupted by Ctrl-C (SIGINT), rolled back and verified, or nothing had been written",
     SIGTERM: "interrupted by SIGTERM, rolled back and verified, or nothing had been written",
 }

@@ -170,8 +170,11 @@ def _run_all(
     with (
         _kernel(labs, batch.shared_kernel) as engine,
         _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
+        _signals(batch.shared_kernel) as signals,
     ):
         for lab in labs:
+            if signals:
+                break  # a signal ends the batch after the lab it reached (its change rolled back)
             params = {
                 "cluster": cluster,
                 "kubeconfig": batch_kubeconfig,
@@ -206,6 +209,14 @@ def _kernel(labs: Sequence[Lab], shared: bool) -> AbstractContextManager[str | N
 
         return batch_kernel.shared_kernel(labs[0].source.parent)
     return contextlib.nullcontext(None)
+
+
+def _signals(shared: bool) -> AbstractContextManager[list[str]]:
+    if shared:
+        from cilium_lab import batch_kernel
+
+        return batch_kernel.forwarding_signals()
+    return contextlib.nullcontext([])
 
 
 def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None) -> LabRun:
@@ -286,9 +297,8 @@ def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dic
         raise InputError(
             f"no chosen lab has a parameter {', '.join(unknown)}: see `papermill --help-notebook {where}`"
         )
-    for (
-        lab
-    ) in labs:  # each value as the lab's item declares it (`params.build`): a bad one stops the batch now
+    # each value as the lab's item declares it (`params.build`): a bad one stops the batch now
+    for lab in labs:
         params.build(
             catalog.for_lab(lab.name), **{k: v for k, v in parameters.items() if k in declared[lab.name]}
         )

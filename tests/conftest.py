@@ -1,5 +1,6 @@
 """Fixtures many test modules share: a fresh embedded cluster per test, a connection to it through the
-same `cluster.connect` a real cluster uses, and the real kubectl binary pointed at a module's `cluster`.
+same `cluster.connect` a real cluster uses, the real kubectl binary pointed at a module's `cluster`, and
+a real control plane (kube-apiserver and kube-controller-manager, `tests/controlplane.py`) per session.
 A module that needs another profile, seed or scope defines its own fixture of the same name, which
 takes precedence."""
 
@@ -13,6 +14,7 @@ import pytest
 from cilium_lab.cluster import discover, rollout
 from cilium_lab.cluster.connect import Connection, connect
 from cilium_lab.sim.cluster import EmbeddedCluster
+from controlplane import ControlPlane, start
 
 
 @pytest.fixture
@@ -51,3 +53,11 @@ def kubectl(
 
     run("-n", "kube-system", "rollout", "status", "ds/cilium", "--timeout=30s")
     return run
+
+
+@pytest.fixture(scope="session")
+def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A real kube-apiserver + kube-controller-manager on 127.0.0.1 (skips where it is not built); tests
+    that use it are marked `controlplane` and share an xdist group, so one worker starts it once."""
+    with start(tmp_path_factory.mktemp("controlplane")) as plane:
+        yield plane

@@ -7,6 +7,7 @@ from cilium_lab.change import outcomes
 from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
+from tests.test_change_apply import clear_on_rollback
 
 NS, CM = "kube-system", "cilium-config"
 OTHERS = ("vm-2", "vm-3", "board-1", "board-2", "board-3")
@@ -32,9 +33,11 @@ def _node_labels(conn, node: str) -> dict[str, str]:
     )
 
 
-def _apply(conn, snap, item, tmp_path, **kwargs):
+def _apply(conn, snap, item, tmp_path, progress=None, **kwargs):
     planned = plan(snap, item, **kwargs)
-    return change_apply.apply(conn, planned, approved=True, timeout=20, results_dir=str(tmp_path))
+    return change_apply.apply(
+        conn, planned, approved=True, timeout=20, results_dir=str(tmp_path), progress=progress
+    )
 
 
 def _legacy_routing_after_prerequisites(conn, tmp_path) -> None:
@@ -77,7 +80,9 @@ def test_crash_looping_canary_is_rolled_back_and_leaves_no_trace(embedded, conn,
     snap = snapshot.take(conn)
     before, config = _agents(conn), configmaps.read(conn, NS, CM).data
     embedded.faults.crash_loop("vm-2")
-    report = _apply(conn, snap, "kube-proxy-replacement", tmp_path, nodes=["vm-2"])
+    report = _apply(
+        conn, snap, "kube-proxy-replacement", tmp_path, nodes=["vm-2"], progress=clear_on_rollback(embedded)
+    )
     assert report.outcome == outcomes.ROLLED_BACK and "crash-loops on vm-2" in report.message
     assert report.nodes["vm-2"].outcome == outcomes.ROLLED_BACK
     assert nodeconfig.list_all(conn, NS, snap.cilium_version) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_change_host import host_facts, host_pods
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change import lock, outcomes
 from cilium_lab.change.host import host_node, host_restore
@@ -130,7 +130,6 @@ def test_another_change_holding_the_lock_stops_it_before_anything_changes(conn, 
 
 
 def test_the_host_role_is_needed_and_with_read_access_enough(embedded, conn, tmp_path):
-    _install(conn)  # deploy/rbac.yaml
     path = tune(conn, tmp_path / "runs")
     tuned, facts = states(conn), host_facts(conn)
     results = tmp_path / "restore"
@@ -144,7 +143,11 @@ def test_the_host_role_is_needed_and_with_read_access_enough(embedded, conn, tmp
         configmaps.read(conn, "kube-system", lock.NAME)
 
     (tmp_path / "host").mkdir()
-    groups = ("cilium-lab-inspectors", "cilium-lab-host-operators")  # the lock comes with the host role
+    groups = (
+        "cilium-lab-inspectors",
+        "cilium-lab-status-readers",
+        "cilium-lab-host-operators",
+    )  # lock: host role
     root = connect(
         _kubeconfig(tmp_path / "host", str(embedded.kubeconfig), embedded.add_user("root", groups))
     )

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from restore_helpers import CM, NS, VERSION, state
-from test_cluster_rbac import MANIFEST, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change.backups import backup
 from cilium_lab.change.backups import restoring as restore
@@ -168,22 +167,14 @@ def test_bad_identity_input_is_one_line_and_changes_nothing(two, tmp_path, case)
 
 
 def _without_namespace_rule(admin) -> None:
-    """deploy/rbac.yaml as it was before backups recorded their cluster: no get on namespaces/kube-system."""
+    """deploy/rbac.yaml (which the embedded cluster holds) as it was before backups recorded their cluster:
+    no get on namespaces/kube-system."""
     from kubernetes import client as k8s
 
     rbac = k8s.RbacAuthorizationV1Api(admin.api_client)
-    for doc in yaml.safe_load_all(MANIFEST.read_text()):
-        if doc["kind"] == "Namespace":
-            admin.core.create_namespace(doc, _preload_content=False)
-        elif doc["kind"] == "ClusterRole":
-            doc["rules"] = [r for r in doc["rules"] if "namespaces" not in r["resources"]]
-            rbac.create_cluster_role(doc, _preload_content=False)
-        elif doc["kind"] == "ClusterRoleBinding":
-            rbac.create_cluster_role_binding(doc, _preload_content=False)
-        elif doc["kind"] == "Role":
-            rbac.create_namespaced_role(doc["metadata"]["namespace"], doc, _preload_content=False)
-        elif doc["kind"] == "RoleBinding":
-            rbac.create_namespaced_role_binding(doc["metadata"]["namespace"], doc, _preload_content=False)
+    role = rbac.read_cluster_role("cilium-lab-inspect", _preload_content=False).json()
+    role["rules"] = [r for r in role["rules"] if "namespaces" not in r["resources"]]
+    rbac.replace_cluster_role("cilium-lab-inspect", role, _preload_content=False)
 
 
 def test_without_the_namespace_read_a_backup_names_no_cluster_and_a_plan_is_refused_with_the_role(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from restore_helpers import BOARDS, NS, VMS, our_labels, routing, series, state
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change.backups import backup
 from cilium_lab.change.backups import restoring as restore
@@ -21,7 +21,6 @@ def test_inspect_role_plans_and_operator_role_restores(tmp_path):
         admin = connect(str(embedded.kubeconfig))
         rollout.wait(admin, discover.find(admin), timeout=20)
         _, host_routing = series(admin, tmp_path)
-        _install(admin)
         users = {}
         for name, group in (("ro", "cilium-lab-inspectors"), ("op", "cilium-lab-operators")):
             (tmp_path / name).mkdir()

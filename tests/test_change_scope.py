@@ -13,6 +13,7 @@ from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, snapshot
 from cilium_lab.errors import InputError
+from tests.test_change_apply import clear_on_rollback
 
 NS, CM = "kube-system", "cilium-config"
 VMS, BOARDS = ("vm-1", "vm-2", "vm-3"), ("board-1", "board-2", "board-3")
@@ -23,9 +24,11 @@ JUMBO_NOTE = (
 )
 
 
-def _apply(conn, tmp_path, item, **kwargs):
+def _apply(conn, tmp_path, item, progress=None, **kwargs):
     planned = plan(snapshot.take(conn), item, **kwargs)
-    return change_apply.apply(conn, planned, approved=True, timeout=20, results_dir=str(tmp_path))
+    return change_apply.apply(
+        conn, planned, approved=True, timeout=20, results_dir=str(tmp_path), progress=progress
+    )
 
 
 def _labels(conn, node):
@@ -97,7 +100,7 @@ def test_a_crash_on_a_capable_node_rolls_back_the_node_config_and_leaves_the_boa
 ):
     config = configmaps.read(conn, NS, CM).data
     embedded.faults.crash_loop("vm-2")
-    report = _apply(conn, tmp_path, "jumbo-mtu")
+    report = _apply(conn, tmp_path, "jumbo-mtu", progress=clear_on_rollback(embedded))
     assert report.outcome == outcomes.ROLLED_BACK and "crash-loops on vm-2" in report.message
     assert report.nodes["vm-2"].reason.endswith("this node's device: enp1s0 (virtio_net)")
     assert {report.nodes[n].outcome for n in BOARDS} == {outcomes.REFUSED}

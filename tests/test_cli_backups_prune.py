@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from restore_helpers import CM, NS, VERSION
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change import lock
 from cilium_lab.change.backups import backup, backup_prune
@@ -83,7 +83,6 @@ def test_prune_lists_then_deletes_all_but_the_newest_n(cluster, capsys):
 
 def test_the_read_only_role_may_look_but_not_delete(cluster, tmp_path, capsys):
     embedded, conn, _ = cluster
-    _install(conn)
     reader = _kubeconfig(
         tmp_path, str(embedded.kubeconfig), embedded.add_user("ro", ("cilium-lab-inspectors",))
     )
@@ -91,9 +90,7 @@ def test_the_read_only_role_may_look_but_not_delete(cluster, tmp_path, capsys):
     target = ["--cluster", "kube", "--kubeconfig", reader]
     assert main(["backups", "--prune", "--keep", "1", *target]) == 0
     assert "would delete 4 backup ConfigMap(s)" in capsys.readouterr().out
-    assert (
-        main(["backups", "--prune", "--keep", "1", "--approve", *target]) == 3
-    )  # forbidden: the cluster stopped us
+    assert main(["backups", "--prune", "--keep", "1", "--approve", *target]) == 3  # the cluster stopped us
     *warnings, error = capsys.readouterr().err.splitlines()
     assert error.startswith(
         "cilium-lab: error: forbidden: cannot delete configmaps in kube-system; the operator role"

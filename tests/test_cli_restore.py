@@ -227,7 +227,8 @@ def test_bad_input_is_one_line_on_stderr_exit_2_and_changes_nothing(shared, tmp_
     make, expected = BAD_INPUTS[case]
     argv = make(conn, tmp_path, str(embedded.kubeconfig))
     before = state(conn)
-    assert main(argv) == (3 if "unreachable" in case else 2)  # README: 3 when the cluster stopped us
+    # README's exit codes: an unreachable cluster stopped us (3); everything else is bad input (2)
+    assert main(argv) == (3 if "unreachable" in case else 2)
     out, err = capsys.readouterr()
     assert err.startswith("cilium-lab: error: ") and err.count("\n") == 1 and expected in err, err
     assert out == ""

@@ -9,7 +9,7 @@ import json
 
 from test_change_host import host_facts
 from test_change_host_restore import TUNED, states, tune
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab.change.host import host_restore
 from cilium_lab.cli import main
@@ -70,7 +70,6 @@ def test_node_restricts_it_and_is_in_the_next_command(embedded, conn, tmp_path, 
 
 
 def test_a_user_without_the_host_role_is_refused_and_nothing_changes(embedded, conn, tmp_path, capsys):
-    _install(conn)
     path = tune(conn, tmp_path / "runs")
     tuned, facts = states(conn), host_facts(conn)
     token = embedded.add_user("op", ("cilium-lab-operators",))
@@ -78,7 +77,7 @@ def test_a_user_without_the_host_role_is_refused_and_nothing_changes(embedded, c
     capsys.readouterr()
     for approve in ([], ["--approve"]):
         argv = ["restore-host", str(path), "--kubeconfig", kubeconfig, "--results-dir", str(tmp_path / "x")]
-        assert main([*argv, *approve]) == 3  # forbidden: the cluster stopped us
+        assert main([*argv, *approve]) == 3  # forbidden: the cluster stopped us before any change
         *progress, err = capsys.readouterr().err.splitlines()  # progress lines are indented
         assert all(line.startswith("  ") for line in progress)
         assert err.startswith("cilium-lab: error: forbidden: ") and "cilium-lab-host" in err

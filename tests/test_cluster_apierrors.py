@@ -31,11 +31,16 @@ def test_403_names_verb_resource_namespace_and_role():
     assert "deploy/rbac.yaml" in str(err)
 
 
-def test_403_on_exec_points_at_the_read_only_role():
-    err = apierrors.translate(
-        _api_exception(403, "Forbidden", "x"), verb="create", resource="pods/exec", namespace="ks"
-    )
-    assert "cilium-lab-inspect" in str(err)
+def test_403_on_exec_points_at_the_role_that_grants_it_there():
+    def role(namespace: str) -> str:
+        err = apierrors.translate(
+            _api_exception(403, "Forbidden", "x"), verb="get", resource="pods/exec", namespace=namespace
+        )
+        return str(err).split("; ")[1].split(" in deploy/rbac.yaml")[0]
+
+    assert role("kube-system") == apierrors.STATUS_EXEC_ROLE and "root on the node" in role("kube-system")
+    assert role("cilium-lab-bench") == apierrors.BENCH_ROLE
+    assert role("cilium-lab-host") == apierrors.HOST_ROLE
 
 
 def test_409_distinguishes_already_exists_from_conflict():

@@ -124,13 +124,20 @@ def test_wrong_types_are_input_errors(args):
         connect(*args)
 
 
-@pytest.mark.parametrize("error", [ClusterError, InputError])
-def test_errors_are_one_line(tmp_path, error):
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [("missing file", InputError), ("wrong type", InputError), ("unreachable", ClusterError)],
+)
+def test_errors_are_one_line(tmp_path, bad, error):
+    # a missing kubeconfig is bad input (exit 2), as a wrong type is; one that reaches nothing is the
+    # cluster's failure (exit 3)
     try:
-        # a kubeconfig that reaches nothing is the cluster's failure; a wrong type is bad input
-        connect(
-            _kubeconfig(tmp_path, f"http://127.0.0.1:{_free_port()}")
-        ) if error is ClusterError else connect(1)  # type: ignore[arg-type]
+        if bad == "missing file":
+            connect(str(tmp_path / "x"))
+        elif bad == "wrong type":
+            connect(1)  # type: ignore[arg-type]
+        else:
+            connect(_kubeconfig(tmp_path, f"http://127.0.0.1:{_free_port()}"))
     except error as err:
         assert "\n" not in str(err)
     else:

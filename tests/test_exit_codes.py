@@ -45,6 +45,39 @@ def test_a_labs_code_comes_from_its_record_then_its_error(record, error, code):
     assert exit_codes.of_lab(record, error) == code
 
 
+@pytest.mark.parametrize("approve", [False, True])
+@pytest.mark.parametrize(
+    ("report", "decision", "code"),
+    [
+        (None, "refused", 4),  # the plan refused (no node can take it): 4, approved or not
+        ("refused", "refused", 4),
+        (None, "failed", 3),  # stopped before any write
+        (None, "not approved", 0),
+        ("rolled back", "rolled back", 5),
+    ],
+)
+def test_the_records_code_is_the_one_the_lab_exits_with(approve, report, decision, code):
+    from types import SimpleNamespace
+
+    from cilium_lab.change.outcomes import Decision, Outcome
+    from cilium_lab.session import record
+
+    apply = None
+    if report is not None:
+        apply = SimpleNamespace(outcome=Outcome(report), exit_code=5 if report == "rolled back" else 0)
+    session = SimpleNamespace(
+        report=apply, decision=Decision(decision), params=SimpleNamespace(approve=approve)
+    )
+    written = record.exit_code(session)  # type: ignore[arg-type]
+    assert written == code
+    assert (
+        exit_codes.of_lab(
+            {"decision": decision, "apply": {} if apply is None else {"x": 1}, "exit_code": written}
+        )
+        == code
+    )
+
+
 def test_a_batch_exits_with_the_most_severe_code():
     assert exit_codes.most_severe([0, 2, 4, 3, 5]) == 5
     assert exit_codes.most_severe([0, 130, 5]) == 130

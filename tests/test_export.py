@@ -1,12 +1,16 @@
 """Offline HTML walkthroughs: no CDN scripts, plots present, no credentials."""
 
+import json
 import re
 
 import nbformat
+import plotly.graph_objects as go
 import pytest
+from plotly.offline import get_plotlyjs
 
 from cilium_lab import export
 from cilium_lab.errors import InputError
+from cilium_lab.ui import figures, rendering
 
 
 def _notebook(tmp_path, outputs):
@@ -49,3 +53,46 @@ def test_credentials_never_reach_the_walkthrough(tmp_path, secret):
 def test_export_refuses_what_is_not_a_notebook(tmp_path):
     with pytest.raises(InputError, match="not an executed notebook"):
         export.to_html(tmp_path / "missing.ipynb")
+
+
+def _figure_output():
+    fig = figures.label(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "Two bars", True)
+    return nbformat.v4.new_output("display_data", data=rendering.mimebundle(fig.to_plotly_json()))
+
+
+def test_a_notebook_figure_is_plotly_json_and_a_line_of_text_without_plotlyjs():
+    data = _figure_output()["data"]
+    assert set(data) == {rendering.MIMETYPE, "text/plain"}
+    assert data[rendering.MIMETYPE]["data"][0]["type"] == "bar"
+    assert "SIMULATED · Two bars" in data["text/plain"] and "plotly figure" in data["text/plain"]
+    assert len(json.dumps(data)) < 50_000  # plotly.js is 4.8 MB
+
+
+def test_figures_become_divs_drawn_by_one_plotlyjs_beside_the_pages(tmp_path):
+    notebooks = []
+    for name in ("one", "two"):
+        path = _notebook(tmp_path, [_figure_output(), _figure_output()])
+        notebooks.append(path.rename(tmp_path / f"{name}.ipynb"))
+    out = tmp_path / "out"
+    out.mkdir()
+    pages = [export.to_html(nb, out / nb.with_suffix(".html").name) for nb in notebooks]
+    bundle = out / rendering.plotlyjs_name()
+    assert bundle.read_text() == get_plotlyjs()  # the installed plotly package's own bundle
+    written = bundle.stat().st_mtime_ns
+    export.to_html(notebooks[0], pages[0])
+    assert bundle.stat().st_mtime_ns == written  # once per folder, not once per page
+    assert sorted(p.name for p in out.iterdir()) == sorted([bundle.name, "one.html", "two.html"])
+    for page in pages:
+        html = page.read_text()
+        assert len(html) < 1_000_000 and get_plotlyjs()[:2000] not in html
+        assert f'<script src="{bundle.name}"></script>' in html
+        assert html.count('class="plotly-graph-div"') == 2 and html.count("Plotly.newPlot(") == 2
+        assert "plotly figure:" not in html  # the div, not the notebook's text line
+
+
+def test_export_to_another_folder_puts_plotlyjs_there(tmp_path):
+    notebook = _notebook(tmp_path, [_figure_output()])
+    (tmp_path / "elsewhere").mkdir()
+    page = export.to_html(notebook, tmp_path / "elsewhere" / "lab.html")
+    assert (page.parent / rendering.plotlyjs_name()).is_file()
+    assert not (tmp_path / rendering.plotlyjs_name()).exists()

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_cluster_rbac import _install, _kubeconfig
+from test_cluster_rbac import _kubeconfig
 
 from cilium_lab import labs
 from cilium_lab.cli import main
-from cilium_lab.cluster.connect import connect
 from cilium_lab.sim.cluster import EmbeddedCluster
 
 pytestmark = pytest.mark.slow
@@ -20,7 +19,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def embedded():
     with EmbeddedCluster(profile="seed-mixed", seed=0) as cluster:
-        _install(connect(str(cluster.kubeconfig)))
         yield cluster
 
 

@@ -179,3 +179,43 @@ def test_spdy_exec_upgrade_is_refused_with_a_status(cluster):
         urllib.request.urlopen(request, context=context)
     assert err.value.code == 400
     assert "SPDY is not supported" in json.loads(err.value.read())["message"]
+
+
+def test_resource_names_grant_as_kube_apiserver_does(cluster):
+    """A rule with resourceNames: get of that name yes, of another no; create never (the POST names no object);
+    list only with a `metadata.name=` field selector for that name; the audit log records each decision."""
+    rbac = client.RbacAuthorizationV1Api(config.new_client_from_config(config_file=cluster.kubeconfig))
+    rule = {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["mine"],
+            "verbs": ["get", "list", "create", "deletecollection"]}  # fmt: skip
+    rbac.create_namespaced_role("default", {"metadata": {"name": "named"}, "rules": [rule]})
+    rbac.create_namespaced_role_binding("default", {
+        "metadata": {"name": "named"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "named"},
+        "subjects": [{"kind": "User", "name": "carol", "apiGroup": "rbac.authorization.k8s.io"}],
+    })  # fmt: skip
+    cluster.add_user("carol")
+    admin, carol = core_as(cluster, "admin"), core_as(cluster, "carol")
+    admin.create_namespaced_config_map("default", {"metadata": {"name": "mine"}, "data": {"k": "v"}})
+    admin.create_namespaced_config_map("default", {"metadata": {"name": "theirs"}})
+
+    def refused(call, *args, **kwargs) -> bool:
+        try:
+            call(*args, **kwargs)
+        except ApiException as err:
+            assert err.status == 403, err
+            return True
+        return False
+
+    assert not refused(carol.read_namespaced_config_map, "mine", "default")
+    assert refused(carol.read_namespaced_config_map, "theirs", "default")
+    assert refused(carol.create_namespaced_config_map, "default", {"metadata": {"name": "mine"}})
+    assert refused(carol.list_namespaced_config_map, "default")
+    assert refused(carol.delete_collection_namespaced_config_map, "default")
+    named = carol.list_namespaced_config_map("default", field_selector="metadata.name=mine")
+    assert [c.metadata.name for c in named.items] == ["mine"]
+    assert refused(carol.list_namespaced_config_map, "default", field_selector="metadata.name=theirs")
+    assert refused(carol.list_namespaced_config_map, "default", field_selector="metadata.name!=theirs")
+    audited = [(e.verb, e.name, e.allowed) for e in cluster.backend.audit.entries("carol")]
+    assert audited == [("get", "mine", True), ("get", "theirs", False), ("create", "", False),
+                       ("list", "", False), ("deletecollection", "", False), ("list", "mine", True),
+                       ("list", "theirs", False), ("list", "", False)]  # fmt: skip

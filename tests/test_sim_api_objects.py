@@ -213,3 +213,24 @@ def test_cilium_node_config_is_stored_and_listed(api):
     with pytest.raises(ApiException) as err:
         custom.get_namespaced_custom_object("cilium.io", "v2", "kube-system", "ciliumnodeconfigs", "boards")
     assert err.value.status == 404  # v2 is not served before Cilium 1.16
+
+
+def test_custom_resources_take_no_strategic_merge_patch(api):
+    """As on kube-apiserver: a strategic merge patch is 415 on a CiliumNodeConfig; a merge patch (the
+    client's default for custom objects) works."""
+    custom = client.CustomObjectsApi(api)
+    args = ("cilium.io", "v2alpha1", "kube-system", "ciliumnodeconfigs")
+    body = {"metadata": {"name": "patched"}, "spec": {"nodeSelector": {}, "defaults": {"mtu": "1500"}}}
+    custom.create_namespaced_custom_object(
+        *args, dict(body, apiVersion="cilium.io/v2alpha1", kind="CiliumNodeConfig")
+    )
+    change = {"spec": {"defaults": {"mtu": "9000"}}}
+    with pytest.raises(ApiException) as err:
+        custom.patch_namespaced_custom_object(
+            *args, "patched", change, _content_type="application/strategic-merge-patch+json"
+        )
+    assert err.value.status == 415
+    assert "application/strategic-merge-patch+json" not in status_of(err.value)["message"].split("(got")[0]
+    merged = custom.patch_namespaced_custom_object(*args, "patched", change)
+    assert merged["spec"]["defaults"] == {"mtu": "9000"}
+    custom.delete_namespaced_custom_object(*args, "patched")

@@ -20,6 +20,9 @@ class Outcome(StrEnum):
     ROLLED_BACK = "rolled back"  # the change failed somewhere and the previous config was restored
     SKIPPED = "skipped"  # not approved, nothing to do, or the node is outside the canary
     FAILED = "failed"  # something went wrong and could not be put right automatically
+    # the change failed and its rollback did not finish (failed, was stopped, or was refused so as not to
+    # overwrite someone else's edit): the node may still run the change; the reason says what to do
+    ROLLBACK_FAILED = "rollback failed"
     RESTORED = "restored"  # a restore's node only (`change.restore`): back as the backup had it
 
 
@@ -28,7 +31,15 @@ REFUSED = Outcome.REFUSED
 ROLLED_BACK = Outcome.ROLLED_BACK
 SKIPPED = Outcome.SKIPPED
 FAILED = Outcome.FAILED
-OUTCOMES = (APPLIED, REFUSED, ROLLED_BACK, SKIPPED, FAILED)  # a change's; RESTORED is a restore's
+ROLLBACK_FAILED = Outcome.ROLLBACK_FAILED
+OUTCOMES = (
+    APPLIED,
+    REFUSED,
+    ROLLED_BACK,
+    SKIPPED,
+    FAILED,
+    ROLLBACK_FAILED,
+)  # a change's; RESTORED is a restore's
 
 
 class Decision(StrEnum):
@@ -43,6 +54,7 @@ class Decision(StrEnum):
     ROLLED_BACK = Outcome.ROLLED_BACK.value
     SKIPPED = Outcome.SKIPPED.value
     FAILED = Outcome.FAILED.value
+    ROLLBACK_FAILED = Outcome.ROLLBACK_FAILED.value
     MEASURED_LOCALLY = "measured locally (no cluster changed)"  # cluster="local"
     COMMANDS_SHOWN = "no change (commands shown; a kernel change is a node reboot)"  # lab 14
 
@@ -66,7 +78,7 @@ def overall(outcomes: Iterable[NodeOutcome]) -> Outcome:
     """One word for the whole change: the worst node outcome; with none applied, refused only when every
     node refused (none can take it), else skipped (e.g. the capable nodes already have it: nothing to do)."""
     found = {o.outcome for o in outcomes}
-    for worst in (Outcome.FAILED, Outcome.ROLLED_BACK):
+    for worst in (Outcome.ROLLBACK_FAILED, Outcome.FAILED, Outcome.ROLLED_BACK):
         if worst in found:
             return worst
     if Outcome.APPLIED in found:

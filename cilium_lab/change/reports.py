@@ -26,6 +26,9 @@ class ApplyReport:
     backup_path: str = ""
     backup_configmap: str = ""
     simulated: bool = False
+    exit_code: int = 0  # the README's exit codes: 0 done, 5 rolled back, 6 unfinished, 130/143 interrupted
+    journal_path: str = ""  # the change's journal on disk ("" before one was opened)
+    interrupted: str = ""  # "SIGINT" / "SIGTERM" when a signal cancelled the change
     after: Any = field(
         default=None, repr=False, compare=False
     )  # the Snapshot verification read, if it passed
@@ -41,6 +44,9 @@ class ApplyReport:
             "warnings": list(self.warnings),
             "backup_path": self.backup_path,
             "backup_configmap": self.backup_configmap,
+            "exit_code": self.exit_code,
+            "journal_path": self.journal_path,
+            "interrupted": self.interrupted,
         }
 
     def to_text(self) -> str:
@@ -75,6 +81,8 @@ def report_lines(report: ApplyReport) -> list[str]:
     lines.extend(f"  warning: {w}" for w in report.warnings)
     if report.backup_path:
         lines.append(f"  backup: {report.backup_path} and configmap {report.backup_configmap}")
+    if report.journal_path:
+        lines.append(f"  journal: {report.journal_path}")
     return lines
 
 

@@ -3,8 +3,8 @@
 Without --approve it prints the plan (what changes, which agents restart) and changes nothing. A backup
 taken on another cluster is refused unless --other-cluster says so explicitly. Calls
 `cilium_lab.targets.open_target`, `cluster.discover` and `change.restore` (`find`, `restore_backup`);
-options from `cli.common`. Exit code 0 when planned, restored or already equal; 1 when the restore
-failed (and was rolled back); 2 for bad input, as every verb.
+options from `cli.common`. Exit codes as README's table: 0 planned, restored or already equal; 5 the
+restore failed and the config before it is back, verified; 6 that undo did not finish; 130/143 interrupted.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             source = f"--from-file {args.from_file}" if args.from_file else saved.stamp
             other = " --other-cluster" if args.other_cluster else ""
             print(f"to apply it: cilium-lab restore {source} --approve{other}{common.target_args(args)}")
-    return 1 if report.outcome == restore.FAILED else 0
+    return report.exit_code
 
 
 def _progress(line: str) -> None:

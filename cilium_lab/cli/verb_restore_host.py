@@ -5,8 +5,9 @@ FILE is a host backup that `change.host.apply_host` wrote before it changed the 
 and prints what would change, changing nothing on the hosts; with it, it restores (after saving the
 nodes' current settings to a new host backup, so the restore can be undone the same way). Calls
 `cilium_lab.targets.open_target` and `change.host_restore`; options from `cli.common`; registered in
-`cli.VERBS` after restore. Exit code 0 when planned, restored or already as saved; 1 when a node could
-not be read, failed or was rolled back; 2 for bad input.
+`cli.VERBS` after restore. Exit codes as README's table: 0 planned, restored or already as saved; 5 a node
+failed and was put back (or could not be read when planning); 6 a node's undo did not finish;
+130/143 interrupted.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print("nothing to restore: every node is as the file says")
     # also a plan that could not read a node: the user should not take "0" as "all readable"
+    if report.exit_code:
+        return report.exit_code
     failed = {host_restore.FAILED, host_restore.ROLLED_BACK}
-    return 1 if any(n.outcome in failed for n in report.nodes.values()) else 0
+    return 5 if any(n.outcome in failed for n in report.nodes.values()) else 0
 
 
 def _progress(line: str) -> None:

@@ -24,7 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = parser.add_subparsers(dest="sim_verb", metavar="ACTION", required=True)
     serve = verbs.add_parser("serve", help="serve an embedded cluster on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--profile", default="seed-mixed", help="profile name or path to a profile YAML")
-    serve.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig for this cluster")
+    serve.add_argument(
+        "--kubeconfig", required=True, help="where to write the kubeconfig for this cluster (a new file)"
+    )
+    serve.add_argument("--force", action="store_true", help="replace the --kubeconfig file if it exists")
     serve.add_argument(
         "--port", default=0, help=f"port on 127.0.0.1, {limits.span(limits.PORT)} (default 0: any free port)"
     )
@@ -46,24 +49,42 @@ def serve_command(args: argparse.Namespace) -> int:
     args.port = limits.whole("--port", args.port, limits.PORT)
     args.seed = limits.whole("--seed", args.seed, limits.SEED)
     kubeconfig = Path(args.kubeconfig)
+    if kubeconfig.is_dir():
+        raise InputError(f"--kubeconfig {kubeconfig} is a directory: name a file to write the kubeconfig to")
     if not kubeconfig.parent.is_dir():
         raise InputError(
             f"cannot write the kubeconfig to {kubeconfig}: directory {kubeconfig.parent} does not exist"
         )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    cluster = EmbeddedCluster(
-        args.profile, seed=args.seed, state_file=args.state, port=args.port, kubeconfig=str(kubeconfig)
-    )
-    with cluster:
-        state = f", state in {args.state}" if args.state else ""
-        print(
-            f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
-            f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
-            flush=True,
+    if (kubeconfig.exists() or kubeconfig.is_symlink()) and not args.force:
+        raise InputError(
+            f"--kubeconfig {kubeconfig} exists and is left as it is: name a new file, or add --force to replace it"
         )
-        stop.wait()
+    cluster = EmbeddedCluster(
+        args.profile,
+        seed=args.seed,
+        state_file=args.state,
+        port=args.port,
+        kubeconfig=str(kubeconfig),
+        overwrite=args.force,
+    )
+    # Ctrl-C and SIGTERM stop serving; installed only once the arguments were accepted, and put back after,
+    # so a refused `sim serve` (or one run in-process) leaves the caller's handlers as they were
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with cluster:
+            state = f", state in {args.state}" if args.state else ""
+            print(
+                f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
+                f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
+                flush=True,
+            )
+            stop.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 

@@ -25,6 +25,9 @@ READ_VERBS = frozenset({"get", "list", "watch"})
 INSPECT_ROLE = "the read-only role cilium-lab-inspect"
 OPERATOR_ROLE = "the operator role cilium-lab-operator"
 BENCH_ROLE = "the benchmark role cilium-lab-bench"
+STATUS_EXEC_ROLE = "the status role cilium-lab-status-exec (exec in the agent pods: root on the node)"
+HOST_ROLE = "the host role cilium-lab-host"
+_BENCH_NAMESPACE, _HOST_NAMESPACE = "cilium-lab-bench", "cilium-lab-host"  # workloads' and privileged's
 _BENCH_RESOURCES = frozenset({"services"})
 
 
@@ -56,10 +59,16 @@ class ServerError(ClusterError):
     """5xx or another status the API server answered with."""
 
 
-def role_for(verb: str, resource: str) -> str:
+def role_for(verb: str, resource: str, namespace: str | None = None) -> str:
+    if namespace == _HOST_NAMESPACE:
+        return HOST_ROLE
+    if namespace == _BENCH_NAMESPACE:
+        return BENCH_ROLE
+    if resource == "pods/exec":
+        return STATUS_EXEC_ROLE
     if resource == "leases":  # the change lease: the operator role has all of it (the host role too)
         return OPERATOR_ROLE
-    if verb in READ_VERBS or resource == "pods/exec":
+    if verb in READ_VERBS:
         return INSPECT_ROLE
     if resource in _BENCH_RESOURCES or (resource == "pods" and verb in {"create", "delete"}):
         return BENCH_ROLE
@@ -130,7 +139,7 @@ def _from_status(
         )
     if status == 403:
         return Forbidden(
-            f"forbidden: cannot {verb} {resource}{_where(namespace)}; {role_for(verb, resource)} in"
+            f"forbidden: cannot {verb} {resource}{_where(namespace)}; {role_for(verb, resource, namespace)} in"
             f" deploy/rbac.yaml grants it (server said: {message})"
         )
     if status == 404:

@@ -60,9 +60,14 @@ def list_labelled(conn: Connection, namespace: str, labels: dict[str, str]) -> l
     return [_state(obj) for obj in listing.get("items", [])]
 
 
-def patch(conn: Connection, namespace: str, name: str, changes: dict[str, str | None]) -> ConfigMapState:
-    """Set keys to values; a None value deletes the key."""
-    body = {"data": dict(changes)}
+def patch(
+    conn: Connection, namespace: str, name: str, changes: dict[str, str | None], resource_version: str = ""
+) -> ConfigMapState:
+    """Set keys to values; a None value deletes the key. With `resource_version` the patch carries it in
+    metadata, so the server refuses it (409 Conflict) when the object changed since that version was read."""
+    body: dict = {"data": dict(changes)}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
     obj = objects.request(
         conn, conn.core.patch_namespaced_config_map, name, namespace, body, **_where(namespace, name, "patch")
     )

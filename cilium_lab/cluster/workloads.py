@@ -23,6 +23,13 @@ MANAGED_BY = ("app.kubernetes.io/managed-by", "cilium-lab")
 RUN_LABEL = "cilium-lab.io/run-id"
 ROLE_LABEL = "cilium-lab.io/role"
 MANAGED_SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
+# Pod Security Admission, as deploy/rbac.yaml labels the namespace: the host-to-host scenario's pods use the
+# host network, which only `privileged` admits; warn and audit at baseline name each pod beyond baseline
+PSA_LABELS = {
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/warn": "baseline",
+    "pod-security.kubernetes.io/audit": "baseline",
+}
 CONTROL_PLANE_TOLERATION = {
     "key": "node-role.kubernetes.io/control-plane",
     "operator": "Exists",
@@ -91,7 +98,8 @@ def service_manifest(name: str, run_id: str, *, target_role: str, ports: tuple[i
 
 
 def ensure_namespace(conn: Connection, namespace: str = NAMESPACE) -> None:
-    """Create the namespace if it is absent; without rights to read namespaces, assume it exists."""
+    """Create the namespace, with the Pod Security labels of deploy/rbac.yaml, if it is absent; without rights
+    to read it, assume deploy/rbac.yaml created it."""
     try:
         objects.request(
             conn, conn.core.read_namespace, namespace, verb="get", resource="namespaces", name=namespace
@@ -100,7 +108,7 @@ def ensure_namespace(conn: Connection, namespace: str = NAMESPACE) -> None:
         body = {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": dict([MANAGED_BY])},
+            "metadata": {"name": namespace, "labels": {**dict([MANAGED_BY]), **PSA_LABELS}},
         }
         with contextlib.suppress(apierrors.AlreadyExists):
             objects.request(

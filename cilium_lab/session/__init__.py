@@ -17,10 +17,6 @@ def start(lab: str, **given: object) -> LabSession:
     checked = params.build(item, **given)  # every parameter, the lab's own too, before any cluster
     if targets.parse(checked.cluster).kind == "local":
         local_kernel.check(item.id, lab)
-    if show.in_notebook():
-        from cilium_lab.ui import rendering
-
-        rendering.setup()
     target = targets.connect_target(checked.cluster, checked.kubeconfig, seed=checked.seed)
     if target.connection is not None:  # node names need the cluster: checked before anything is measured
         try:

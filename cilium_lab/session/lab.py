@@ -19,6 +19,7 @@ import pandas as pd
 
 from cilium_lab import catalog, targets
 from cilium_lab.catalog import Item
+from cilium_lab.change.cancellation import Interrupted
 from cilium_lab.change.outcomes import Decision, Outcome
 from cilium_lab.params import LabParams
 from cilium_lab.session import (
@@ -202,6 +203,10 @@ class LabSession:
         self.confirmation = changing.confirm(self, self.plan_)
         self.report = self.confirmation.report
         self.decision = changing.decision_of(self.confirmation)
+        if self.report is not None:  # the record exists as soon as the change ended, whatever follows
+            self.record_path = record.write(self)
+            if self.report.interrupted:  # a signal cancelled it: after its rollback, the notebook stops
+                raise Interrupted(self.report.interrupted)
 
     def applied(self) -> bool:
         """Whether the change is applied; takes in an Apply or Cancel clicked after the confirm cell returned."""

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cilium_lab import outputs
+from cilium_lab.change.files import write_atomic
+from cilium_lab.change.outcomes import Decision, Outcome
 
 if TYPE_CHECKING:
     from cilium_lab.session.lab import LabSession
@@ -39,18 +41,28 @@ def build(session: LabSession) -> dict[str, object]:
         "apply": session.report.to_record() if session.report is not None else None,
         "comparison": session.comparison.to_dict(orient="records") if session.comparison is not None else [],
         "extra": session.record_extra,
+        "exit_code": exit_code(session),
     }
+
+
+def exit_code(session: LabSession) -> int:
+    """The lab's exit code (README's table): the change's own (5 rolled back, 6 unfinished, 130/143
+    interrupted), 3 when the cluster stopped it before any write, 4 when it was refused (every node, or
+    the plan; approved or not), else 0. `exit_codes.of_lab` reads it back."""
+    report = session.report
+    if report is None:
+        return {Decision.FAILED: 3, Decision.REFUSED: 4}.get(session.decision, 0)
+    if not report.exit_code and report.outcome == Outcome.REFUSED:
+        return 4
+    return report.exit_code
 
 
 def write(session: LabSession) -> Path:
     folder = Path(session.results_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     # an earlier record of this lab is replaced; a file of another origin is kept and this one goes beside it
     path = outputs.place(folder / f"{session.lab}.json", _record)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(build(session), indent=2, default=str))
-    tmp.replace(path)  # a reader never sees half a record
-    return path
+    # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
+    return write_atomic(path, json.dumps(build(session), indent=2, default=str))
 
 
 def _record(path: Path) -> bool:

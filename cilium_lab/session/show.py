@@ -63,7 +63,9 @@ def figure(fig: Figure | None) -> None:
     if fig is None:
         return
     if in_notebook():
-        fig.show()
+        from cilium_lab.ui import rendering
+
+        rendering.show(fig)
     else:
         print(f"[figure: {fig.layout.title.text or 'untitled'}]")
 

@@ -2,7 +2,8 @@
 
 Loads the profile (`state.profiles`), installs the initial objects (`control.bootstrap`) or restores a
 saved state (`control.state_file`), serves `api.server`'s app on 127.0.0.1 with its own event loop, and writes
-a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens). It serves https with a
+a kubeconfig with one context per user (`admin`, `readonly`; bearer tokens), created with mode 0600 and never
+through an existing file unless asked (`overwrite`). It serves https with a
 throw-away self-signed certificate (`api.tls`), because kubectl sends tokens only over TLS; without
 the `openssl` tool it serves plain http and treats requests without a token as `admin` (kubectl then
 always acts as admin). Only 127.0.0.1 is ever bound.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -44,6 +46,7 @@ class EmbeddedCluster:
         port: int = 0,
         kubeconfig: str | None = None,
         timing: Timing | None = None,
+        overwrite: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
             raise InputError(f"port {port} is out of range: use 0 (any free port) or 1-65535")
@@ -51,6 +54,7 @@ class EmbeddedCluster:
         self.state_file = state_file
         self.port = port
         self._kubeconfig_path = kubeconfig
+        self._overwrite = overwrite  # replace an existing file at `kubeconfig` (else it must not exist)
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._certificate: tls.Certificate | None = None
         self._thread: threading.Thread | None = None
@@ -110,7 +114,14 @@ class EmbeddedCluster:
             raise ClusterError(
                 f"the embedded cluster did not start on {HOST}:{self.port}: {errors[0] if errors else 'timeout'}"
             )
-        self._write_kubeconfig()
+        try:
+            self._write_kubeconfig()
+        except OSError as err:
+            self.stop()
+            raise InputError(
+                f"cannot write the kubeconfig to {self._kubeconfig_path}: {err.strerror or err}"
+                " (an existing file is replaced only when asked to)"
+            ) from None
         return self
 
     def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
@@ -180,11 +191,27 @@ class EmbeddedCluster:
         }
 
     def _write_kubeconfig(self) -> None:
+        """Write the kubeconfig readable by its owner only from the first byte: a new file is created with
+        mode 0600 (O_EXCL: never through a file or link someone put there); a rewrite (a user added)
+        replaces our own file by a new 0600 file in one rename."""
         assert self._tmpdir is not None, "start() the cluster first"
         path = Path(self._kubeconfig_path or Path(self._tmpdir.name) / "kubeconfig")
-        path.write_text(yaml.safe_dump(self.kubeconfig_document(), sort_keys=False))
-        path.chmod(0o600)
+        text = yaml.safe_dump(self.kubeconfig_document(), sort_keys=False)
+        if self.kubeconfig == str(path) or self._overwrite:
+            partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            partial.unlink(missing_ok=True)
+            _create_private(partial, text)
+            os.replace(partial, path)
+        else:
+            _create_private(path, text)
         self.kubeconfig = str(path)
+
+
+def _create_private(path: Path, text: str) -> None:
+    """Create `path` (it must not exist) with mode 0600 and write `text` to it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
 
 
 def start_embedded(

@@ -3,8 +3,8 @@
 Called by the labs (through `session.measuring`) with plain pandas tables (this layer does not import
 `bench`): a summary table with columns lab, phase, scenario, test, metric, unit, median, ci_low,
 ci_high (as `bench.summary` returns it) or the raw sample frame of `results.store`. Calls plotly only
-and returns `go.Figure` objects; it never sets a global renderer, so the notebooks choose one that
-inlines plotly.js for offline HTML (notebook-practice.md §4). A figure of anything measured on a
+and returns `go.Figure` objects; it never sets a global renderer (`ui.rendering` shows them as
+plotly JSON, and the HTML export draws them with one shared plotly.js). A figure of anything measured on a
 simulated cluster says SIMULATED in its title and in a note above the panels.
 
 Each test gets a panel of its own (TCP_STREAM in Mbit/s, TCP_RR at ~10^4 trans/s and TCP_CRR at

@@ -2,10 +2,11 @@
 //
 // Called by tests/test_walkthrough_html.py as `node open_walkthrough.js <config.json>`; uses
 // playwright-core (pinned in package-lock.json; it launches /usr/bin/chromium, no browser download).
-// Per page: waits until every plotly div has drawn its svg (or the timeout passes), reads the page's
-// text, each figure's title and the boxes of its title and annotations (to check that none overlap),
-// and takes a full-page screenshot and one of the first figure. Every request that is not file:,
-// data: or blob: is aborted and recorded. It asserts nothing: the Python test does.
+// Per page: waits until every plotly div has drawn its svg or says why it could not (or the timeout
+// passes), reads the page's text, each figure's title and the boxes of its title and annotations (to
+// check that none overlap), and takes a full-page screenshot and one of the first figure. Page errors,
+// console errors and failed loads of local files are recorded per page. Every request that is not
+// file:, data: or blob: is aborted and recorded. It asserts nothing: the Python test does.
 "use strict";
 
 const fs = require("fs");
@@ -31,6 +32,8 @@ function figuresShown() {
   return [...document.querySelectorAll(".plotly-graph-div")].map((div) => ({
     id: div.id,
     svg: div.querySelector("svg.main-svg") !== null,
+    plotted: div.classList.contains("js-plotly-plot"),  // Plotly.newPlot ran on it
+    note: div.querySelector("svg") ? "" : div.textContent,  // what it says when plotly.js is missing
     title: (div.querySelector(".gtitle") || { textContent: "" }).textContent,
     texts: [...div.querySelectorAll(".gtitle, .gtitle-subtitle, .annotation-text")].map((el) => ({
       text: el.textContent, kind: el.classList.contains("annotation-text") ? "annotation" : "title", box: box(el),
@@ -43,9 +46,13 @@ function figuresShown() {
 async function openOne(context, page, file, shots, timeoutMs) {
   const errors = [];
   page.on("pageerror", (err) => errors.push(String(err)));
+  page.on("console", (msg) => { if (msg.type() === "error") errors.push("console: " + msg.text()); });
+  page.on("requestfailed", (request) => {
+    if (isLocal(request.url())) errors.push(`failed to load ${request.url()}: ${request.failure().errorText}`);
+  });
   await page.goto("file://" + file, { waitUntil: "load", timeout: timeoutMs });
   const drawn = () => [...document.querySelectorAll(".plotly-graph-div")]
-    .every((div) => div.querySelector("svg.main-svg") !== null);
+    .every((div) => div.querySelector("svg.main-svg") !== null || div.textContent.startsWith("Figure not drawn"));
   await page.waitForFunction(drawn, null, { timeout: timeoutMs, polling: 200 }).catch(() => {});
   const figures = await page.evaluate(figuresShown);
   await page.screenshot({ path: shots.page, fullPage: true });

@@ -29,6 +29,7 @@ from cilium_lab.change.backups.backup_format import (
     from_configmap,
     from_file,
 )
+from cilium_lab.change.files import write_atomic
 from cilium_lab.cluster import apierrors, configmaps, discover, identity, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
 
@@ -72,7 +73,7 @@ def save(conn: Connection, namespace: str, name: str, cilium_version: str, resul
     path = folder / f"{stamp}-{name}.json"
     who = (cluster.uid, cluster.server)
     record = file_record(namespace, name, state.data, state.resource_version, cncs, labels, who)
-    path.write_text(json.dumps(record, indent=2, sort_keys=True))
+    write_atomic(path, json.dumps(record, indent=2, sort_keys=True))  # temp file, fsync, rename
     backup_name = PREFIX + stamp
     configmaps.create(
         conn,

@@ -30,6 +30,8 @@ class RestoreReport:
     undo: Backup | None = None  # the backup of the state just before the restore
     simulated: bool = False
     cluster_uid: str = ""  # the cluster restored on (kube-system's uid)
+    exit_code: int = 0  # the README's exit codes: 0 done or planned, 5 rolled back, 6 unfinished, 130/143
+    journal_path: str = ""
 
     @property
     def restarts(self) -> tuple[str, ...]:
@@ -57,6 +59,8 @@ class RestoreReport:
             "cluster_uid": self.cluster_uid,
             "backup_cluster": {"uid": b.cluster_uid, "server": b.cluster_server} if b.cluster_uid else None,
             "undo": undone,
+            "exit_code": self.exit_code,
+            "journal_path": self.journal_path,
         }
 
     def to_text(self) -> str:

@@ -33,11 +33,16 @@ def manifest(cnc: dict, namespace: str, cilium_version: str) -> dict:
 
 def put_back(
     conn: Connection, backup: Backup, live: Live, diff: BackupDiff, cilium_version: str, say: Progress
-) -> None:
-    """Write what `diff` (of `backup` against `live`) says differs; objects already equal are left alone."""
+) -> str:
+    """Write what `diff` (of `backup` against `live`) says differs; objects already equal are left alone.
+
+    Returns cilium-config's resourceVersion after the writes (the live one when it was not written)."""
     ns = live.namespace
+    version = live.resource_version
     if diff.config_changes:
-        configmaps.replace_data(conn, ns, live.configmap, backup.data, live.resource_version)
+        version = configmaps.replace_data(
+            conn, ns, live.configmap, backup.data, live.resource_version
+        ).resource_version
         say(f"put back {ns}/{live.configmap} data from backup {backup.stamp} ({len(backup.data)} keys)")
     saved = {objects.name_of(c): c for c in backup.node_configs}
     for name in diff.node_configs_added:
@@ -57,3 +62,4 @@ def put_back(
                 f"{k}={v}" if v is not None else f"{k} removed" for k, (_, v) in sorted(change.labels.items())
             )
             say(f"set labels on {node}: {shown}")
+    return version

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cilium_lab.change import lock, outcomes, restarts
+from cilium_lab.change import outcomes, restarts, transaction
 from cilium_lab.change.backups import backup as backups
-from cilium_lab.change.backups import restore_verify
+from cilium_lab.change.backups import restore_verify, rollback
 from cilium_lab.change.backups.backup_diff import Live, diff, read_live
 from cilium_lab.change.backups.backup_format import Backup, check_stamp
 from cilium_lab.change.backups.restore_report import FAILED, NOTHING_TO_DO, PLANNED, RESTORED, RestoreReport
@@ -153,16 +153,20 @@ def restore_backup(
             " restore unless the Helm values say the same (helm get values -n "
             f"{install.namespace} {install.helm_release or 'cilium'})"
         )
+    if approved:  # a dead run's half-done change is finished by `cilium-lab recover` first
+        transaction.refuse_unfinished(conn, install.namespace)
     if report.diff is None or report.diff.empty:
         return _nothing_to_do(report)  # with or without approval: nothing would change
     if not approved:
         report.message = NOT_APPROVED
         return report
     say = recording(report.steps, progress)
-    with lock.held(conn, install.namespace, purpose=f"restore {saved.stamp}"):
-        say(f"lock {install.namespace}/{lock.NAME} taken")
-        _run(conn, install, saved, report, say, timeout, Path(results_dir), allow_not_ready)
-    say(f"lock {install.namespace}/{lock.NAME} released")
+    change = _Restore(conn, install, saved, report, say, timeout, Path(results_dir), allow_not_ready)
+    result = transaction.run(
+        conn, install.namespace, kind="restore", purpose=f"restore {saved.stamp}", results_dir=results_dir,
+        say=say, save=change.save, forward=change.forward, undo=change.undo, discard=change.discard,
+    )  # fmt: skip
+    change.finish(result)
     return report
 
 
@@ -203,80 +207,131 @@ def _restart_plan(nodes: tuple[str, ...], live: Live, skip: dict[str, str]) -> t
     return tuple(n for n in nodes if n not in skip)
 
 
-def _run(
-    conn: Connection,
-    install: discover.CiliumInstall,
-    saved: Backup,
-    report: RestoreReport,
-    say: Progress,
-    timeout: float,
-    results_dir: Path,
-    allow_not_ready: bool,
-) -> None:
-    live = read_live(conn, install)  # again, under the lock: what is written and restarted is decided on this
-    report.diff = changes = diff(saved, live)
-    if changes.empty:
-        _nothing_to_do(report)
-        return
-    skip = _not_ready(conn, install, changes.restarts, allow_not_ready)
-    undo = backups.save(conn, install.namespace, install.configmap, install.version, results_dir)
-    report.undo = undo
-    say(f"saved the config before the restore to {undo.path} and {undo.configmap_backup}")
-    nodes = _restart_plan(changes.restarts, live, skip)
-    restarted = changes.restarts if nodes is None else nodes
-    try:
-        put_back(conn, saved, live, changes, install.version, say)
-    except ClusterError as err:
-        _roll_back(
-            conn, install, undo, report, say, timeout, (), f"writing the backup's config failed: {err}"
+class _Restore:
+    """A restore's own steps, which `change.transaction` orders, journals and undoes (to `undo`, the
+    backup of the state just before the restore)."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        install: discover.CiliumInstall,
+        saved: Backup,
+        report: RestoreReport,
+        say: Progress,
+        timeout: float,
+        results_dir: Path,
+        allow_not_ready: bool,
+    ) -> None:
+        self.conn, self.install, self.saved, self.report, self.say = conn, install, saved, report, say
+        self.timeout, self.results_dir, self.allow_not_ready = timeout, results_dir, allow_not_ready
+        self.undo_backup: Backup | None = None
+        self.skip: dict[str, str] = {}
+        self.nodes: tuple[str, ...] | None = None
+        self.restarted: tuple[str, ...] = ()
+        self.ours = rollback.Ours("", any_node_config=True)
+
+    def save(self) -> dict[str, str]:
+        conn, install, saved = self.conn, self.install, self.saved
+        live = read_live(
+            conn, install
+        )  # again, under the lock: what is written and restarted is decided on this
+        self.live = live
+        self.report.diff = changes = diff(saved, live)
+        if changes.empty:
+            return {"stamp": "", "path": "", "configmap": "", "note": "nothing to restore"}
+        self.skip = _not_ready(conn, install, changes.restarts, self.allow_not_ready)
+        undo = self.undo_backup = backups.save(
+            conn, install.namespace, install.configmap, install.version, self.results_dir
         )
-        return
-    failure = restarts.roll_out(conn, install, nodes, say, timeout) if restarted else None
-    if failure is None:
-        after = snapshot.take(conn, install=discover.find(conn))
-        report.nodes = restore_verify.check(saved, changes, after, restarted, skip)
-        failed = [o for o in report.nodes.values() if o.outcome == outcomes.FAILED]
-        if not failed:
-            report.outcome = RESTORED
-            report.message = (
-                f"{install.namespace}/{install.configmap} and the CiliumNodeConfigs are backup {saved.stamp}'s;"
-                f" verified on {len(report.nodes)} nodes; agents restarted on {', '.join(restarted) or 'none'}"
-            )
-            say(f"verified: {report.message}")
+        self.report.undo = undo
+        self.say(f"saved the config before the restore to {undo.path} and {undo.configmap_backup}")
+        self.nodes = _restart_plan(changes.restarts, live, self.skip)
+        self.restarted = changes.restarts if self.nodes is None else self.nodes
+        self.ours = rollback.Ours(live.resource_version, dict(saved.data), any_node_config=True)
+        return {"stamp": undo.stamp, "path": undo.path, "configmap": undo.configmap_backup}
+
+    def discard(self) -> None:
+        if self.undo_backup is not None:
+            try:
+                backups.discard_cluster_copy(self.conn, self.undo_backup)
+            except ClusterError as err:
+                self.report.warnings.append(
+                    f"the backup configmap {self.undo_backup.configmap_backup} stays: {err}"
+                )
+
+    def forward(self, tx: transaction.Transaction) -> None:
+        conn, install, saved, report = self.conn, self.install, self.saved, self.report
+        changes = report.diff
+        assert changes is not None  # save() computed it
+        if changes.empty:
+            _nothing_to_do(report)
             return
-        failure = "verification failed on " + ", ".join(f"{o.node} ({o.reason})" for o in failed)
-    _roll_back(conn, install, undo, report, say, timeout, restarted, failure)
-
-
-def _roll_back(
-    conn: Connection,
-    install: discover.CiliumInstall,
-    undo: Backup,
-    report: RestoreReport,
-    say: Progress,
-    timeout: float,
-    nodes: tuple[str, ...],
-    failure: str,
-) -> None:
-    """Put the pre-restore state back (`undo`) and restart the agents the restore restarted (`nodes`).
-
-    Node by node even after a DaemonSet rollout: that wait counts only each node's new pod, where the
-    DaemonSet's would take a crash-looping pod the restore left, not yet replaced, for a new failure."""
-    say(f"rolling back: {failure}")
-    try:
-        live = read_live(conn, install)
-        put_back(conn, undo, live, diff(undo, live), install.version, say)
-        again = restarts.roll_out(conn, install, nodes, say, timeout) if nodes else None
-    except ClusterError as err:
-        report.message = (
-            f"{failure}; putting the config before the restore back failed too: {err}; restore it with"
-            f" `cilium-lab restore {undo.stamp} --approve` (or --from-file {undo.path})"
+        version = tx.step(
+            f"write backup {saved.stamp}'s config",
+            lambda: put_back(conn, saved, self.live, changes, install.version, self.say),
+            writes=True,
         )
-        reason = report.message
-    else:
-        suffix = "" if again is None else f" (but the agents' rollout after it: {again})"
-        report.message = f"{failure}; the config before the restore is back (backup {undo.stamp}){suffix}"
-        reason = f"restore failed: {failure}; the config before the restore is back{suffix}"
-    report.outcome = FAILED
-    names = sorted(report.diff.expected if report.diff else ())
-    report.nodes = {n: outcomes.NodeOutcome(n, outcomes.FAILED, reason) for n in names}
+        self.ours.config_version = version
+        if self.restarted:
+            failure = tx.step(
+                "roll out", lambda: restarts.roll_out(conn, install, self.nodes, self.say, self.timeout)
+            )
+            if failure is not None:
+                raise transaction.StepFailed(failure)
+        after = tx.step("verify", lambda: snapshot.take(conn, install=discover.find(conn)))
+        report.nodes = restore_verify.check(saved, changes, after, self.restarted, self.skip)
+        failed = [o for o in report.nodes.values() if o.outcome == outcomes.FAILED]
+        if failed:
+            raise transaction.StepFailed(
+                "verification failed on " + ", ".join(f"{o.node} ({o.reason})" for o in failed)
+            )
+        report.outcome = RESTORED
+        report.message = (
+            f"{install.namespace}/{install.configmap} and the CiliumNodeConfigs are backup {saved.stamp}'s;"
+            f" verified on {len(report.nodes)} nodes; agents restarted on {', '.join(self.restarted) or 'none'}"
+        )
+        self.say(f"verified: {report.message}")
+
+    def undo(self, tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
+        """Put the pre-restore state back and restart the agents the restore restarted, node by node even
+        after a DaemonSet rollout: that wait counts only each node's new pod, where the DaemonSet's would
+        take a crash-looping pod the restore left, not yet replaced, for a new failure."""
+        assert self.undo_backup is not None
+        return rollback.undo_to(
+            self.conn, self.install, self.undo_backup, self.ours, nodes=tuple(self.restarted),
+            restart="roll out" in tx.begun, skip=self.skip, say=self.say, timeout=self.timeout,
+        )  # fmt: skip
+
+    def finish(self, result: transaction.Result) -> None:
+        report = self.report
+        report.exit_code, report.journal_path = result.exit_code, result.journal_path
+        report.warnings += result.warnings
+        if result.state == transaction.DONE:
+            return
+        report.outcome = FAILED
+        names = sorted(report.diff.expected if report.diff else ())
+        undo = self.undo_backup
+        if result.state == transaction.NOT_WRITTEN:
+            report.message = f"{result.failure} before anything was written: nothing changed"
+            report.nodes = {n: outcomes.NodeOutcome(n, outcomes.SKIPPED, report.message) for n in names}
+            return
+        if result.state == transaction.ROLLED_BACK:
+            undone = result.undone or {}
+            report.message = (
+                f"{result.failure}; the config before the restore is back (backup {undo.stamp}), verified"  # type: ignore[union-attr]
+            )
+            reason = f"restore failed: {result.failure}; the config before the restore is back, verified"
+            report.nodes = {
+                n: undone[n] if n in undone and undone[n].outcome == outcomes.SKIPPED
+                else outcomes.NodeOutcome(n, outcomes.ROLLED_BACK, reason)
+                for n in names
+            }  # fmt: skip
+            return
+        todo = (
+            "nothing was undone, so as not to overwrite that edit"
+            if result.state == transaction.ROLLBACK_REFUSED
+            else f"run `cilium-lab recover --approve`, or `cilium-lab restore {undo.stamp} --approve`"  # type: ignore[union-attr]
+            f" (--from-file {undo.path})"  # type: ignore[union-attr]
+        )
+        report.message = f"{result.failure}; putting the config before the restore back failed too: {result.undo_error}; {todo}"
+        report.nodes = {n: outcomes.NodeOutcome(n, outcomes.ROLLBACK_FAILED, report.message) for n in names}

@@ -1,8 +1,10 @@
 """Apply a planned change, only when approved: lock, back up, patch, restart, wait, verify, roll back.
 
-The steps read top to bottom in `_run`. A failed rollout (timeout, crash loop) or a failed
-verification restores the saved config exactly (`backups.backup`) and restarts the same agents again
-(`change.restarts`). A change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes
+The steps read top to bottom in `_ConfigChange.forward`; `change.transaction` runs them (lock,
+journal, cancellation) and, on any failure or interrupt after the first write, the undo
+(`backups.rollback.undo_to`: the saved config exactly, the same agents restarted, verified). The
+patch carries the resourceVersion the backup read: someone else's edit since is a 409, reported as
+`ConcurrentEdit` with nothing of ours written. A change through a CiliumNodeConfig (a canary, or a change narrowed to the nodes
 that can take it) labels those nodes, creates the CiliumNodeConfig and restarts only their agents; its
 rollback deletes both. Nodes the plan refused are never touched and stay refused in the report,
 whatever happens to the others.
@@ -19,19 +21,19 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from cilium_lab.change import lock, outcomes, restarts
-from cilium_lab.change.backups import backup
+from cilium_lab.change import outcomes, restarts, transaction
+from cilium_lab.change.backups import backup, rollback
 from cilium_lab.change.config import verification
 from cilium_lab.change.config.plans import Plan
 from cilium_lab.change.recording import Progress, recording
 from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
 from cilium_lab.change.restarts import NodesNotReady
-from cilium_lab.cluster import configmaps, discover, nodeconfig, rollout, snapshot
+from cilium_lab.cluster import apierrors, configmaps, discover, nodeconfig, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
 # what a caller of apply meets (the report, the NotReady refusal) is named here too, though defined in change/
-__all__ = ["NOT_APPROVED", "ApplyReport", "NodesNotReady", "apply", "nodes_to_restart"]
+__all__ = ["NOT_APPROVED", "ApplyReport", "ConcurrentEdit", "NodesNotReady", "apply", "nodes_to_restart"]
 
 
 def _check(
@@ -104,6 +106,8 @@ def apply(
     if not approved:
         report.nodes = _everyone(plan, outcomes.SKIPPED, NOT_APPROVED)
         return report
+    # a dead run's half-done change looks like "nothing to do" to a new plan: refused until recovered
+    transaction.refuse_unfinished(conn, plan.namespace)
     if plan.nothing_to_do:
         report.nodes = _everyone(plan, outcomes.SKIPPED, "nothing to change")
         report.outcome = outcomes.overall(report.nodes.values())
@@ -113,10 +117,12 @@ def apply(
         report.warnings.append(_helm_warning(plan))
     not_ready = _not_ready(conn, plan, allow_not_ready)
     say = recording(report.steps, progress)
-    with lock.held(conn, plan.namespace, purpose=f"apply {plan.item}"):
-        say(f"lock {plan.namespace}/{lock.NAME} taken")
-        _run(conn, plan, report, say, timeout, Path(results_dir), not_ready)
-    say(f"lock {plan.namespace}/{lock.NAME} released")
+    change = _ConfigChange(conn, plan, report, say, timeout, Path(results_dir), not_ready)
+    result = transaction.run(
+        conn, plan.namespace, kind="apply", purpose=f"apply {plan.item}", results_dir=results_dir, say=say,
+        save=change.save, forward=change.forward, undo=change.undo, discard=change.discard,
+    )  # fmt: skip
+    change.finish(result)
     return report
 
 
@@ -148,45 +154,165 @@ def _not_ready(conn: Connection, plan: Plan, allowed: bool) -> dict[str, str]:
     return found
 
 
-def _run(
-    conn: Connection,
-    plan: Plan,
-    report: ApplyReport,
-    say: Progress,
-    timeout: float,
-    results_dir: Path,
-    not_ready: dict[str, str],
-) -> None:
-    install = discover.find(conn)
-    live = configmaps.read(conn, plan.namespace, plan.configmap)
-    if live.resource_version != plan.config_resource_version:
-        raise ClusterError(
-            f"{plan.namespace}/{plan.configmap} changed since the plan was made; take a new snapshot and plan again"
+class ConcurrentEdit(ClusterError):
+    """Someone else changed cilium-config between our read and our first write: nothing of ours was written."""
+
+
+class _ConfigChange:
+    """A Cilium config change's own steps, which `change.transaction` orders, journals and undoes."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        plan: Plan,
+        report: ApplyReport,
+        say: Progress,
+        timeout: float,
+        results_dir: Path,
+        not_ready: dict[str, str],
+    ) -> None:
+        self.conn, self.plan, self.report, self.say = conn, plan, report, say
+        self.timeout, self.results_dir, self.not_ready = timeout, results_dir, not_ready
+        self.install = discover.find(conn)
+        self.nodes = nodes_to_restart(plan, not_ready)
+        self.saved: backup.Backup | None = None
+        self.ours = rollback.Ours("")
+
+    def save(self) -> dict[str, str]:
+        plan = self.plan
+        live = configmaps.read(self.conn, plan.namespace, plan.configmap)
+        if live.resource_version != plan.config_resource_version:
+            raise ConcurrentEdit(
+                f"not applied, nothing changed: {plan.namespace}/{plan.configmap} changed since the plan was made"
+                f" (resourceVersion {plan.config_resource_version} -> {live.resource_version}); take a new"
+                " snapshot and plan again"
+            )
+        saved = self.saved = backup.save(
+            self.conn, plan.namespace, plan.configmap, plan.cilium_version, self.results_dir
         )
-    saved = backup.save(conn, plan.namespace, plan.configmap, plan.cilium_version, results_dir)
-    report.backup_path, report.backup_configmap = saved.path, saved.configmap_backup
-    say(
-        f"saved {plan.configmap} (resourceVersion {saved.resource_version}) to {saved.path} and {saved.configmap_backup}"
-    )
-    try:
-        created = _change(conn, plan, say)
-    except ClusterError:
-        backup.discard_cluster_copy(conn, saved)
-        raise
-    nodes = nodes_to_restart(plan, not_ready)
-    failure = restarts.roll_out(conn, install, nodes, say, timeout)
-    if failure is None:
-        after = snapshot.take(conn, install=discover.find(conn))
-        report.nodes = verification.check(plan, after, skip=_skipped_not_ready(not_ready))
+        self.ours = rollback.Ours(saved.resource_version)
+        self.report.backup_path, self.report.backup_configmap = saved.path, saved.configmap_backup
+        self.say(
+            f"saved {plan.configmap} (resourceVersion {saved.resource_version}) to {saved.path} and {saved.configmap_backup}"
+        )
+        return {"stamp": saved.stamp, "path": saved.path, "configmap": saved.configmap_backup}
+
+    def discard(self) -> None:
+        if self.saved is not None:
+            try:
+                backup.discard_cluster_copy(self.conn, self.saved)
+            except ClusterError as err:
+                self.report.warnings.append(
+                    f"the backup configmap {self.saved.configmap_backup} stays: {err}"
+                )
+
+    def forward(self, tx: transaction.Transaction) -> None:
+        plan, report = self.plan, self.report
+        if plan.node_config is None:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(plan.changes.items()))
+            tx.step(f"patch {plan.namespace}/{plan.configmap}: {shown}", lambda: self._patch(tx), writes=True)
+        else:
+            name = plan.node_config["metadata"]["name"]
+            tx.step(
+                f"label {', '.join(plan.selected)} with {plan.node_label}",
+                lambda: nodeconfig.label_nodes(self.conn, plan.selected, plan.node_label, "true"),
+                writes=True,
+            )
+            self.ours.node_configs.add(name)
+            tx.step(
+                f"create CiliumNodeConfig {name}",
+                lambda: nodeconfig.create(self.conn, plan.node_config),
+                writes=True,
+            )
+            self.say(
+                f"created CiliumNodeConfig {name} for {', '.join(plan.selected)}; {plan.configmap} unchanged"
+            )
+        failure = tx.step(
+            "roll out", lambda: restarts.roll_out(self.conn, self.install, self.nodes, self.say, self.timeout)
+        )
+        if failure is not None:
+            raise transaction.StepFailed(failure)
+        after = tx.step("verify", lambda: snapshot.take(self.conn, install=discover.find(self.conn)))
+        report.nodes = verification.check(plan, after, skip=_skipped_not_ready(self.not_ready))
         failed = [o for o in report.nodes.values() if o.outcome == outcomes.FAILED]
-        if not failed:
-            report.after = after
-            report.outcome = outcomes.overall(report.nodes.values())
-            report.message = f"verified on {len(report.nodes)} nodes"
-            say(f"verified: {report.message}")
+        if failed:
+            raise transaction.StepFailed(
+                "verification failed on " + ", ".join(f"{o.node} ({o.reason})" for o in failed)
+            )
+        report.after = after
+        report.outcome = outcomes.overall(report.nodes.values())
+        report.message = f"verified on {len(report.nodes)} nodes"
+        self.say(f"verified: {report.message}")
+
+    def _patch(self, tx: transaction.Transaction) -> None:
+        plan, saved = self.plan, self.saved
+        assert saved is not None  # save() ran first
+        intended = {k: v for k, v in {**saved.data, **plan.changes}.items() if v is not None}
+        self.ours.config_data = intended  # if the answer is lost, this is what our write left
+        try:
+            state = configmaps.patch(
+                self.conn,
+                plan.namespace,
+                plan.configmap,
+                plan.changes,
+                resource_version=saved.resource_version,
+            )
+        except apierrors.Conflict:
+            tx.written = False  # refused by the server: nothing of ours is in the cluster
+            raise ConcurrentEdit(
+                f"not applied, nothing changed: someone else changed {plan.namespace}/{plan.configmap} since it"
+                f" was read (resourceVersion {saved.resource_version}); their edit is left in place. Take a new"
+                " snapshot, plan again and apply"
+            ) from None
+        self.ours.config_version = state.resource_version
+        self.say(
+            f"patched {plan.namespace}/{plan.configmap} (resourceVersion {saved.resource_version} ->"
+            f" {state.resource_version}): {', '.join(f'{k}={v}' for k, v in sorted(plan.changes.items()))}"
+        )
+
+    def undo(self, tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
+        assert self.saved is not None
+        restart = "roll out" in tx.begun  # agents that never restarted still run the backup's config
+        return rollback.undo_to(
+            self.conn, self.install, self.saved, self.ours, nodes=self.nodes, restart=restart,
+            skip=_skipped_not_ready(self.not_ready), say=self.say, timeout=self.timeout,
+        )  # fmt: skip
+
+    def finish(self, result: transaction.Result) -> None:
+        """The report says what the transaction did: rolled back only where the undo verified it."""
+        plan, report = self.plan, self.report
+        report.exit_code, report.journal_path = result.exit_code, result.journal_path
+        report.interrupted = result.interrupted
+        report.warnings += result.warnings
+        if result.state == transaction.DONE:
             return
-        failure = "verification failed on " + ", ".join(f"{o.node} ({o.reason})" for o in failed)
-    _roll_back(conn, plan, saved, created, install, nodes, report, say, timeout, failure)
+        if result.state == transaction.NOT_WRITTEN:
+            report.nodes = _everyone(plan, outcomes.SKIPPED, f"{result.failure} before anything changed")
+            report.outcome, report.message = outcomes.SKIPPED, f"{result.failure}: nothing changed"
+            return
+        if result.state == transaction.ROLLED_BACK:
+            undone = result.undone or {}
+            report.after = None
+            report.outcome = outcomes.ROLLED_BACK
+            report.message = (
+                f"{result.failure}; previous config restored and verified (backup {self.saved.stamp})"  # type: ignore[union-attr]
+            )
+            report.nodes = {
+                n: o if o.outcome in (outcomes.SKIPPED, outcomes.REFUSED) or n not in undone
+                or undone[n].outcome == outcomes.SKIPPED
+                else outcomes.NodeOutcome(n, outcomes.ROLLED_BACK, _on(plan, n, result.failure))
+                for n, o in _everyone(plan, outcomes.ROLLED_BACK, result.failure).items()
+            }  # fmt: skip
+            return
+        report.after = None
+        report.outcome = outcomes.ROLLBACK_FAILED
+        todo = (
+            "nothing was undone, so as not to overwrite that edit"
+            if result.state == transaction.ROLLBACK_REFUSED
+            else "run `cilium-lab recover --approve` to put the backup back, roll out and verify"
+        )
+        report.message = f"{result.failure}; {result.undo_error}; {todo}"
+        report.nodes = _everyone(plan, outcomes.ROLLBACK_FAILED, report.message)
 
 
 def nodes_to_restart(plan: Plan, not_ready: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -201,56 +327,3 @@ def _skipped_not_ready(not_ready: dict[str, str]) -> dict[str, str]:
         n: f"node NotReady ({why}): agent not restarted; it takes the new config when it next restarts"
         for n, why in not_ready.items()
     }
-
-
-def _change(conn: Connection, plan: Plan, say: Progress) -> tuple[str, ...]:
-    """Make the change; returns the names of CiliumNodeConfigs it created (to delete on rollback)."""
-    if plan.node_config is None:
-        configmaps.patch(conn, plan.namespace, plan.configmap, plan.changes)
-        say(
-            f"patched {plan.namespace}/{plan.configmap}: {', '.join(f'{k}={v}' for k, v in sorted(plan.changes.items()))}"
-        )
-        return ()
-    nodeconfig.label_nodes(conn, plan.selected, plan.node_label, "true")
-    name = plan.node_config["metadata"]["name"]
-    try:
-        nodeconfig.create(conn, plan.node_config)
-    except ClusterError:
-        nodeconfig.label_nodes(conn, plan.selected, plan.node_label, None)
-        raise
-    say(f"created CiliumNodeConfig {name} for {', '.join(plan.selected)}; {plan.configmap} unchanged")
-    return (name,)
-
-
-def _roll_back(
-    conn: Connection,
-    plan: Plan,
-    saved: backup.Backup,
-    created: tuple[str, ...],
-    install: discover.CiliumInstall,
-    nodes: tuple[str, ...] | None,
-    report: ApplyReport,
-    say: Progress,
-    timeout: float,
-    failure: str,
-) -> None:
-    say(f"rolling back: {failure}")
-    try:
-        backup.restore(conn, saved, created_node_configs=created, cilium_version=plan.cilium_version)
-        if plan.node_config is not None:
-            nodeconfig.label_nodes(conn, plan.selected, plan.node_label, None)
-            say(
-                f"deleted CiliumNodeConfig {', '.join(created)} and label {plan.node_label} from {', '.join(plan.selected)}"
-            )
-        say(f"restored {plan.namespace}/{plan.configmap} from {saved.configmap_backup}")
-        again = restarts.roll_out(conn, install, nodes, say, timeout)
-    except ClusterError as err:
-        report.outcome, report.message = (
-            outcomes.FAILED,
-            f"{failure}; rollback failed: {err}; restore from {saved.path}",
-        )
-        report.nodes = _everyone(plan, outcomes.FAILED, report.message)
-        return
-    suffix = "" if again is None else f" (config restored, but the agents' rollout after it: {again})"
-    report.outcome, report.message = outcomes.ROLLED_BACK, f"{failure}; previous config restored{suffix}"
-    report.nodes = _everyone(plan, outcomes.ROLLED_BACK, failure, device=True)

@@ -7,14 +7,16 @@ IRQs. FILE is what `host.tuning.apply_host` saved before it changed the nodes
 (`<results_dir>/host-backups/<run_id>.json`: node -> `HostState`).
 
 `plan_restore` reads each node (a host pod per node, read-only on the host) and says what a restore would
-run there, or that the node is already as saved. `restore_host(..., approved=True)` takes the change lock,
-and per node, in name order: reads it, saves that state to a new host backup (so the restore can itself be
+run there, or that the node is already as saved. `restore_host(..., approved=True)` runs as one `change.transaction`
+(lock, journal, cancellation), and per node, in name order: reads it, saves that state to a new host backup (so the restore can itself be
 undone with the same command), runs the commands, reads back and checks it equals the saved state. A node
-whose restore fails is put back as it was before the restore; the report says what each node runs now.
+whose restore fails is put back as it was before the restore; an interrupt or an unexpected error also
+puts back the nodes already restored. The report says what each node runs now.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import lock, outcomes
+from cilium_lab.change import outcomes, transaction
 from cilium_lab.change.host import host_node, tuning, values
 from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import privileged, snapshot
@@ -73,6 +75,8 @@ class HostRestoreReport:
     simulated: bool
     nodes: dict[str, NodeRestore] = field(default_factory=dict)
     backup_path: str = ""  # the nodes' settings just before this restore (a host backup like `path`)
+    exit_code: int = 0  # the README's exit codes (0 done or planned, 5 rolled back, 6 unfinished, 130/143)
+    journal_path: str = ""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -82,7 +86,7 @@ class HostRestoreReport:
         if not self.approved:
             return PLANNED
         found = {n.outcome for n in self.nodes.values()}
-        if found & {FAILED, ROLLED_BACK}:
+        if found & {FAILED, ROLLED_BACK, outcomes.ROLLBACK_FAILED}:
             return FAILED
         return RESTORED if RESTORED in found else SKIPPED
 
@@ -93,6 +97,8 @@ class HostRestoreReport:
             "outcome": self.outcome,
             "simulated": self.simulated,
             "backup_path": self.backup_path,
+            "exit_code": self.exit_code,
+            "journal_path": self.journal_path,
             "warnings": list(self.warnings),
             "nodes": [n.to_record() for n in self.nodes.values()],
         }
@@ -216,6 +222,7 @@ class _Run:
     timeout: float
     run_id: str
     warnings: list[str] = field(default_factory=list)
+    undone: dict[str, NodeRestore] = field(default_factory=dict)  # nodes an interrupt put back on the spot
 
     def shell(self, stack: ExitStack, node: str) -> host_node.HostShell:
         return stack.enter_context(
@@ -280,7 +287,7 @@ class _Run:
             except ClusterError as err:
                 return self._back(node, shell, pattern, before, saved, ran, str(err))
             except BaseException:
-                self._back(node, shell, pattern, before, saved, ran, "interrupted")  # not left half done
+                self.undone[node] = self._back(node, shell, pattern, before, saved, ran, "interrupted")
                 raise
         return NodeRestore(node, RESTORED, f"{len(ran)} command(s) run; read back as saved", tuple(ran))
 
@@ -350,10 +357,12 @@ def restore_host(
     image: str = tuning.DEFAULT_IMAGE,
     timeout: float = 120,
     progress: Progress | None = None,
+    recovering: str = "",
 ) -> HostRestoreReport:
     """Restore the host settings `path` saved, per node, if `approved`; else only plan. InputError for bad
     input (nothing read or changed), lock.LockHeld when another change runs, apierrors.Forbidden without
-    the host role (before any node is touched)."""
+    the host role (before any node is touched). `recovering` names the dead run whose undo this is
+    (`change.recovery`): its open journal does not refuse the restore."""
     _check(conn, approved, timeout, results_dir)
     nodes = _names(nodes)
     saved = load(path)
@@ -369,17 +378,66 @@ def restore_host(
             report.nodes[node] = run.plan_node(node, saved.nodes[node])
         return report
     backup, kept = tuning.backup_file(results_dir, run.run_id), {}
-    with lock.held(conn, snap.namespace, purpose=f"restore-host {saved.path.name}"):
-        say(f"lock {snap.namespace}/{lock.NAME} taken")
-        run.warnings += tuning.prepare(conn, namespace)
+    before: dict[str, host_node.HostState] = {}
+
+    def keep(node: str, state: host_node.HostState) -> None:
+        before[node] = state
+        tuning.save_state(backup, kept, node, state)
+        report.backup_path = str(backup)  # set as soon as written: also on interrupt
+
+    def prepared() -> dict[str, str]:  # a user without the host role is refused here, before any journal
+        run.warnings.extend(tuning.prepare(conn, namespace))
+        return {"path": str(backup), "configmap": "", "stamp": run.run_id}
+
+    def forward(tx: transaction.Transaction) -> None:
         for node in chosen:
             say(f"{node}: restoring its host settings")
-            report.nodes[node] = run.restore_node(
-                node, saved.nodes[node], lambda state, n=node: tuning.save_state(backup, kept, n, state)
+            report.nodes[node] = tx.step(
+                f"{node}: restore host settings",
+                lambda n=node: run.restore_node(n, saved.nodes[n], lambda state: keep(n, state)),
+                writes=True,
             )
-            report.backup_path = str(backup) if kept else ""  # set as soon as written: also on interrupt
-    say(f"lock {snap.namespace}/{lock.NAME} released")
+
+    def undo(tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
+        changed = [n for n, r in report.nodes.items() if r.outcome == RESTORED]
+        shells = functools.partial(
+            tuning.node_shell, conn, namespace=namespace, image=image, timeout=timeout, run_id=run.run_id
+        )
+        patterns = {n: _pattern(snap, n) for n in changed}
+        return tuning.put_back_nodes(
+            shells, {n: before[n] for n in changed}, patterns, failure, say, run.warnings
+        )
+
+    result = transaction.run(
+        conn, snap.namespace, kind="restore-host", purpose=f"restore-host {saved.path.name}",
+        results_dir=results_dir, say=say, save=prepared,
+        forward=forward, undo=undo, recovering=recovering,
+    )  # fmt: skip
+    report.exit_code, report.journal_path = result.exit_code, result.journal_path
+    report.warnings.extend(result.warnings)
+    report.nodes.update(run.undone)
+    _finish(report, chosen, result, backup)
+    if any(n.outcome in (FAILED, outcomes.ROLLBACK_FAILED) for n in run.undone.values()):
+        report.exit_code = transaction.EXIT_UNFINISHED
     return report
+
+
+def _finish(report: HostRestoreReport, chosen: list[str], result: transaction.Result, backup: Path) -> None:
+    """What the report says per node after a transaction that did not finish."""
+    if result.state == transaction.DONE:
+        return
+    for node in chosen:
+        if node not in report.nodes:
+            report.nodes[node] = NodeRestore(node, SKIPPED, f"{result.failure}: not changed")
+    if result.state == transaction.ROLLED_BACK:
+        for node, o in (result.undone or {}).items():
+            old = report.nodes[node]
+            report.nodes[node] = NodeRestore(node, ROLLED_BACK, o.reason, old.commands)
+    elif result.state != transaction.NOT_WRITTEN:
+        for node, old in report.nodes.items():
+            if old.outcome in (RESTORED, ROLLED_BACK):
+                why = f"{result.failure}; {result.undo_error}; put it back with `cilium-lab restore-host {backup} --approve`"
+                report.nodes[node] = NodeRestore(node, outcomes.ROLLBACK_FAILED, why, old.commands)
 
 
 def _names(nodes: object) -> list[str] | None:

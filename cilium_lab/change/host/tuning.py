@@ -3,7 +3,9 @@
 `plan_host(snapshot)` says per node the exact commands still needed and what cannot be done and why;
 `apply_host(conn, plan, approved=True)` runs them: per node, one privileged host pod
 (`cluster.privileged`), the previous values read and saved to disk first (`host.host_node`), the
-commands, a read-back; a failure restores that node's saved values ("rolled back"). The host pods are
+commands, a read-back; a failure restores that node's saved values ("rolled back"). The run is one
+`change.transaction` (lock, journal, cancellation): an interrupt or an unexpected error puts back every
+node changed so far (`put_back_nodes`). The host pods are
 always deleted (also on KeyboardInterrupt) and leftovers of an earlier run are swept first. Nothing
 changes without approval. Outcomes are `change.outcomes`' named values in a `change.reports.ApplyReport`.
 Nodes are changed one at a time, in name order. The way to a node (`prepare`, `node_shell`,
@@ -12,17 +14,19 @@ Nodes are changed one at a time, in name order. The way to a node (`prepare`, `n
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cilium_lab.change import lock, outcomes
+from cilium_lab.change import outcomes, transaction
+from cilium_lab.change.files import write_atomic
 from cilium_lab.change.host import host_node, values
 from cilium_lab.change.recording import Progress
 from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
@@ -157,26 +161,148 @@ def apply_host(
     run_id = new_run_id()
     backup = backup_file(results_dir, run_id)
     saved: dict[str, dict] = {}
-    # the change lock, as every change and restore-host takes it: no two runs change the same hosts at once
-    guard = (
-        lock.held(conn, plan.lock_namespace, purpose=f"host tuning {plan.profile}")
-        if plan.lock_namespace
-        else nullcontext()
-    )
-    with guard:
-        report.warnings += prepare(conn, namespace)
-        for name in sorted(plan.nodes):
-            say(f"{name}: host settings")
-            node = _NodeRun(
-                conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
-            )
-            report.nodes[name] = node.apply(lambda state, n=name: save_state(backup, saved, n, state))
+    before: dict[str, host_node.HostState] = {}
+
+    def one(name: str) -> outcomes.NodeOutcome:
+        say(f"{name}: host settings")
+        node = _NodeRun(
+            conn, plan.nodes[name], namespace=namespace, image=image, timeout=timeout, run_id=run_id
+        )
+        try:
+            return node.apply(lambda state: _keep(backup, saved, before, name, state))
+        except BaseException:
+            if node.undone is not None:  # interrupted on this node: what its own restore did
+                report.nodes[name] = node.undone
+            raise
+        finally:
             report.steps += node.steps
             report.warnings += node.warnings
+
+    done = True
+    if not plan.lock_namespace:  # no Cilium namespace known: no lock and no cluster journal to keep
+        report.warnings += prepare(conn, namespace)
+        for name in sorted(plan.nodes):
+            report.nodes[name] = one(name)
+    else:
+        done = _transaction(
+            conn, plan, report, say, backup, before, one, namespace, image, timeout, run_id, results_dir
+        )
     report.backup_path = str(backup) if saved else ""
-    report.outcome = outcomes.overall(report.nodes.values())
-    report.message = _summary(report)
+    if done:
+        report.outcome = outcomes.overall(report.nodes.values())
+        report.message = _summary(report)
     return report
+
+
+def _keep(
+    path: Path,
+    saved: dict[str, dict],
+    before: dict[str, host_node.HostState],
+    node: str,
+    state: host_node.HostState,
+) -> None:
+    before[node] = state
+    save_state(path, saved, node, state)
+
+
+def _transaction(
+    conn: Connection,
+    plan: HostPlan,
+    report: ApplyReport,
+    say: Progress,
+    backup: Path,
+    before: dict[str, host_node.HostState],
+    one: Callable[[str], outcomes.NodeOutcome],
+    namespace: str,
+    image: str,
+    timeout: float,
+    run_id: str,
+    results_dir: str | Path,
+) -> bool:
+    """Lab 15 through `change.transaction`: each node a journaled step; on an interrupt or an unexpected
+    error, the nodes already changed are put back to their saved values and read back."""
+
+    def prepared() -> dict[str, str]:  # a user without the host role is refused here, before any journal
+        report.warnings.extend(prepare(conn, namespace))
+        return {"path": str(backup), "configmap": "", "stamp": run_id}
+
+    def forward(tx: transaction.Transaction) -> None:
+        for name in sorted(plan.nodes):
+            report.nodes[name] = tx.step(f"{name}: host settings", lambda n=name: one(n), writes=True)
+
+    def undo(tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
+        changed = [n for n, o in report.nodes.items() if o.outcome == outcomes.APPLIED]
+        patterns = {n: plan.nodes[n].irq_pattern for n in changed}
+        shells = functools.partial(
+            node_shell, conn, namespace=namespace, image=image, timeout=timeout, run_id=run_id
+        )
+        return put_back_nodes(
+            shells, {n: before[n] for n in changed}, patterns, failure, say, report.warnings
+        )
+
+    result = transaction.run(
+        conn, plan.lock_namespace, kind="host", purpose=f"host tuning {plan.profile}", results_dir=results_dir,
+        say=say, save=prepared, forward=forward, undo=undo,
+    )  # fmt: skip
+    report.exit_code, report.journal_path = result.exit_code, result.journal_path
+    report.interrupted = result.interrupted
+    report.warnings += result.warnings
+    if result.state == transaction.DONE:
+        return True
+    for name in sorted(plan.nodes):
+        if name not in report.nodes:
+            report.nodes[name] = outcomes.NodeOutcome(
+                name, outcomes.SKIPPED, f"{result.failure}: not changed"
+            )
+    if result.state == transaction.ROLLED_BACK:
+        report.nodes.update(result.undone or {})
+        report.message = f"{result.failure}; the nodes changed so far are back as saved, read back"
+    elif result.state != transaction.NOT_WRITTEN:
+        for name, o in report.nodes.items():
+            if o.outcome in (outcomes.APPLIED, outcomes.ROLLED_BACK):
+                reason = (
+                    f"{result.failure}; {result.undo_error}; run `cilium-lab restore-host {backup} --approve`"
+                )
+                report.nodes[name] = outcomes.NodeOutcome(name, outcomes.ROLLBACK_FAILED, reason)
+        report.message = f"rollback failed: {result.failure}; {result.undo_error}"
+    else:
+        report.message = f"{result.failure} before any node changed: nothing changed"
+    report.outcome = outcomes.overall(report.nodes.values())
+    if report.outcome == outcomes.ROLLBACK_FAILED:
+        report.exit_code = transaction.EXIT_UNFINISHED
+    return False
+
+
+def put_back_nodes(
+    shells: Callable[..., Any],
+    states: dict[str, host_node.HostState],
+    patterns: dict[str, str],
+    failure: str,
+    say: Progress,
+    warnings: list[str],
+) -> dict[str, outcomes.NodeOutcome]:
+    """Put each node back to `states` through a fresh host pod and read it back; `RollbackFailed` naming
+    the nodes that are not as saved. `shells(node, warnings=...)` opens a node's shell (`node_shell`)."""
+    done, left = {}, []
+    for node, state in sorted(states.items()):
+        try:
+            with shells(node, warnings=warnings) as shell:
+                for command in host_node.restore_commands(state, host_node.read(shell, patterns[node])):
+                    shell.ok(command)
+                    say(f"{node} (undo): {command}")
+                still = host_node.differences(state, host_node.read(shell, patterns[node]))
+        except ClusterError as err:
+            left.append(f"{node} ({err})")
+            continue
+        if still:
+            left.append(f"{node} (not as saved: {'; '.join(still)})")
+            continue
+        done[node] = outcomes.NodeOutcome(
+            node, outcomes.ROLLED_BACK, f"{failure}; the saved values are back, read back"
+        )
+    if left:
+        raise transaction.RollbackFailed("not put back: " + ", ".join(left))
+    return done
 
 
 def new_run_id() -> str:
@@ -232,6 +358,7 @@ class _NodeRun:
         self.namespace, self.image, self.timeout = namespace, image, timeout
         self.steps: list[str] = []
         self.warnings: list[str] = []
+        self.undone: outcomes.NodeOutcome | None = None  # set when an interrupt put this node back
 
     def apply(self, save: Callable[[host_node.HostState], None]) -> outcomes.NodeOutcome:
         name = self.plan.node
@@ -255,7 +382,9 @@ class _NodeRun:
             try:
                 return self._change(shell, before)
             except BaseException:
-                self._restore(shell, before)  # interrupted half way: put the node back before leaving
+                self.undone = self._restore(shell, before)  # interrupted half way: put the node back first
+                if self.undone.outcome == outcomes.FAILED:
+                    self.undone = outcomes.NodeOutcome(name, outcomes.ROLLBACK_FAILED, self.undone.reason)
                 raise
 
     def _change(self, shell: host_node.HostShell, before: host_node.HostState) -> outcomes.NodeOutcome:
@@ -331,12 +460,9 @@ def _with_cannot(text: str, plan: NodeHostPlan) -> str:
 
 
 def save_state(path: Path, saved: dict[str, dict], node: str, state: host_node.HostState) -> None:
-    """Write every node's previous values so far, before that node changes (atomic rename)."""
+    """Write every node's previous values so far, before that node changes (temp file, fsync, rename)."""
     saved[node] = state.to_record()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(saved, indent=1, sort_keys=True))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(saved, indent=1, sort_keys=True))
 
 
 def _summary(report: ApplyReport) -> str:

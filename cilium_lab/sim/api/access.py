@@ -3,7 +3,7 @@
 Every resource handler asks here before it touches the store, and the server's middleware asks here
 for authentication. A missing or unknown bearer token is 401; a
 matching API fault answers with its delay and code before RBAC is asked; RBAC denial is a 403 with
-the real server's message.
+the real server's message. Every decision goes into the backend's audit log (`state.audit`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 from aiohttp import web
 
 from cilium_lab.sim.control.backend import Backend
-from cilium_lab.sim.state import k8s_errors, rbac
+from cilium_lab.sim.state import audit, k8s_errors, rbac
 from cilium_lab.sim.state.rbac import Attributes, Identity
 
 BACKEND = web.AppKey("backend", Backend)
@@ -41,13 +41,22 @@ async def authorize(request: web.Request, attrs: Attributes) -> Identity:
     delay, code = b.faults.take_api(attrs.verb, attrs.resource, who.user)
     if delay:
         await asyncio.sleep(delay)
-    if code == 403 or (not code and not rbac.allowed(b.store, who, attrs)):
+    denied = code == 403 or (not code and not rbac.allowed(b.store, who, attrs))
+    b.audit.record(_entry(who, attrs, allowed=not denied))
+    if denied:
         raise k8s_errors.forbidden(
             who.user, attrs.verb, attrs.resource, attrs.group, attrs.namespace, attrs.name
         )
     if code:
         raise _injected(code, attrs)
     return who
+
+
+def _entry(who: Identity, attrs: Attributes, *, allowed: bool) -> audit.Entry:
+    resource, _, sub = attrs.resource.partition("/")
+    return audit.Entry(
+        who.user, attrs.verb, attrs.group, resource, sub, attrs.namespace or "", attrs.name or "", allowed
+    )
 
 
 def _injected(code: int, attrs: Attributes) -> k8s_errors.ApiError:

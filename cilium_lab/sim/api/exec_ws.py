@@ -8,6 +8,8 @@ Success or Failure with reason NonZeroExitCode and a cause ExitCode, as the kube
 command runs in `control.behaviour.run` with an `ExecContext` from the backend; stdin is not read (the
 emulated commands take none). SPDY upgrades (kubectl before 1.30) are refused with 400 BadRequest
 "unable to upgrade connection: ..." since this server has no SPDY; kubectl >= 1.30 never sends them.
+A websocket exec is a GET, authorized as `get` on pods/exec; from Kubernetes 1.35 (the profile's version) also
+as `create`, as kube-apiserver does (kubernetes/kubernetes#134577, AuthorizePodWebsocketUpgradeCreatePermission).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -27,6 +30,12 @@ from cilium_lab.sim.state import k8s_errors
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io")
 STDOUT, STDERR, STATUS, CLOSE = 1, 2, 3, 255
+CREATE_CHECKED_FROM = (1, 35)  # websocket exec also needs `create` on pods/exec from this Kubernetes version
+
+
+def _checks_create(kubernetes_version: str) -> bool:
+    m = re.match(r"v?(\d+)\.(\d+)", kubernetes_version)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= CREATE_CHECKED_FROM
 
 
 def _container(pod: dict[str, Any], wanted: str | None) -> str:
@@ -76,6 +85,8 @@ def status_message(result: ExecResult, argv: list[str]) -> dict[str, Any]:
 
 async def exec_(request: web.Request, t: Target) -> web.StreamResponse:
     await authorize(request, t.attrs("create" if request.method == "POST" else "get"))
+    if request.method != "POST" and _checks_create(backend_of(request).profile.kubernetes_version):
+        await authorize(request, t.attrs("create"))
     if request.headers.get("Upgrade", "").lower().startswith("spdy"):
         raise k8s_errors.bad_request(
             "unable to upgrade connection: SPDY is not supported by this server; use websockets (kubectl >= 1.30)"

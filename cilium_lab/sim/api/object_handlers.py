@@ -31,9 +31,9 @@ class Target:
     name: str | None = None
     sub: str | None = None  # "status", "log", "exec"
 
-    def attrs(self, verb: str) -> Attributes:
+    def attrs(self, verb: str, name: str | None = None) -> Attributes:
         resource = f"{self.res.plural}/{self.sub}" if self.sub else self.res.plural
-        return Attributes(verb, self.res.group, resource, self.namespace, self.name)
+        return Attributes(verb, self.res.group, resource, self.namespace, name or self.name)
 
 
 def respond(obj: Any, status: int = 200) -> web.Response:
@@ -61,10 +61,11 @@ def _versioned(res: Resource, obj: Obj) -> Obj:
 
 
 async def list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
+    named = selectors.exact_name(request.query.get("fieldSelector"))  # what resourceNames can grant
     if request.query.get("watch") in ("true", "1"):
-        await authorize(request, t.attrs("watch"))
+        await authorize(request, t.attrs("watch", named))
         return await watch.serve(request, t.res, t.namespace)
-    await authorize(request, t.attrs("list"))
+    await authorize(request, t.attrs("list", named))
     b = backend_of(request)
     with b.store.lock:
         items = _select(request, b.store.list(t.res.key, t.namespace))
@@ -174,7 +175,7 @@ async def patch(request: web.Request, t: Target) -> web.Response:
     b = backend_of(request)
     with b.store.lock:
         current = b.store.get(t.res.key, t.namespace or "", t.name or "")
-        patched = patching.apply(request.headers.get("Content-Type", ""), current, raw)
+        patched = patching.apply(request.headers.get("Content-Type", ""), current, raw, custom=t.res.custom)
         if not isinstance(patched, dict):
             raise patching.invalid_patch("the patch turned the object into something that is not an object")
         return _write(request, t, current, patched)

@@ -22,6 +22,7 @@ from typing import Any
 from cilium_lab.sim.agent.runtime import Boot, Endpoint, ExecContext
 from cilium_lab.sim.control.faults import Faults
 from cilium_lab.sim.state import selectors
+from cilium_lab.sim.state.audit import AuditLog
 from cilium_lab.sim.state.host_settings import HostStates, HostWriteError
 from cilium_lab.sim.state.object_store import Store
 from cilium_lab.sim.state.profiles import NodeProfile, Profile
@@ -83,6 +84,7 @@ class Backend:
         self.users = Users()
         self.anonymous: Identity | None = None  # who a request without a token is (plain-http fallback only)
         self.faults = Faults()
+        self.audit = AuditLog()  # every authorized request: who, verb, resource, name, allowed
         self.clock = VirtualClock()
         self._rng = random.Random(seed)
         self._rr: dict[str, int] = {}

@@ -3,15 +3,21 @@
 Used when no saved state is restored. Builds the nodes from the profile (nodeInfo,
 addresses, labels k3s/kubeadm set, podCIDR), the `cilium-config` ConfigMap and the `cilium` DaemonSet
 as the Helm chart installs them (image quay.io/cilium/cilium:v<version>, container `cilium-agent`,
-label k8s-app=cilium, hostNetwork), the `kubernetes` Service, and RBAC: user `admin` in
-system:masters and user `readonly` bound to the ClusterRole `view` (get/list/watch everything).
+label k8s-app=cilium, hostNetwork), the `kubernetes` Service, and RBAC: the ClusterRoles cluster-admin,
+view and edit, everything the shipped deploy/rbac.yaml holds (its roles, bindings and namespaces, read from
+the file, so the embedded cluster grants exactly what a real cluster given that file grants), user `admin`
+in system:masters and user `readonly` in the group cilium-lab-inspectors (read-only, no exec).
 Simplification: no operator, Hubble relay, CoreDNS or kube-proxy pods.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from cilium_lab.package_files import shipped
 from cilium_lab.sim.control.backend import Backend
 from cilium_lab.sim.state import admission
 from cilium_lab.sim.state.profiles import NodeProfile, Profile
@@ -19,6 +25,14 @@ from cilium_lab.sim.state.resources import ALL_VERBS
 
 Obj = dict[str, Any]
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+READONLY_GROUP = "cilium-lab-inspectors"  # deploy/rbac.yaml's read-only role, without the status exec
+_KEYS = {
+    "Namespace": "namespaces",
+    "ClusterRole": "clusterroles.rbac.authorization.k8s.io",
+    "Role": "roles.rbac.authorization.k8s.io",
+    "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
+    "RoleBinding": "rolebindings.rbac.authorization.k8s.io",
+}
 
 
 def _runtime(kubernetes_version: str) -> str:
@@ -142,13 +156,20 @@ def _rbac() -> list[tuple[str, Obj]]:
     out: list[tuple[str, Obj]] = [
         (f"clusterroles.{group}", {"metadata": {"name": n}, "rules": r}) for n, r in roles
     ]
-    binding = {
-        "metadata": {"name": "cilium-lab:readonly"},
-        "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"apiGroup": group, "kind": "User", "name": "readonly"}],
-    }
-    out.append((f"clusterrolebindings.{group}", binding))
-    return out
+    return out + shipped_rbac()
+
+
+def rbac_manifest_path() -> Path:
+    """The shipped RBAC manifest: cilium_lab/data/rbac.yaml, which deploy/rbac.yaml links to."""
+    return shipped("data", "rbac.yaml")
+
+
+def shipped_rbac() -> list[tuple[str, Obj]]:
+    """(store key, object) for each document of deploy/rbac.yaml, in the file's order."""
+    docs = yaml.safe_load_all(rbac_manifest_path().read_text())
+    return [
+        (_KEYS[d["kind"]], {k: v for k, v in d.items() if k not in ("apiVersion", "kind")}) for d in docs if d
+    ]
 
 
 def _helm_meta(profile: Profile) -> Obj:
@@ -192,4 +213,4 @@ def install(backend: Backend) -> None:
             namespace = obj["metadata"].get("namespace")
             store.create(key, admission.prepare(store, res, namespace, obj, profile.service_cidr))
     backend.users.add("admin", ("system:masters",))
-    backend.users.add("readonly")
+    backend.users.add("readonly", (READONLY_GROUP,))

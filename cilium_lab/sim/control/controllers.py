@@ -131,10 +131,9 @@ class Controllers:
             ),
             "observedGeneration": ds["metadata"].get("generation", 1),
         }
-        if not status["numberUnavailable"]:
-            status.pop("numberUnavailable")
-        if not status["numberAvailable"]:
-            status.pop("numberAvailable")
+        for field in ("numberUnavailable", "numberAvailable", "updatedNumberScheduled"):  # omitempty in Go
+            if not status[field]:
+                status.pop(field)
         if status != ds.get("status"):
             ds["status"] = status
             self.b.store.update(DS_KEY, ds, check_version=False)

@@ -5,7 +5,8 @@ Set through `EmbeddedCluster.faults` in-process, or out of process through the a
 errors and delays) and by the controllers (agent crash loops, stuck rollouts, NotReady nodes).
 
 - `api_error(verb, resource, code)`: the API answers 403/500/... for that verb and resource
-  (optionally only for one user, only `times` times); `forbid(...)` is the 403 shorthand.
+  (optionally only for one user, only `times` times, only after `after` matching calls went through:
+  "the Nth patch fails"); `forbid(...)` is the 403 shorthand.
 - `api_delay(verb, resource, seconds)`: the API answers late (a client timeout then fires).
 - `crash_loop(*nodes)`: agent pods on those nodes crash-loop whatever the config.
 - `stuck_rollout()`: newly created agent pods stay Pending, so a rollout never finishes.
@@ -35,6 +36,7 @@ class ApiFault:
     delay: float = 0.0
     user: str | None = None
     times: int | None = None  # None: always
+    after: int = 0  # matching calls that go through before this fault starts
 
     def matches(self, verb: str, resource: str, user: str) -> bool:
         return (
@@ -73,7 +75,14 @@ class Faults:
         self.on_change()
 
     def api_error(
-        self, verb: str, resource: str, code: int = 500, *, user: str | None = None, times: int | None = None
+        self,
+        verb: str,
+        resource: str,
+        code: int = 500,
+        *,
+        user: str | None = None,
+        times: int | None = None,
+        after: int = 0,
     ) -> None:
         if verb not in VERBS:
             raise InputError(f"unknown verb {verb!r} for an API fault: use one of {', '.join(VERBS)}")
@@ -82,7 +91,7 @@ class Faults:
                 f"API fault code {code} is not an error a Kubernetes API server sends: use 403, 500, 503, ..."
             )
         with self._lock:
-            self.state.api.append(ApiFault(verb, resource, code, 0.0, user, times))
+            self.state.api.append(ApiFault(verb, resource, code, 0.0, user, times, after))
         self._changed()
 
     def forbid(self, verb: str, resource: str, *, user: str | None = None, times: int | None = None) -> None:
@@ -139,6 +148,9 @@ class Faults:
         with self._lock:
             for fault in self.state.api:
                 if not fault.matches(verb, resource, user):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
                     continue
                 if fault.times is not None:
                     fault.times -= 1

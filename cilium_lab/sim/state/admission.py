@@ -2,9 +2,10 @@
 
 Applies to POST/PUT/PATCH. Checks what a real API server checks first (names are
 RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
-selector matches its template, a Lease's times and durations) and fills the defaults the rest of this emulator relies on (pod
-phase Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from
-30000-32767, lowest free first where a real server picks at random). Errors are 422 Invalid with causes,
+selector matches its template, a Lease's times and durations, a CiliumNodeConfig has the fields its
+CRD's schema requires) and fills the defaults the rest of this emulator relies on (pod phase Pending, a
+Service's ClusterIP from the service CIDR, a NodePort Service's node ports from 30000-32767, lowest free
+first where a real server picks at random). Errors are 422 Invalid with causes,
 as `kubectl` shows them. Simplification: only these checks; everything else is accepted as sent.
 """
 
@@ -182,11 +183,35 @@ def _check_lease(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
     return causes
 
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+
+
+def _check_ciliumnodeconfig(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The CRD's schema (cilium pkg/k8s/apis/cilium.io/client/crds/v2/ciliumnodeconfigs.yaml): `spec`
+    with `defaults` (string values) and `nodeSelector` required."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [("spec", "FieldValueRequired", "Required value")]
+    causes = [
+        (f"spec.{field}", "FieldValueRequired", "Required value")
+        for field in ("defaults", "nodeSelector")
+        if field not in spec
+    ]
+    for key, value in (spec.get("defaults") or {}).items():
+        if not isinstance(value, str):
+            kind = _JSON_TYPES.get(type(value), "null")
+            where = f"spec.defaults.{key}"
+            message = f'Invalid value: "{kind}": {where} in body must be of type string: "{kind}"'
+            causes.append((where, "FieldValueTypeInvalid", message))
+    return causes
+
+
 CHECKS = {
     "configmaps": _check_configmap,
     "pods": _check_pod,
     "daemonsets.apps": _check_daemonset,
     "leases.coordination.k8s.io": _check_lease,
+    "ciliumnodeconfigs.cilium.io": _check_ciliumnodeconfig,
 }
 
 

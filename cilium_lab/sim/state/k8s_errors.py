@@ -135,11 +135,19 @@ def method_not_allowed() -> ApiError:
     )
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
+def unsupported_media_type(custom: bool = False) -> ApiError:
+    """415 for a PATCH; custom resources accept no strategic merge patch (but server-side apply, which
+    this emulator does not serve). Worded as k8s.io/apiserver's negotiation.NewUnsupportedMediaTypeError,
+    which does not name the type sent."""
+    accepted = (
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+        if custom
+        else "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+    )
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got "{content_type}")',
+        f"the body of the request was in an unknown format - accepted media types include: {accepted}",
     )
 
 

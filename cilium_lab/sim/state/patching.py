@@ -41,11 +41,13 @@ def invalid_patch(message: str) -> ApiError:
     return ApiError(422, "Invalid", message)
 
 
-def apply(content_type: str, target: dict[str, Any], body: bytes) -> dict[str, Any]:
-    """Apply a PATCH body of `content_type` to a copy of `target` and return the result."""
+def apply(content_type: str, target: dict[str, Any], body: bytes, *, custom: bool = False) -> dict[str, Any]:
+    """Apply a PATCH body of `content_type` to a copy of `target` and return the result. Custom resources
+    take no strategic merge patch (k8s.io/apiserver endpoints/handlers/patch.go: CRDs have no patch
+    strategy), so it is 415 there, listing what they accept."""
     kind = content_type.split(";")[0].strip()
-    if kind not in CONTENT_TYPES:
-        raise k8s_errors.unsupported_media_type(kind)
+    if kind not in CONTENT_TYPES or (custom and kind == STRATEGIC):
+        raise k8s_errors.unsupported_media_type(custom=custom)
     try:
         patch = json.loads(body or b"null")
     except ValueError as err:

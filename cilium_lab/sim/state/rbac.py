@@ -4,7 +4,11 @@ Asked for every resource request. Tokens map to users and groups
 (the kubeconfig the cluster writes holds one context per user). Members of `system:masters` may do
 anything, as on a real cluster; everyone else gets what their ClusterRoleBindings and RoleBindings
 grant, rule by rule (verbs, apiGroups, resources incl. subresources like `pods/exec`,
-resourceNames). Simplifications: no ServiceAccount subjects, no aggregated ClusterRoles, no
+resourceNames). A rule with resourceNames grants only requests that carry one of those names, as
+kube-apiserver's: a `create` (POST to the collection) and a `deletecollection` carry none, so such a rule never
+grants them (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources); a `list` or
+`watch` carries one only through a `metadata.name=` field selector (the API layer passes it); a subresource
+such as pods/exec carries its pod's name, whatever the verb. Simplifications: no ServiceAccount subjects, no aggregated ClusterRoles, no
 nonResourceURLs rules (discovery is open to every authenticated user, as system:discovery allows).
 """
 
@@ -33,7 +37,7 @@ class Attributes:
     group: str
     resource: str  # "pods" or "pods/exec"
     namespace: str | None
-    name: str | None
+    name: str | None  # for list/watch: the name a `metadata.name=` field selector asks for, else None
 
 
 @dataclass
@@ -88,7 +92,9 @@ def rule_allows(rule: dict[str, Any], attrs: Attributes) -> bool:
     if not (has(rule.get("verbs"), attrs.verb) and has(rule.get("apiGroups"), attrs.group) and resource_ok):
         return False
     names = rule.get("resourceNames") or []
-    return not names or attrs.name in names
+    if not names:
+        return True
+    return bool(attrs.name) and attrs.name in names  # no name (create, deletecollection, a plain list): no
 
 
 def role_rules(store: Store, ref: dict[str, Any], namespace: str) -> list[dict[str, Any]]:

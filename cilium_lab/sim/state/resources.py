@@ -1,8 +1,9 @@
 """The resource types the embedded cluster serves, as data: group, version, kind, scope, verbs, categories.
 
 Discovery documents, routes, Table columns and RBAC read it. The authorization.k8s.io reviews are
-create-only and never stored. Categories are those of the real resources (`all` for pods,
-services and daemonsets, which `kubectl get all` expands; kube-apiserver's registry sets them).
+create-only and never stored. CiliumNodeConfig is `custom`: served as from Cilium's CRD (no strategic
+merge patch). Categories are those of the real resources (`all` for pods, services and daemonsets,
+which `kubectl get all` expands; kube-apiserver's registry sets them).
 Simplification: one served version per group, except cilium.io whose CiliumNodeConfig (1.13+) is
 v2alpha1 up to Cilium 1.15 and also v2 from 1.16
 (https://docs.cilium.io/en/stable/configuration/per-node-config/, cilium/cilium v1.16 CRD promotion).
@@ -27,6 +28,7 @@ class Resource:
     verbs: tuple[str, ...] = ALL_VERBS
     status_subresource: bool = False  # PUT/PATCH of the main resource keeps the stored status
     categories: tuple[str, ...] = ()  # e.g. ("all",): the names `kubectl get <category>` expands
+    custom: bool = False  # defined by a CRD: no strategic merge patch (kube-apiserver answers 415)
 
     @property
     def group_version(self) -> str:
@@ -79,7 +81,9 @@ def cilium_resources(cilium_version: str) -> tuple[Resource, ...]:
     if (major, minor) < (1, 13):
         return ()  # CiliumNodeConfig arrived in 1.13 (v1.13.0 release notes: "Add per-node configuration overrides")
     versions = ("v2", "v2alpha1") if (major, minor) >= (1, 16) else ("v2alpha1",)
-    return tuple(Resource("cilium.io", v, "ciliumnodeconfigs", "CiliumNodeConfig", True) for v in versions)
+    return tuple(
+        Resource("cilium.io", v, "ciliumnodeconfigs", "CiliumNodeConfig", True, custom=True) for v in versions
+    )
 
 
 class Registry:

@@ -109,3 +109,13 @@ def parse_fields(selector: str | None) -> Callable[[dict[str, Any]], bool]:
         return True
 
     return matches
+
+
+def exact_name(selector: str | None) -> str | None:
+    """The name a field selector pins with `metadata.name=x` (or `==`), else None: kube-apiserver authorizes
+    such a list or watch as a request for that one name (requestinfo.go, RequiresExactMatch)."""
+    for term in _split_terms(selector or ""):
+        m = _EQ_RE.match(term)
+        if m and m.group(1) == "metadata.name" and m.group(2) != "!=" and m.group(3):
+            return m.group(3)
+    return None

@@ -1,0 +1,145 @@
+"""A real Kubernetes control plane for tests: controlplane/bin/cilium-lab-controlplane (`make controlplane`)
+runs etcd, kube-apiserver and kube-controller-manager of the release pinned in controlplane/go.mod on
+127.0.0.1, with no nodes. `start()` runs it, waits for its ready line and /readyz, and stops it with
+SIGTERM; tests that need it skip, saying why, where the binary is not built (no Go on the machine).
+
+The kubeconfig's contexts: admin (system:masters, a client certificate) and, by static token, the users
+of deploy/rbac.yaml's groups: inspector (cilium-lab-inspectors), operator (cilium-lab-operators),
+host-operator (cilium-lab-host-operators) and readonly (no group), as controlplane/users.go writes them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import kubernetes.client as k8s
+import kubernetes.config as k8s_config
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = Path(os.environ.get("CILIUM_LAB_CONTROLPLANE", ROOT / "controlplane/bin/cilium-lab-controlplane"))
+READY_TIMEOUT = 240.0  # seconds; the first start on a loaded 2-core machine takes tens of seconds
+STOP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    kubeconfig: str
+    server: str
+    version: str  # kube-apiserver's gitVersion, e.g. v1.32.13
+    process: subprocess.Popen[str]
+    workdir: Path  # the binary's working directory (certificates, etcd data), removed when it stops
+
+
+def skip_reason() -> str | None:
+    """Why a real control plane cannot run here, or None."""
+    if BINARY.is_file() and os.access(BINARY, os.X_OK):
+        return None
+    if shutil.which("go") is None:
+        return f"no Go toolchain, so no real control plane ({BINARY.relative_to(ROOT)} is not built)"
+    return f"{BINARY} is not built: run `make controlplane`"
+
+
+@contextmanager
+def start(base: Path, sig: int = signal.SIGTERM) -> Iterator[ControlPlane]:
+    """Run the control plane with its working directory under `base` until the block ends, then stop it
+    with `sig`; raises if it does not come up, or does not stop cleanly (exit 0, directory removed)."""
+    if reason := skip_reason():
+        pytest.skip(reason)
+    workdir = base / "controlplane"
+    log_path = base / "controlplane.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(BINARY), f"--dir={workdir}", f"--ready-timeout={int(READY_TIMEOUT)}s"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,  # its own process group: the controller manager child goes with it
+        )
+    try:
+        lines = _read_ready(process, log_path)
+        plane = ControlPlane(
+            kubeconfig=lines["kubeconfig"],
+            server=lines["ready"].split()[0],
+            version=lines["ready"].split()[-1],
+            process=process,
+            workdir=workdir,
+        )
+        _wait_readyz(plane.kubeconfig)
+        yield plane
+    finally:
+        _stop(process, sig, log_path)
+    if process.returncode != 0:
+        raise AssertionError(f"the control plane exited {process.returncode}:\n{_tail(log_path)}")
+    if workdir.exists():
+        raise AssertionError(f"the control plane left its working directory {workdir} behind")
+
+
+def _read_ready(process: subprocess.Popen[str], log_path: Path) -> dict[str, str]:
+    """`kubeconfig: <path>` and `ready: <url> kube-apiserver <version>` from its stdout, within the timeout."""
+    lines: dict[str, str] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            key, _, value = line.strip().partition(": ")
+            lines[key] = value
+            if key == "ready":
+                break
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not done.wait(READY_TIMEOUT) or "ready" not in lines or "kubeconfig" not in lines:
+        _stop(process, signal.SIGTERM, log_path)
+        raise AssertionError(f"the control plane did not become ready:\n{_tail(log_path)}")
+    return lines
+
+
+def _wait_readyz(kubeconfig: str) -> None:
+    """GET /readyz as admin until it answers 200 (it did once before the ready line; this checks the
+    kubeconfig the tests will use)."""
+    client = k8s_config.new_client_from_config(config_file=kubeconfig, context="admin")
+    url = client.configuration.host + "/readyz"
+    deadline = time.monotonic() + 30
+    with client:
+        while True:
+            try:
+                status = client.rest_client.request("GET", url, _request_timeout=5).status
+            except k8s.ApiException as err:
+                status = err.status
+            if status == 200:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"/readyz answers {status}")
+            time.sleep(0.25)
+
+
+def _stop(process: subprocess.Popen[str], sig: int, log_path: Path) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            message = f"the control plane ignored {sig!r} for {STOP_TIMEOUT:g}s:\n{_tail(log_path)}"
+            raise AssertionError(message) from None
+    if process.stdout:
+        process.stdout.close()
+
+
+def _tail(log_path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,102 @@
+"""The real control plane (`tests/controlplane.py`): its kubeconfig's users are who they say, it listens on
+127.0.0.1 only, its controller manager runs, and it stops cleanly on SIGINT as on SIGTERM (the session
+fixture's teardown checks SIGTERM: exit 0, working directory removed)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+from waiting import wait_for
+
+from cilium_lab.cluster.connect import connect
+from controlplane import ControlPlane, start
+
+pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
+
+
+def _children(pid: int) -> set[int]:
+    """The child processes of `pid` (forked by any of its threads)."""
+    return {
+        int(c)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for c in (task / "children").read_text().split()
+    }
+
+
+def _listening(pid: int) -> set[str]:
+    """host:port of every TCP socket a process and its children listen on (from /proc)."""
+    pids = {pid} | _children(pid)
+    inodes = set()
+    for p in pids:
+        for fd in Path(f"/proc/{p}/fd").iterdir():
+            target = str(fd.readlink()) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                out.add(_address(fields[1]))
+    return out
+
+
+def _address(hex_address: str) -> str:
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        text = ".".join(str(b) for b in reversed(raw))
+    else:  # IPv6, as four little-endian 32-bit words
+        words = [raw[i : i + 4][::-1] for i in range(0, 16, 4)]
+        text = ":".join(b"".join(words)[i : i + 2].hex() for i in range(0, 16, 2))
+    return f"{text}:{int(port, 16)}"
+
+
+def test_listens_on_loopback_only(controlplane: ControlPlane):
+    addresses = _listening(controlplane.process.pid)
+    port = controlplane.server.rsplit(":", 1)[1]
+    assert f"127.0.0.1:{port}" in addresses  # the API server
+    assert len(addresses) >= 4  # etcd client and peer, the controller manager's secure port
+    assert all(a.startswith("127.0.0.1:") for a in addresses), addresses
+
+
+def test_users_and_version(controlplane: ControlPlane):
+    assert controlplane.version == "v1.32.13"  # controlplane/go.mod
+    contexts = {c["name"] for c in yaml.safe_load(Path(controlplane.kubeconfig).read_text())["contexts"]}
+    assert contexts == {"admin", "inspector", "operator", "host-operator", "readonly"}
+    for context, user, group in (
+        ("admin", "cilium-lab-admin", "system:masters"),
+        ("inspector", "inspector", "cilium-lab-inspectors"),
+        ("operator", "operator", "cilium-lab-operators"),
+        ("host-operator", "host-operator", "cilium-lab-host-operators"),
+        ("readonly", "readonly", "system:authenticated"),
+    ):
+        api = k8s.AuthenticationV1Api(connect(controlplane.kubeconfig, context=context).api_client)
+        review = api.create_self_subject_review({"apiVersion": "authentication.k8s.io/v1"})
+        assert review.status.user_info.username == user
+        assert group in review.status.user_info.groups
+
+
+def test_controller_manager_runs(controlplane: ControlPlane):
+    """Its controllers act: a new namespace gets its default ServiceAccount and the root CA ConfigMap."""
+    conn = connect(controlplane.kubeconfig, context="admin")
+    conn.core.create_namespace({"metadata": {"name": "lifecycle-check"}})
+    try:
+        wait_for(lambda: conn.core.list_namespaced_service_account("lifecycle-check").items, timeout=60)
+        wait_for(lambda: conn.core.list_namespaced_config_map("lifecycle-check").items, timeout=60)
+        names = {c.metadata.name for c in conn.core.list_namespaced_config_map("lifecycle-check").items}
+        assert "kube-root-ca.crt" in names
+    finally:
+        conn.core.delete_namespace("lifecycle-check")
+
+
+def test_stops_on_sigint(tmp_path: Path):
+    with start(tmp_path, sig=signal.SIGINT) as plane:
+        child = _children(plane.process.pid)
+        assert len(child) == 1  # the controller manager
+    # start() has checked exit 0 and the working directory gone; the controller manager was stopped and reaped
+    assert not Path(f"/proc/{child.pop()}").exists()
