@@ -1,8 +1,9 @@
 """The error a user sees.
 
 Every failure caused by input or by the cluster's state is a `LabError`: one line that says what is
-wrong and what to do. The command line prints it without a traceback; notebooks show it as the cell's
-error. Each layer defines its own subclasses here so callers can catch one family.
+wrong and what to do. The command line prints it without a traceback; notebooks (papermill too) show
+it as the cell's error, this line alone with no frames. Each layer defines its own subclasses here so
+callers can catch one family.
 """
 
 
@@ -12,6 +13,11 @@ class LabError(Exception):
     `exit_code` is the `cilium-lab` exit status it ends a verb with (README, "Exit codes")."""
 
     exit_code = 2
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows what this returns instead of the frames (IPython.core.interactiveshell:
+        # showtraceback), and a kernel's error reply carries it as the traceback papermill prints
+        return [f"{type(self).__name__}: {self}"]
 
 
 class InputError(LabError, ValueError):

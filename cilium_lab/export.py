@@ -11,10 +11,12 @@ is refused.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+from cilium_lab import outputs
 from cilium_lab.errors import InputError, LabError
 from cilium_lab.scrub import scrub
 from cilium_lab.ui import rendering
@@ -23,21 +25,40 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _REMOTE_SCRIPT = re.compile(r"<script[^>]+src=[\"']https?://", re.I)
 
 
-def to_html(notebook: Path, out: Path | None = None) -> Path:
-    """Write the walkthrough next to the notebook (or to `out`) and return its path."""
-    notebook = Path(notebook)
+def check_notebook(notebook: Path) -> Path:
+    """`notebook` if it is a notebook file, else one InputError line."""
     if not notebook.is_file() or notebook.suffix != ".ipynb":
         raise InputError(
             f"{notebook} is not an executed notebook (.ipynb): run the lab first with `cilium-lab run`"
         )
-    out = Path(out) if out else notebook.with_suffix(".html")
+    try:
+        json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise InputError(
+            f"{notebook} is not a readable notebook ({type(err).__name__}): give an executed .ipynb"
+        ) from None
+    return notebook
+
+
+def to_html(notebook: Path, out: Path | None = None) -> Path:
+    """Write the walkthrough next to the notebook (or to `out`) and return its path."""
+    notebook = check_notebook(Path(notebook))
     body, _ = _exporter().from_filename(str(notebook), resources={"plotly_js": rendering.plotlyjs_name()})
     body = scrub(body)
     if _REMOTE_SCRIPT.search(body):
         raise LabError(f"{notebook.name}: the walkthrough would load a script from the internet; not written")
+    body = body.replace("<head>", f"<head>\n{GENERATOR}", 1)
+    out = outputs.place(Path(out) if out else notebook.with_suffix(".html"), _walkthrough)
     rendering.write_plotlyjs(out.parent)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+GENERATOR = '<meta name="generator" content="cilium-lab export">'  # how a walkthrough of ours is known
+
+
+def _walkthrough(path: Path) -> bool:
+    return outputs.head_has(path, GENERATOR)
 
 
 @functools.cache

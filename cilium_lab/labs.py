@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cilium_lab import catalog, export, params, scrub, targets
+from cilium_lab import catalog, exit_codes, export, outputs, params, scrub, targets
 from cilium_lab.errors import InputError
 from cilium_lab.notebooks import LABS_DIR
 
@@ -98,15 +98,14 @@ class LabRun:
     error: str = ""
     html: Path | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    error_name: str = ""  # the class of the error the notebook stopped with ("InputError", ...)
 
     @property
     def exit_code(self) -> int:
-        """README's exit codes: the record's (a change that was rolled back, unfinished, interrupted,
-        refused); 1 when the notebook failed without saying why in its record."""
-        code = self.record.get("exit_code") if self.record else None
-        if isinstance(code, int) and code:
-            return code
-        return 0 if self.ok else 1
+        """The README's exit code of this lab (`exit_codes.of_lab`); 1 when it failed and neither its record
+        nor its error says why."""
+        code = exit_codes.of_lab(self.record, self.error_name)
+        return code or (exit_codes.OK if self.ok else exit_codes.INTERNAL)
 
 
 def run(
@@ -130,10 +129,37 @@ def run(
     targets.preflight(cluster, kubeconfig)  # before anything is started or written
     _check_local(labs, cluster)
     declared = _check_parameters(labs, parameters or {})
+    outputs.check_folder(out_dir, "--out")
     if on_start:
         on_start()
-    # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative to theirs would
-    # land (or be looked for) there, so they are made absolute here
+    with outputs.undo_new_folders(out_dir):
+        batch = _Batch(
+            cluster, kubeconfig, approve, html, seed, dict(parameters or {}), on_lab, shared_kernel
+        )
+        return _run_all(labs, declared, out_dir, batch)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What `run` was asked, checked."""
+
+    cluster: str
+    kubeconfig: str
+    approve: bool
+    html: bool
+    seed: int
+    parameters: dict[str, Any]
+    on_lab: Callable[[LabRun], None] | None
+    shared_kernel: bool
+
+
+def _run_all(
+    labs: Sequence[Lab], declared: dict[str, set[str]], out_dir: Path, batch: _Batch
+) -> list[LabRun]:
+    cluster, approve, html, seed, on_lab = batch.cluster, batch.approve, batch.html, batch.seed, batch.on_lab
+    kubeconfig, parameters = batch.kubeconfig, batch.parameters
+    # the labs run in their notebooks' folder (cilium_lab/lab_notebooks): paths the caller gave relative
+    # to theirs would land (or be looked for) there, so they are made absolute here
     out_dir = Path(out_dir).resolve()
     kubeconfig = str(Path(kubeconfig).resolve()) if kubeconfig else ""
     parameters = {k: _absolute(v) if k in PATH_PARAMETERS else v for k, v in (parameters or {}).items()}
@@ -142,9 +168,9 @@ def run(
     runs = []
     # the kernel first: it imports the library while the embedded cluster starts
     with (
-        _kernel(labs, shared_kernel) as engine,
+        _kernel(labs, batch.shared_kernel) as engine,
         _batch_cluster(cluster, kubeconfig, seed) as batch_kubeconfig,
-        _signals(shared_kernel) as signals,
+        _signals(batch.shared_kernel) as signals,
     ):
         for lab in labs:
             if signals:
@@ -196,9 +222,9 @@ def _signals(shared: bool) -> AbstractContextManager[list[str]]:
 def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None) -> LabRun:
     import papermill
 
-    executed = out_dir / f"{lab.name}.ipynb"
-    started = time.monotonic()
-    error = ""
+    executed = outputs.place(out_dir / f"{lab.name}.ipynb", _executed)
+    started, since = time.monotonic(), time.time() - 1  # mtime's resolution may be coarse
+    error = error_name = ""
     try:
         papermill.execute_notebook(
             str(lab.notebook),
@@ -213,11 +239,27 @@ def _run_one(lab: Lab, out_dir: Path, params: dict[str, Any], engine: str | None
             engine_name=engine,
         )
     except Exception as err:  # papermill raises its own error types; the notebook keeps the details
-        error = _one_line(err)
+        error, error_name = _one_line(err), str(getattr(err, "ename", type(err).__name__))
     if executed.is_file():
         scrub.scrub_notebook(executed)  # outputs and error messages may echo a server URL or a token
-    record = _read_record(Path(params["results_dir"]), lab)
-    return LabRun(lab, executed, not error, time.monotonic() - started, error, record=record)
+    record = _read_record(Path(params["results_dir"]), lab, since)
+    if error_name and not record:
+        _load_error_classes()  # so that exit_codes knows the notebook's error by its class name
+    return LabRun(
+        lab, executed, not error, time.monotonic() - started, error, record=record, error_name=error_name
+    )
+
+
+def _load_error_classes() -> None:
+    import cilium_lab.session  # noqa: F401  (imports every layer, hence every LabError subclass)
+
+
+def _executed(path: Path) -> bool:
+    """An executed notebook of ours (papermill's metadata): a rerun replaces it."""
+    try:
+        return "papermill" in json.loads(path.read_text()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def local_labs(labs: Sequence[Lab]) -> list[Lab]:
@@ -257,21 +299,25 @@ def _check_parameters(labs: Sequence[Lab], parameters: Mapping[str, Any]) -> dic
         raise InputError(
             f"no chosen lab has a parameter {', '.join(unknown)}: see `papermill --help-notebook {where}`"
         )
-    for (
-        lab
-    ) in labs:  # each value as the lab's item declares it (`params.build`): a bad one stops the batch now
+    # each value as the lab's item declares it (`params.build`): a bad one stops the batch now
+    for lab in labs:
         params.build(
             catalog.for_lab(lab.name), **{k: v for k, v in parameters.items() if k in declared[lab.name]}
         )
     return declared
 
 
-def _read_record(results_dir: Path, lab: Lab) -> dict[str, Any]:
+def _read_record(results_dir: Path, lab: Lab, since: float) -> dict[str, Any]:
+    """The record this run of the lab wrote: none when it wrote none (an older one, or a file of another
+    origin, says nothing about this run)."""
     path = results_dir / f"{lab.name}.json"
     try:
-        return json.loads(path.read_text())
+        if path.stat().st_mtime < since:
+            return {}
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) and "run_id" in record else {}
 
 
 def _one_line(err: BaseException) -> str:

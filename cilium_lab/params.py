@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from cilium_lab import targets
+from cilium_lab import limits, outputs, targets
 from cilium_lab.catalog import Item, Param
 from cilium_lab.errors import InputError
 
@@ -25,6 +25,10 @@ V = TypeVar("V", bool, int, str)
 _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")  # a tuned profile name (`change.host.plan_host`)
 
+NODE_NAME_MAX = (
+    253  # a DNS-1123 subdomain's length (k8s.io/apimachinery validation.DNS1123SubdomainMaxLength)
+)
+NODE_NAMES_MAX = 4096  # a comma list of node names: room for a few dozen long names
 TESTS = ("TCP_STREAM", "TCP_STREAM_MULTI", "TCP_RR", "TCP_CRR")
 SCENARIOS = ("pod-to-pod", "pod-to-pod-same-node", "host-to-host", "pod-to-service")
 
@@ -98,7 +102,11 @@ def check(param: Param, value: object) -> Value:
             raise InputError(f"parameter {name} must be an IP network such as 10.42.0.0/16, got {value!r}")
     elif param.form == "node-names":
         names = [n.strip() for n in checked.split(",") if n.strip()]
-        bad = [n for n in names if not _NODE_NAME.match(n)]
+        bad = [n for n in names if not _NODE_NAME.match(n) or len(n) > NODE_NAME_MAX]
+        if len(checked) > NODE_NAMES_MAX:
+            raise InputError(
+                f"parameter {name} must be at most {NODE_NAMES_MAX} characters of node names, got {len(checked)}"
+            )
         if bad:
             raise InputError(
                 f"parameter {name} must be a comma list of node names (lowercase letters, digits, '-', '.'),"
@@ -131,18 +139,32 @@ def build(item: Item | None = None, **given: Any) -> LabParams:
     if scenario not in SCENARIOS:
         raise InputError(f"parameter scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
     results_dir = _typed("results_dir", common.get("results_dir", defaults.results_dir), str)
-    if not results_dir.strip():
-        raise InputError("parameter results_dir must name a folder, got an empty string")
+    outputs.check_folder(results_dir, "parameter results_dir")  # a file or unwritable: refused, nothing made
     return LabParams(
         cluster=cluster,
         kubeconfig=_typed("kubeconfig", common.get("kubeconfig", defaults.kubeconfig), str),
         approve=_typed("approve", common.get("approve", defaults.approve), bool),
         results_dir=results_dir,
-        seed=_bounded("seed", common.get("seed", defaults.seed), 0, 2**31 - 1),
-        samples=_bounded("samples", common.get("samples", defaults.samples), 1, 1000),
-        duration=_bounded("duration", common.get("duration", defaults.duration), 1, 3600),
+        seed=_bounded("seed", common.get("seed", defaults.seed), *limits.SEED),
+        samples=_bounded("samples", common.get("samples", defaults.samples), *limits.SAMPLES),
+        duration=_bounded("duration", common.get("duration", defaults.duration), *limits.DURATION),
         tests=_tests(common.get("tests", ",".join(defaults.tests))),
         scenario=scenario,
-        streams=_bounded("streams", common.get("streams", defaults.streams), 1, 256),
+        streams=_bounded("streams", common.get("streams", defaults.streams), *limits.STREAMS),
         extra=_own(item, given),
     )
+
+
+def check_nodes(item: Item | None, checked: LabParams, known: Sequence[str]) -> None:
+    """The lab's node-name parameters against the cluster's nodes: checked right after connecting, before
+    the baseline is measured, so a typo in canary_nodes is one line, not a run that plans nothing."""
+    for param in item.parameters if item is not None else ():
+        value = checked.extra.get(param.name)
+        if param.form != "node-names" or not isinstance(value, str):
+            continue
+        unknown = [n.strip() for n in value.split(",") if n.strip() and n.strip() not in known]
+        if unknown:
+            raise InputError(
+                f"parameter {param.name} names {'a node' if len(unknown) == 1 else 'nodes'} the cluster does "
+                f"not have: {', '.join(unknown)}; its nodes: {', '.join(known) or 'none'}"
+            )

@@ -114,7 +114,13 @@ def connect_target(
 def open_target(
     cluster: str = "sim:seed-mixed", kubeconfig: str = "", context: str = "", seed: int = 0
 ) -> Iterator[Target]:
-    """`connect_target` as a context manager: the embedded cluster, if one was started, stops at the end."""
+    """`connect_target` as a context manager for a verb that needs a cluster: `local` is refused (the local
+    kernel lab has none); the embedded cluster, if one was started, stops at the end."""
+    if parse(cluster).kind == "local":
+        raise InputError(
+            "--cluster local is the local kernel lab, which has no cluster: this command needs one "
+            "(sim:<profile>, kube or kube:<context>); for host-level measurements use `cilium-lab local`"
+        )
     target = connect_target(cluster, kubeconfig, context, seed)
     try:
         yield target

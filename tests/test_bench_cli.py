@@ -44,6 +44,6 @@ def test_fractional_duration_is_one_clear_error_and_changes_nothing(tmp_path, ca
     err = capsys.readouterr().err
     assert (
         err.strip()
-        == "cilium-lab: error: duration must be a whole number of seconds above 0 (like 10), got 2.5"
+        == "cilium-lab: error: duration must be a whole number of seconds from 1 to 3600 (like 10), got 2.5"
     )
     assert not (tmp_path / "r").exists()

@@ -104,7 +104,7 @@ BAD = {
         ["--prune", "--keep", "0", "--approve"],
         "--keep must be a whole number of backups to keep",
     ),
-    "keep negative": (["--prune", "--keep=-1", "--approve"], "at least 1, got '-1'; nothing deleted"),
+    "keep negative": (["--prune", "--keep=-1", "--approve"], "1 to 10000, got '-1'; nothing deleted"),
     "keep a word": (["--prune", "--keep", "ten", "--approve"], "got 'ten'"),
     "keep a fraction": (["--prune", "--keep", "1.5", "--approve"], "got '1.5'"),
     "keep a superscript": (["--prune", "--keep", "²", "--approve"], "got '²'"),

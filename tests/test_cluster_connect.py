@@ -12,7 +12,7 @@ import yaml
 
 from cilium_lab.cluster import apierrors
 from cilium_lab.cluster.connect import connect
-from cilium_lab.errors import InputError
+from cilium_lab.errors import ClusterError, InputError
 
 
 def _kubeconfig(tmp_path, server: str, contexts=("lab",), current="lab"):
@@ -124,12 +124,21 @@ def test_wrong_types_are_input_errors(args):
         connect(*args)
 
 
-@pytest.mark.parametrize("bad", ["missing file", "wrong type"])
-def test_errors_are_one_line(tmp_path, bad):
-    # a missing kubeconfig is bad input (exit 2), as a wrong type is
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [("missing file", InputError), ("wrong type", InputError), ("unreachable", ClusterError)],
+)
+def test_errors_are_one_line(tmp_path, bad, error):
+    # a missing kubeconfig is bad input (exit 2), as a wrong type is; one that reaches nothing is the
+    # cluster's failure (exit 3)
     try:
-        connect(str(tmp_path / "x")) if bad == "missing file" else connect(1)  # type: ignore[arg-type]
-    except InputError as err:
+        if bad == "missing file":
+            connect(str(tmp_path / "x"))
+        elif bad == "wrong type":
+            connect(1)  # type: ignore[arg-type]
+        else:
+            connect(_kubeconfig(tmp_path, f"http://127.0.0.1:{_free_port()}"))
+    except error as err:
         assert "\n" not in str(err)
     else:
         pytest.fail("no error raised")

@@ -41,7 +41,7 @@ def test_lab_specific_parameters_go_to_extra():
         ({"cluster": None}, "cluster must be str"),
         ({"results_dir": " "}, "results_dir must name a folder"),
         ({"kubeconfig": 3}, "kubeconfig must be str"),
-        ({"streams": 0}, "streams must be between 1 and 256"),
+        ({"streams": 0}, "streams must be between 1 and 32"),
     ],
 )
 def test_bad_parameters_are_one_clear_line(given, message):

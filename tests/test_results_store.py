@@ -161,6 +161,7 @@ def test_rows_written_before_labels_existed_still_read(tmp_path):
     store = ResultStore(tmp_path, run_id="r1")
     old = dataclasses.asdict(row(store, phase="before", value=1.0))
     del old["label"]
+    store.path.mkdir(parents=True)
     store.samples_path.write_text(json.dumps(old) + "\n")
     frame = store.frame()
     assert frame["value"].tolist() == [1.0] and frame["label"].isna().all()

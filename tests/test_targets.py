@@ -43,6 +43,14 @@ def test_two_different_contexts_are_refused():
 
 
 def test_local_target_opens_without_a_cluster():
-    with targets.open_target("local") as target:
-        assert target.connection is None
-        assert target.label == "LOCAL KERNEL"
+    target = targets.connect_target("local")
+    assert target.connection is None
+    assert target.label == "LOCAL KERNEL"
+
+
+def test_a_verb_that_needs_a_cluster_refuses_local():
+    with (
+        pytest.raises(InputError, match="--cluster local is the local kernel lab, which has no cluster"),
+        targets.open_target("local"),
+    ):
+        pass

@@ -17,6 +17,7 @@ import math
 import shlex
 from dataclasses import dataclass, field
 
+from cilium_lab import limits
 from cilium_lab.errors import InputError
 
 NETSERVER_PORT = 12865  # netserver's default control port; `netserver -D` keeps it in the foreground
@@ -67,8 +68,11 @@ def check_duration(duration: object) -> int:
     """Whole seconds > 0, or InputError (netperf -l takes integer seconds; cilium/cilium#48948)."""
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not math.isfinite(duration):
         raise InputError(f"duration must be a whole number of seconds, got {duration!r}")
-    if duration != int(duration) or duration <= 0:
-        raise InputError(f"duration must be a whole number of seconds above 0 (like 10), got {duration!r}")
+    low, high = limits.DURATION
+    if duration != int(duration) or not low <= duration <= high:
+        raise InputError(
+            f"duration must be a whole number of seconds from {low} to {high} (like 10), got {duration!r}"
+        )
     return int(duration)
 
 

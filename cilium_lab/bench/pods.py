@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from cilium_lab import limits
 from cilium_lab.bench import liveness, netperf, scenarios
 from cilium_lab.cluster import discover, objects, workloads
 from cilium_lab.cluster.connect import Connection
@@ -29,7 +30,7 @@ CLIENT_COMMAND = (
     "sleep 10000000",
 )  # the image ships bash; cilium-cli idles its clients so
 SERVER_COMMAND = ("netserver", "-D")  # -D: stay in the foreground, the container's main process
-MAX_STREAMS = 32
+MAX_STREAMS = limits.STREAMS[1]
 log = logging.getLogger("cilium_lab")
 
 

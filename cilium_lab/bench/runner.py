@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cilium_lab import limits
 from cilium_lab.bench import fingerprint, netperf, pods, scenarios, tables
 from cilium_lab.cluster import exec as pod_exec
 from cilium_lab.cluster import snapshot as cluster_snapshot
@@ -68,12 +69,8 @@ def plan(
     for name in names:
         netperf.check_test(name)
         netperf.streams_for(name, streams)
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise InputError(
-            f"samples must be a whole number >= 1 (5 or more for a CI worth reading), got {samples!r}"
-        )
-    if isinstance(streams, bool) or not isinstance(streams, int) or not 1 <= streams <= pods.MAX_STREAMS:
-        raise InputError(f"streams must be a whole number from 1 to {pods.MAX_STREAMS}, got {streams!r}")
+    limits.whole("samples", samples, limits.SAMPLES)
+    limits.whole("streams", streams, limits.STREAMS)
     return Plan(
         tuple(dict.fromkeys(names)),
         tuple(scenarios.resolve(scenario)),

@@ -1,10 +1,10 @@
 """The `cilium-lab` command line: one module per verb, named verb_<verb>.py (`restore-host` in
 verb_restore_host.py), each with `register(subparsers)`.
 
-Errors the user can act on (`LabError`) print as one line on stderr and exit with the error's
-`exit_code` (2 for bad input; 3 when the cluster stopped us, e.g. a live change lease); anything else
-is a bug and keeps its traceback. A verb that changes the cluster returns its report's exit code (5 rolled
-back, 6 unfinished, 130/143 interrupted).
+Errors the user can act on (`LabError`) and argparse's own print as one line on stderr, with the exit
+code `exit_codes.of_error` gives (the error's `exit_code`: 2 bad input, 3 the cluster stopped us, e.g.
+a live change lease); anything else is a bug and keeps its traceback (1). A verb that changes the
+cluster returns its report's exit code (5 rolled back, 6 unfinished, 130/143 interrupted).
 Everything printed goes through `cilium_lab.scrub`.
 """
 
@@ -15,8 +15,9 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
-from cilium_lab import __version__, scrub
+from cilium_lab import __version__, exit_codes, scrub
 from cilium_lab.errors import LabError
 
 # verb modules, in the order `--help` lists them
@@ -36,12 +37,19 @@ VERBS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (its own prints the usage first): `--help` shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(exit_codes.BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Every verb's parser, or only the one named: a verb module imports what its command needs (pandas,
     scipy, the kubernetes client), a second of CPU that `run` and `export` have no use for."""
-    parser = argparse.ArgumentParser(prog="cilium-lab", description="A tuning lab for Cilium.")
+    parser = _Parser(prog="cilium-lab", description="A tuning lab for Cilium.")
     parser.add_argument("--version", action="version", version=f"cilium-lab {__version__}")
-    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True, parser_class=_Parser)
     for verb in (only,) if only in VERBS else VERBS:
         _verb_module(verb).register(sub)
     return parser
@@ -99,10 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return int(args.func(args) or 0)
             except LabError as err:
                 print(f"cilium-lab: error: {err}", file=sys.stderr)
-                return err.exit_code
-            except KeyboardInterrupt:
+                return exit_codes.of_error(err)
+            except KeyboardInterrupt as err:
                 print("cilium-lab: interrupted", file=sys.stderr)
-                return 130
+                return exit_codes.of_error(err)
     except BrokenPipeError:  # the reader went away (`cilium-lab labs | head`): say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

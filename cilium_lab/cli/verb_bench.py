@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from cilium_lab import bench, targets
+from cilium_lab import bench, limits, outputs, targets
 from cilium_lab.bench import runner
 from cilium_lab.cli import common
 from cilium_lab.results.labels import SIMULATED_NOTE
@@ -33,13 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scenario", default="pod-to-pod", help=f"comma-separated, from {', '.join(bench.SCENARIOS)}"
     )
     parser.add_argument(
-        "--samples", type=int, default=5, help="netperf runs per test and scenario (default 5)"
+        "--samples",
+        default=5,
+        help=f"netperf runs per test and scenario, {limits.span(limits.SAMPLES)} (default 5)",
     )
     parser.add_argument(
-        "--duration", type=_seconds, default=10, help="seconds per run, a whole number (default 10)"
+        "--duration",
+        type=_seconds,
+        default=10,
+        help=f"seconds per run, a whole number from {limits.span(limits.DURATION)} (default 10)",
     )
     parser.add_argument(
-        "--streams", type=int, default=4, help="parallel netperf processes for TCP_STREAM_MULTI (default 4)"
+        "--streams",
+        default=4,
+        help=f"parallel netperf processes for TCP_STREAM_MULTI, {limits.span(limits.STREAMS)} (default 4)",
     )
     parser.add_argument("--client-node", default=None, help="node for the client pods (default: chosen)")
     parser.add_argument("--server-node", default=None, help="node for the server pods (default: chosen)")
@@ -61,6 +68,8 @@ def _seconds(text: str) -> int | float:
 
 def run(args: argparse.Namespace) -> int:
     # refuse bad arguments before a cluster is started or a results directory is made
+    args.samples = limits.whole("--samples", args.samples, limits.SAMPLES)
+    args.streams = limits.whole("--streams", args.streams, limits.STREAMS)
     runner.plan(
         tests=args.tests,
         scenario=args.scenario,
@@ -68,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
         duration=args.duration,
         streams=args.streams,
     )
-    store = bench.ResultStore(args.results_dir)
-    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
+    outputs.check_folder(args.results_dir, "--results-dir")
+    store = bench.ResultStore(args.results_dir)  # its folder is made by the first sample
+    with (
+        outputs.undo_new_folders(args.results_dir),
+        targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target,
+    ):
         measurement = bench.measure(
             target.connection,
             lab="bench",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cilium_lab import export
+from cilium_lab import export, outputs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    for notebook in args.notebooks:
-        source = Path(notebook)
-        out = Path(args.out) / source.with_suffix(".html").name if args.out else None
-        if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-        print(export.to_html(source, out))
+    if args.out:
+        outputs.check_folder(args.out, "--out")
+    sources = [export.check_notebook(Path(notebook)) for notebook in args.notebooks]  # all, before writing
+    with outputs.undo_new_folders(args.out or "."):
+        for source in sources:
+            out = Path(args.out) / source.with_suffix(".html").name if args.out else None
+            if out:
+                out.parent.mkdir(parents=True, exist_ok=True)
+            print(export.to_html(source, out))
     return 0

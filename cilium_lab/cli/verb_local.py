@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cilium_lab import locallab
+from cilium_lab import limits, locallab, outputs
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
 from cilium_lab.locallab import knobs, probe, report
@@ -29,11 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("knobs", nargs="*", metavar="KNOB", help="knobs to run (default: all)")
     parser.add_argument(
         "--samples",
-        type=int,
         default=DEFAULT_SAMPLES,
-        help=f"samples per arm, >= 2 (default {DEFAULT_SAMPLES})",
+        help=f"samples per arm, {limits.span(limits.LOCAL_SAMPLES)} (default {DEFAULT_SAMPLES})",
     )
-    parser.add_argument("--duration", type=int, default=DEFAULT_SECONDS, help="seconds per sample (>= 1)")
+    parser.add_argument(
+        "--duration", default=DEFAULT_SECONDS, help=f"seconds per sample, {limits.span(limits.DURATION)}"
+    )
     parser.add_argument(
         "--results-dir",
         default=DEFAULT_RESULTS_DIR,
@@ -50,7 +51,10 @@ def main(args: argparse.Namespace) -> int:
     chosen = knobs.resolve(tuple(args.knobs))  # bad names fail before anything else
     if args.probe:
         return _probe(chosen, as_json=args.json)
+    args.samples = limits.whole("--samples", args.samples, limits.LOCAL_SAMPLES)
+    args.duration = limits.whole("--duration", args.duration, limits.DURATION)
     check_run(args.samples, args.duration)
+    outputs.check_folder(args.results_dir, "--results-dir")
     require_root()
     store = _store(args.results_dir)
     results = locallab.run(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cilium_lab import targets
+from cilium_lab import limits, outputs, targets
 from cilium_lab.change.backups import restoring as restore
 from cilium_lab.cli import common
 from cilium_lab.cluster import discover
@@ -39,7 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where the backup of the state before the restore goes (default: runs)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=300, help="seconds to wait for the agents (default: 300)"
+        "--timeout",
+        type=float,
+        default=300,
+        help=f"seconds to wait for the agents, {limits.span(limits.TIMEOUT)} (default: 300)",
     )
     parser.add_argument(
         "--allow-not-ready", action="store_true", help="skip agents on NotReady nodes instead of refusing"
@@ -57,7 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.stamp and not args.from_file:
         raise InputError("give the backup's STAMP (see `cilium-lab backups`) or --from-file PATH")
-    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
+    args.timeout = limits.seconds("--timeout", args.timeout, limits.TIMEOUT)
+    outputs.check_folder(args.results_dir, "--results-dir")
+    with (
+        outputs.undo_new_folders(args.results_dir),
+        targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target,
+    ):
         conn = target.connection
         install = discover.find(conn)
         saved = restore.find(conn, install.namespace, args.stamp, args.from_file)

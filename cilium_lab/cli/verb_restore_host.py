@@ -16,7 +16,7 @@ import argparse
 import shlex
 import sys
 
-from cilium_lab import targets
+from cilium_lab import limits, outputs, targets
 from cilium_lab.change.host import host_restore
 from cilium_lab.cli import common
 
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--timeout",
         type=float,
         default=120,
-        help="seconds to wait for each host pod and command (default: 120)",
+        help=f"seconds to wait for each host pod and command, {limits.span(limits.TIMEOUT)} (default: 120)",
     )
     common.add_cluster_options(parser)
     common.add_json_option(parser)
@@ -52,8 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.timeout = limits.seconds("--timeout", args.timeout, limits.TIMEOUT)
+    outputs.check_folder(args.results_dir, "--results-dir")
     saved = host_restore.load(args.file)  # a bad file is one line before a cluster is started
-    with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
+    with (
+        outputs.undo_new_folders(args.results_dir),
+        targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target,
+    ):
         report = host_restore.restore_host(
             target.connection,
             saved.path,

@@ -11,7 +11,7 @@ import ast
 import sys
 from pathlib import Path
 
-from cilium_lab import labs, targets
+from cilium_lab import exit_codes, labs, limits, targets
 from cilium_lab.cli import common
 from cilium_lab.cli.common import add_cluster_options
 from cilium_lab.errors import InputError
@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", default="runs", help="folder for executed notebooks, results and HTML (default: runs)"
     )
     parser.add_argument("--html", action="store_true", help="also write an offline HTML walkthrough per lab")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the embedded cluster's measurements")
+    parser.add_argument(
+        "--seed", default=0, help=f"seed of the embedded cluster's measurements, {limits.span(limits.SEED)}"
+    )
     add_cluster_options(parser)
     parser.set_defaults(func=command)
 
@@ -51,6 +53,7 @@ def command(args: argparse.Namespace) -> int:
     if args.all and args.labs:
         raise InputError("give lab names or --all, not both")
     chosen = labs.all_labs() if args.all else [labs.get(name) for name in args.labs]
+    args.seed = limits.whole("--seed", args.seed, limits.SEED)
     args.cluster = common.target_of(args)
     if args.all and targets.parse(args.cluster).kind == "local":
         chosen = labs.local_labs(chosen)  # the rest have no host-level equivalent
@@ -74,25 +77,17 @@ def command(args: argparse.Namespace) -> int:
         ),
     )
     failed = [run for run in runs if run.exit_code]
-    print(f"{len(runs) - len(failed)} passed, {len(failed)} failed", file=sys.stderr)
+    print(f"{len(runs) - len(failed)} passed, {len(failed)} did not", file=sys.stderr)
     for run in failed:  # one line per lab that did not exit 0: lab, outcome, code
         print(f"  {run.lab.name}: {_outcome(run)}, exit {run.exit_code}", file=sys.stderr)
-    return min((run.exit_code for run in runs), key=_severity, default=0)
-
-
-def _severity(code: int) -> int:
-    return SEVERITY.index(code) if code in SEVERITY else 1
-
-
-# README's exit codes, most severe first: a batch exits with the most severe of its labs
-SEVERITY = (6, 1, 143, 130, 5, 3, 4, 2, 0)
+    return exit_codes.most_severe(run.exit_code for run in runs)
 
 
 def _outcome(run: labs.LabRun) -> str:
     apply = run.record.get("apply") or {}
     if apply:
-        return f"{apply.get('outcome', '?')}: {apply.get('message', '')}"
-    return run.record.get("decision") or run.error or "failed"
+        return f"{apply.get('outcome', '?')}: {apply.get('message', '')}".rstrip(": ")
+    return run.error or str(run.record.get("decision") or "failed")
 
 
 def _report(run: labs.LabRun) -> None:

@@ -13,6 +13,7 @@ import signal
 import threading
 from pathlib import Path
 
+from cilium_lab import limits
 from cilium_lab.cli.common import add_json_option, print_json
 from cilium_lab.errors import InputError
 from cilium_lab.results.labels import SIMULATED
@@ -27,11 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--kubeconfig", required=True, help="where to write the kubeconfig for this cluster (a new file)"
     )
     serve.add_argument("--force", action="store_true", help="replace the --kubeconfig file if it exists")
-    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    serve.add_argument(
+        "--port", default=0, help=f"port on 127.0.0.1, {limits.span(limits.PORT)} (default 0: any free port)"
+    )
     serve.add_argument(
         "--state", default=None, help="state file: restored at start, saved on change and at exit"
     )
-    serve.add_argument("--seed", type=int, default=0, help="seed of the simulated measurements")
+    serve.add_argument(
+        "--seed", default=0, help=f"seed of the simulated measurements, {limits.span(limits.SEED)}"
+    )
     serve.set_defaults(func=serve_command)
     profiles = verbs.add_parser("profiles", help="list the simulator profiles")
     add_json_option(profiles)
@@ -41,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     from cilium_lab.sim.cluster import EmbeddedCluster
 
+    args.port = limits.whole("--port", args.port, limits.PORT)
+    args.seed = limits.whole("--seed", args.seed, limits.SEED)
     kubeconfig = Path(args.kubeconfig)
     if kubeconfig.is_dir():
         raise InputError(f"--kubeconfig {kubeconfig} is a directory: name a file to write the kubeconfig to")
@@ -52,9 +59,6 @@ def serve_command(args: argparse.Namespace) -> int:
         raise InputError(
             f"--kubeconfig {kubeconfig} exists and is left as it is: name a new file, or add --force to replace it"
         )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     cluster = EmbeddedCluster(
         args.profile,
         seed=args.seed,
@@ -63,14 +67,24 @@ def serve_command(args: argparse.Namespace) -> int:
         kubeconfig=str(kubeconfig),
         overwrite=args.force,
     )
-    with cluster:
-        state = f", state in {args.state}" if args.state else ""
-        print(
-            f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
-            f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
-            flush=True,
-        )
-        stop.wait()
+    # Ctrl-C and SIGTERM stop serving; installed only once the arguments were accepted, and put back after,
+    # so a refused `sim serve` (or one run in-process) leaves the caller's handlers as they were
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with cluster:
+            state = f", state in {args.state}" if args.state else ""
+            print(
+                f"{SIMULATED} cluster '{cluster.profile.name}' serving on {cluster.url} "
+                f"(kubeconfig {kubeconfig}, contexts admin and readonly{state}); Ctrl-C to stop",
+                flush=True,
+            )
+            stop.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 

@@ -81,8 +81,9 @@ class ResultStore:
     def __init__(self, results_dir: str | os.PathLike[str], run_id: str | None = None) -> None:
         self.run_id = check_word(run_id or new_run_id(), "run_id")
         self.results_dir = Path(results_dir)
-        self.path = self.results_dir / self.run_id
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path = (
+            self.results_dir / self.run_id
+        )  # made by the first line written: a refused run leaves none
 
     @property
     def samples_path(self) -> Path:
@@ -132,6 +133,7 @@ def load_all(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 def _append_line(path: Path, record: Mapping[str, Any]) -> None:
     line = scrub.dumps(record, default=str, allow_nan=False) + "\n"  # no credential reaches a file
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line)
         handle.flush()

@@ -18,6 +18,12 @@ def start(lab: str, **given: object) -> LabSession:
     if targets.parse(checked.cluster).kind == "local":
         local_kernel.check(item.id, lab)
     target = targets.connect_target(checked.cluster, checked.kubeconfig, seed=checked.seed)
+    if target.connection is not None:  # node names need the cluster: checked before anything is measured
+        try:
+            params.check_nodes(item, checked, _node_names(target))
+        except BaseException:
+            target.close()
+            raise
     session = LabSession(lab, item, checked, target)
     where = (
         checked.cluster
@@ -29,3 +35,9 @@ def start(lab: str, **given: object) -> LabSession:
         show.markdown(show.banner(target.label))
     session.catch_up()
     return session
+
+
+def _node_names(target: targets.Target) -> list[str]:
+    from cilium_lab.cluster import discover, objects
+
+    return [objects.name_of(node) for node in discover.list_nodes(target.connection)]

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cilium_lab import scrub
+from cilium_lab import outputs, scrub
 from cilium_lab.change.files import write_atomic
 from cilium_lab.change.outcomes import Decision, Outcome
 
@@ -46,16 +46,23 @@ def build(session: RunView) -> dict[str, object]:
 
 def exit_code(session: RunView) -> int:
     """The lab's exit code (README's table): the change's own (5 rolled back, 6 unfinished, 130/143
-    interrupted), 3 when the cluster stopped it before any write, 4 when every node refused it, else 0."""
+    interrupted), 3 when the cluster stopped it before any write, 4 when it was refused (every node, or
+    the plan; approved or not), else 0. `exit_codes.of_lab` reads it back."""
     report = session.report
     if report is None:
-        return 3 if session.decision == Decision.FAILED else 0
-    if not report.exit_code and session.params.approve and report.outcome == Outcome.REFUSED:
+        return {Decision.FAILED: 3, Decision.REFUSED: 4}.get(session.decision, 0)
+    if not report.exit_code and report.outcome == Outcome.REFUSED:
         return 4
     return report.exit_code
 
 
 def write(session: RunView) -> Path:
-    path = Path(session.results_dir) / f"{session.lab}.json"
+    folder = Path(session.results_dir)
+    # an earlier record of this lab is replaced; a file of another origin is kept and this one goes beside it
+    path = outputs.place(folder / f"{session.lab}.json", _record)
     # temp file, fsync, rename: a reader never sees half a record, and a crash right after keeps it
     return write_atomic(path, scrub.dumps(build(session), indent=2, default=str))
+
+
+def _record(path: Path) -> bool:
+    return outputs.head_has(path, '"run_id"') and outputs.head_has(path, '"lab"')

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cilium_lab import limits
 from cilium_lab.change.backups.backup import list_backups
 from cilium_lab.change.backups.backup_format import Backup
 from cilium_lab.cluster import apierrors, configmaps
@@ -51,9 +52,10 @@ def check_keep(value: object) -> int:
     number = value
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
         number = int(value.strip())
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= limits.KEEP[1]:
         raise InputError(
-            f"--keep must be a whole number of backups to keep, at least 1, got {value!r}; nothing deleted"
+            f"--keep must be a whole number of backups to keep, {limits.span(limits.KEEP)}, got {value!r};"
+            " nothing deleted"
         )
     return number
 
