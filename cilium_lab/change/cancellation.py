@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
+from cilium_lab import exit_codes
 from cilium_lab.cluster import polling
 
-EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # 128 + the signal's number, as a shell reports it
+EXIT_CODES = {"SIGINT": exit_codes.SIGINT, "SIGTERM": exit_codes.SIGTERM}
 
 
 class Interrupted(Exception):

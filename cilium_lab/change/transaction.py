@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cilium_lab import exit_codes
 from cilium_lab.change import cancellation, journal, lock
 from cilium_lab.change.recording import Progress
 from cilium_lab.cluster import apierrors
@@ -52,8 +53,8 @@ ROLLBACK_FAILED = "rollback failed"  # the undo failed: the journal is open, `ci
 ROLLBACK_REFUSED = "rollback refused"  # someone else changed the object since: their edit is left in place
 STOPPED = "stopped"  # a second signal stopped the rollback: the journal is open and says what is left
 
-# Exit codes (README's table, /work/briefs/exitcodes.md): 5 rolled back, 6 unfinished, 130/143 interrupted
-EXIT_ROLLED_BACK, EXIT_UNFINISHED = 5, 6
+# the codes a change ends with (exit_codes: 5 rolled back, 6 unfinished; interrupts in cancellation)
+EXIT_ROLLED_BACK, EXIT_UNFINISHED = exit_codes.ROLLED_BACK, exit_codes.UNFINISHED
 
 
 class StepFailed(ClusterError):

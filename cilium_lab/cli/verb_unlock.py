@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cilium_lab import targets
+from cilium_lab import exit_codes, targets
 from cilium_lab.change import lock
 from cilium_lab.cli import common
 from cilium_lab.cluster import discover
-
-REFUSED = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 f"nothing deleted: {line}" if args.approve else line,
                 file=sys.stderr if args.approve else None,
             )
-            return REFUSED if args.approve else 0
+            return exit_codes.CLUSTER if args.approve else 0
         if not (args.approve or _confirmed()):
             print(f"nothing deleted; to delete: cilium-lab unlock{common.target_args(args)} --approve")
             return 0

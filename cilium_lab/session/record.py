@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cilium_lab import outputs, scrub
+from cilium_lab import exit_codes, outputs, scrub
 from cilium_lab.change.files import write_atomic
 from cilium_lab.change.outcomes import Decision, Outcome
 
@@ -50,9 +50,11 @@ def exit_code(session: RunView) -> int:
     the plan; approved or not), else 0. `exit_codes.of_lab` reads it back."""
     report = session.report
     if report is None:
-        return {Decision.FAILED: 3, Decision.REFUSED: 4}.get(session.decision, 0)
+        return {Decision.FAILED: exit_codes.CLUSTER, Decision.REFUSED: exit_codes.REFUSED}.get(
+            session.decision, 0
+        )
     if not report.exit_code and report.outcome == Outcome.REFUSED:
-        return 4
+        return exit_codes.REFUSED
     return report.exit_code
 
 
