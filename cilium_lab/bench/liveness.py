@@ -15,12 +15,9 @@ look again; the later one (by start time, then run id) withdraws and is refused.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import logging
-import os
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -73,14 +70,6 @@ class RunRecord:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def holder() -> str:
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
 def record_name(run_id: str) -> str:
@@ -189,7 +178,7 @@ def held(
         raise _refuse(namespace, min(found, key=_first))
     name, now = record_name(run_id), leases.micro_time(_now())
     spec = {
-        "holderIdentity": holder(),
+        "holderIdentity": leases.holder_identity(),
         "acquireTime": now,
         "renewTime": now,
         "leaseDurationSeconds": int(duration),

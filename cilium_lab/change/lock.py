@@ -29,12 +29,9 @@ Older versions of cilium-lab locked with a ConfigMap of the same name; nothing c
 
 from __future__ import annotations
 
-import getpass
 import logging
 import math
-import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -66,11 +63,7 @@ class LeaseLost(ClusterError):
 
 
 def default_holder() -> str:
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()} run {RUN_ID}"
+    return f"{leases.holder_identity()} run {RUN_ID}"
 
 
 def _now() -> datetime:

@@ -12,7 +12,10 @@ is what the API server accepts.
 
 from __future__ import annotations
 
+import getpass
 import math
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +41,15 @@ class LeaseSpec:
     resource_version: str
     annotations: dict[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+
+
+def holder_identity() -> str:
+    """Who holds a lease from this process: user@host pid N (what `holderIdentity` names)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
 def micro_time(when: datetime) -> str:
