@@ -25,7 +25,7 @@ from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import Connection, connect
 from cilium_lab.errors import ClusterError
 from cilium_lab.sim.cluster import EmbeddedCluster
-from tests.test_change_transaction import lock_free
+from test_change_transaction import lock_free
 
 pytestmark = pytest.mark.slow
 NS, CM = "kube-system", "cilium-config"

@@ -13,7 +13,7 @@ from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, snapshot
 from cilium_lab.errors import InputError
-from tests.test_change_apply import clear_on_rollback
+from test_change_apply import clear_on_rollback
 
 NS, CM = "kube-system", "cilium-config"
 VMS, BOARDS = ("vm-1", "vm-2", "vm-3"), ("board-1", "board-2", "board-3")
