@@ -2,8 +2,9 @@
 
 The record is a coordination.k8s.io/v1 Lease `cilium-lab-bench-<run id>` in the benchmark namespace
 (through `cluster.leases`, as the change lock): holderIdentity `user@host pid N`, acquireTime (since
-when), renewTime, leaseDurationSeconds, and the run id and its two nodes as annotations. A background
-thread renews it every third of its duration while the pods measure; it is deleted when the pods are.
+when), renewTime, leaseDurationSeconds, and the run id and its two nodes as annotations. The change lock's
+renewer (`leases.Renewer`) renews it every third of its duration while the pods measure, only logging a
+failed renewal; it is deleted when the pods are.
 A run is live while renewTime + duration is ahead of this machine's clock (holders' clocks assumed
 NTP-close, as for the change lease); a record that cannot be read as one (`leases.parse` problems, a
 renewTime more than a duration ahead) counts as dead.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -114,34 +114,25 @@ def remove_dead(conn: Connection, namespace: str, run_ids: set[str]) -> None:
 
 
 class Liveness:
-    """Our record, renewed by a daemon thread until `stop()`."""
+    """Our record, renewed (`leases.Renewer`, failures only logged) until `stop()`, which deletes it."""
 
     def __init__(self, conn: Connection, lease: leases.Obj, duration: float) -> None:
-        self.conn, self.lease, self.duration = conn, lease, duration
+        self.conn, self.duration = conn, duration
         self.name, self.namespace = lease["metadata"]["name"], lease["metadata"]["namespace"]
-        self.lost = ""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"liveness-{self.name}", daemon=True)
-        self._thread.start()
+        self._renewer = leases.Renewer(
+            conn, lease, duration, what=f"benchmark run record {self.name}", on_failure=log.warning,
+            keep_trying=True,
+        )  # fmt: skip
 
-    def _loop(self) -> None:
-        interval = self.duration / 3
-        while not self._stop.wait(interval):
-            renewed = {**self.lease, "spec": {**self.lease["spec"], "renewTime": leases.micro_time(_now())}}
-            try:
-                self.lease = leases.replace(self.conn, renewed, timeout=interval)
-            except (apierrors.Conflict, apierrors.NotFound) as err:
-                self.lost = f"another run changed or removed it ({err})"
-                log.warning("benchmark run record %s lost: %s", self.name, self.lost)
-                return
-            except ClusterError as err:  # transient: the record still holds for a while
-                log.warning("could not renew benchmark run record %s: %s", self.name, err)
+    @property
+    def lost(self) -> str:
+        """Why the record is no longer ours ("" while it is): another run took or removed it."""
+        return self._renewer.lost_reason
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.duration / 3 + 5)
+        self._renewer.stop()
         try:
-            leases.delete(self.conn, self.namespace, self.name, objects.resource_version(self.lease))
+            leases.delete(self.conn, self.namespace, self.name, self._renewer.resource_version)
         except (apierrors.NotFound, apierrors.Conflict):
             pass  # gone, or taken by a run that found ours dead
         except ClusterError as err:

@@ -22,7 +22,8 @@ into the duration). An expired lease, or a malformed one (no holder; renewTime m
 zone, not a time, or more than a duration ahead; duration missing, not a positive finite number) is
 taken over by an update guarded by its resourceVersion with leaseTransitions + 1, so of two takers one
 wins and the other gets 409 and is refused. The holder identity is `user@host pid N run ID`.
-Renewal: a daemon thread writes renewTime every duration / 3, each request timing out after duration / 3.
+Renewal: `cluster.leases.Renewer`, a daemon thread that writes renewTime every duration / 3, each request
+timing out after duration / 3.
 Older versions of cilium-lab locked with a ConfigMap of the same name; nothing creates it any more, and
 `unlock` reports and removes a leftover one.
 """
@@ -32,7 +33,6 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,17 +106,11 @@ class Lock:
     duration: int
     on_lost: Callable[[str], None] | None = None
     warnings: list[str] = field(default_factory=list)
-    _obj: dict[str, Any] = field(default_factory=dict, repr=False)
-    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _last_ok: float = field(default_factory=time.monotonic, repr=False)  # when the last good renewal was sent
-    _lost: str = ""
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _renewer: leases.Renewer | None = field(default=None, repr=False)
 
     @property
     def resource_version(self) -> str:
-        with self._guard:
-            return str(self._obj.get("metadata", {}).get("resourceVersion", ""))
+        return self._renewer.resource_version if self._renewer else ""
 
     @property
     def lost(self) -> bool:
@@ -124,65 +118,16 @@ class Lock:
 
     @property
     def lost_reason(self) -> str:
-        with self._guard:
-            if self._lost:
-                return self._lost
-            stale = time.monotonic() - self._last_ok
-        if stale >= self.duration and not self._stop.is_set():
-            return f"not renewed for {stale:.0f} s (its duration is {self.duration} s): another run may hold it now"
-        return ""
+        return self._renewer.lost_reason if self._renewer else ""
 
     def check(self) -> None:
         """Raise `LeaseLost` when the lease is no longer ours; the work should stop and undo."""
         if reason := self.lost_reason:
             raise LeaseLost(f"lost the change lease {self.namespace}/{NAME}: {reason}")
 
-    # renewal ---------------------------------------------------------------------------------------
-    def _start(self, conn: Connection) -> None:
-        self._thread = threading.Thread(
-            target=self._renew_loop, args=(conn,), name=f"lease-{NAME}", daemon=True
-        )
-        self._thread.start()
-
-    def _renew_loop(self, conn: Connection) -> None:
-        interval = self.duration / 3
-        wait = interval
-        while not self._stop.wait(wait):
-            try:
-                self._renew(conn, timeout=interval)
-                wait = interval
-            except (apierrors.Conflict, apierrors.NotFound) as err:
-                self._mark_lost(f"someone else took over or deleted it ({err})")
-                return
-            except ClusterError as err:
-                if time.monotonic() - self._last_ok >= self.duration:
-                    self._mark_lost(f"renewal failed for {self.duration} s or more: {err}")
-                    return
-                wait = min(interval, 1.0)  # retry soon: the lease is still ours for a while
-
-    def _renew(self, conn: Connection, timeout: float) -> None:
-        sent = time.monotonic()
-        with self._guard:
-            body = {**self._obj, "spec": {**self._obj["spec"], "renewTime": leases.micro_time(_now())}}
-        renewed = leases.replace(conn, body, timeout=timeout)
-        with self._guard:
-            if self._stop.is_set():
-                return  # released meanwhile: release reads the resourceVersion after joining us
-            self._obj, self._last_ok = renewed, sent
-
-    def _mark_lost(self, reason: str) -> None:
-        with self._guard:
-            if self._lost or self._stop.is_set():
-                return
-            self._lost = reason
-        log.warning("lost the change lease %s/%s: %s", self.namespace, NAME, reason)
-        if self.on_lost:
-            self.on_lost(reason)
-
     def _stop_renewing(self) -> None:
-        self._stop.set()
-        if self._thread and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self.duration / 3 + 5)
+        if self._renewer:
+            self._renewer.stop()
 
 
 def _spec(holder: str, duration: int, acquired: str, transitions: int) -> dict[str, Any]:
@@ -273,8 +218,8 @@ def _held(
 ) -> Lock:
     spec = obj.get("spec") or {}
     lock = Lock(namespace, spec.get("holderIdentity", ""), spec.get("acquireTime", ""), duration, on_lost)
-    lock._obj, lock._last_ok = obj, sent
-    lock._start(conn)
+    what = f"the change lease {namespace}/{NAME}"
+    lock._renewer = leases.Renewer(conn, obj, duration, what=what, sent=sent, on_lost=on_lost)
     return lock
 
 

@@ -2,7 +2,7 @@
 spec parsed without trusting it.
 
 The change lock is a Lease (`change.lock`), and so is each benchmark run's liveness record (`bench.liveness`);
-this module is their only way to the API (CoordinationV1Api).
+this module is their only way to the API (CoordinationV1Api), and `Renewer` keeps either renewed.
 `parse` reads whatever a Lease holds into a `LeaseSpec` whose fields are None where a value is missing or
 unusable (no holder, a time without a zone or that is no time, a duration that is not a positive finite
 number), each with a line in `problems`: a taker decides from that, and never crashes on what another
@@ -13,20 +13,26 @@ is what the API server accepts.
 from __future__ import annotations
 
 import getpass
+import logging
 import math
 import os
 import socket
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes.client as k8s
 
-from cilium_lab.cluster import objects
+from cilium_lab.cluster import apierrors, objects
 from cilium_lab.cluster.connect import Connection
+from cilium_lab.errors import ClusterError
 
 Obj = dict[str, Any]
 RESOURCE = "leases"
+log = logging.getLogger("cilium_lab")
 
 
 @dataclass(frozen=True)
@@ -226,3 +232,113 @@ def delete(
 
 def _timeout(timeout: float | None) -> dict[str, float]:
     return {"_request_timeout": timeout} if timeout else {}
+
+
+class Renewer:
+    """Keeps one Lease we hold renewed from a daemon thread: renewTime every duration / 3, each PUT guarded by
+    the resourceVersion of our last write and timing out after duration / 3.
+
+    The lease is lost, `on_lost(reason)` called once from the thread and the renewal ended, when someone
+    else took it over or deleted it (409/404), or when renewals failed for a whole duration (another holder
+    may have taken it since). Each failed renewal is `on_failure(line)`, retried within a second. With
+    `keep_trying` failures are only reported, however long, and retried at the usual pace: for a record
+    whose owner is still at work (a benchmark run's), renewing again once the API answers is better than
+    letting it die; whoever found it dead meanwhile and took or deleted it makes the next renewal a
+    409/404, and that loses it.
+    `sent` is when the request that wrote `lease` was sent (default now): the lease counts from then."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        lease: Obj,
+        duration: float,
+        *,
+        what: str,
+        sent: float | None = None,
+        on_lost: Callable[[str], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        keep_trying: bool = False,
+    ) -> None:
+        self.what, self.duration, self.keep_trying = what, duration, keep_trying
+        self.on_lost, self.on_failure = on_lost, on_failure
+        self._conn, self._lease = conn, lease
+        self._last_ok = time.monotonic() if sent is None else sent  # when the last good write was sent
+        self._lost = ""
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"renew-{objects.name_of(lease)}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def lease(self) -> Obj:
+        with self._guard:
+            return self._lease
+
+    @property
+    def resource_version(self) -> str:
+        return objects.resource_version(self.lease)
+
+    @property
+    def lost(self) -> bool:
+        return bool(self.lost_reason)
+
+    @property
+    def lost_reason(self) -> str:
+        """Why the lease is no longer ours ("" while it is): what the thread found, or a whole duration
+        without a good renewal (also before the thread noticed it); never after `stop()`."""
+        with self._guard:
+            if self._lost:
+                return self._lost
+            stale = time.monotonic() - self._last_ok
+        if stale >= self.duration and not self._stop.is_set() and not self.keep_trying:
+            return f"not renewed for {stale:.0f} s (its duration is {self.duration:g} s): another run may hold it now"
+        return ""
+
+    def stop(self) -> None:
+        """End the renewal (waits for a renewal in flight); the lease itself stays as last written."""
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.duration / 3 + 5)
+
+    def _loop(self) -> None:
+        interval = self.duration / 3
+        wait = interval
+        while not self._stop.wait(wait):
+            try:
+                self._renew(timeout=interval)
+                wait = interval
+            except (apierrors.Conflict, apierrors.NotFound) as err:
+                self._mark_lost(f"someone else took over or deleted it ({err})")
+                return
+            except ClusterError as err:
+                if self.on_failure:
+                    self.on_failure(f"could not renew {self.what}: {err}")
+                if not self.keep_trying and time.monotonic() - self._last_ok >= self.duration:
+                    self._mark_lost(f"renewal failed for {self.duration:g} s or more: {err}")
+                    return
+                # a lease that can be lost is retried soon, while it is still ours; one kept trying, as planned
+                wait = interval if self.keep_trying else min(interval, 1.0)
+
+    def _renew(self, timeout: float) -> None:
+        sent = time.monotonic()
+        with self._guard:
+            body = {
+                **self._lease,
+                "spec": {**self._lease["spec"], "renewTime": micro_time(datetime.now(UTC))},
+            }
+        renewed = replace(self._conn, body, timeout=timeout)
+        with (
+            self._guard
+        ):  # kept even when stopped meanwhile: a guarded delete after `stop()` needs its version
+            self._lease, self._last_ok = renewed, sent
+
+    def _mark_lost(self, reason: str) -> None:
+        with self._guard:
+            if self._lost or self._stop.is_set():
+                return
+            self._lost = reason
+        log.warning("lost %s: %s", self.what, reason)
+        if self.on_lost:
+            self.on_lost(reason)
