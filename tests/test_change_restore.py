@@ -87,7 +87,7 @@ def test_restore_undoes_a_cluster_wide_and_a_scoped_change_and_can_itself_be_und
 
 def _replace_node_config(conn, name: str, defaults: dict[str, str]) -> None:
     (cnc,) = [c for c in nodeconfig.list_all(conn, NS, VERSION) if objects.name_of(c) == name]
-    nodeconfig.delete(conn, NS, name, VERSION)
+    nodeconfig.delete(conn, NS, name, VERSION, resource_version=objects.resource_version(cnc))
     body = {k: cnc[k] for k in ("apiVersion", "kind", "spec")}
     body["metadata"] = {"name": name, "namespace": NS, "labels": cnc["metadata"].get("labels", {})}
     body["spec"] = {**cnc["spec"], "defaults": defaults}

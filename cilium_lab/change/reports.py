@@ -32,6 +32,8 @@ class ApplyReport:
     after: Any = field(
         default=None, repr=False, compare=False
     )  # the Snapshot verification read, if it passed
+    # CiliumNodeConfigs the change created: name -> the resourceVersion it left (a put-back deletes it only so)
+    node_configs: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_record(self) -> dict:
         return {

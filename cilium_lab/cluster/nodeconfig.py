@@ -76,8 +76,12 @@ def create(conn: Connection, body: objects.Obj) -> objects.Obj:
     )
 
 
-def delete(conn: Connection, namespace: str, name: str, cilium_version: str) -> bool:
-    """Delete one; False when it was already gone."""
+def delete(
+    conn: Connection, namespace: str, name: str, cilium_version: str, *, resource_version: str, uid: str = ""
+) -> bool:
+    """Delete the one as read (DeleteOptions.preconditions: its resourceVersion, and uid when given);
+    `apierrors.Conflict` when someone changed or replaced it since; False when it was already gone."""
+    preconditions = {"resourceVersion": resource_version, **({"uid": uid} if uid else {})}
     try:
         objects.request(
             conn,
@@ -87,6 +91,7 @@ def delete(conn: Connection, namespace: str, name: str, cilium_version: str) -> 
             namespace,
             PLURAL,
             name,
+            body={"preconditions": preconditions},
             verb="delete",
             resource=RESOURCE,
             namespace=namespace,

@@ -79,7 +79,10 @@ def run(
         measured = measuring.measure(session, PHASE, pair, switched.after)
     finally:
         saved = restoring.find(conn, off.namespace, from_file=switched.backup_path)
-        back = restoring.restore_backup(conn, saved, approved=True, results_dir=results)
+        # the switch-off's node config only as it left it: someone else's edit since stops the put-back
+        back = restoring.restore_backup(
+            conn, saved, approved=True, results_dir=results, node_configs_written=switched.node_configs
+        )
     report = ApplyReport(
         off.item, outcomes.APPLIED, "", simulated=off.simulated, backup_path=switched.backup_path,
         backup_configmap=switched.backup_configmap, steps=[*switched.steps, *back.steps],

@@ -1,12 +1,11 @@
-"""Save the Cilium config before a change, list the saved ones, load one back, and put one back on a rollback.
+"""Save the Cilium config before a change, list the saved ones, and load one back.
 
 A backup holds cilium-config's data and resourceVersion, the CiliumNodeConfigs, our selector labels
 on each node (`change.node_labels`), and the cluster's identity (kube-system's uid and the API
 server's host: a restore refuses a backup of another cluster); `backups.backup_format` is its format.
 It is written to disk under `results_dir/backups/` and as a ConfigMap `cilium-lab-backup-<timestamp>`
-in the Cilium namespace, so it survives the notebook. Putting a backup back after a failed change
-(`restore`) PUTs the saved data as a whole: keys the change added are gone, changed keys get their old
-value. Pruning old ones is `backups.backup_prune`.
+in the Cilium namespace, so it survives the notebook. Putting one back is `backups.rollback` (after a failed
+change) and `backups.restoring` (asked for); pruning old ones is `backups.backup_prune`.
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ __all__ = [
     "load",
     "load_file",
     "our_labels",
-    "restore",
     "save",
 ]
 
@@ -135,12 +133,3 @@ def discard_cluster_copy(conn: Connection, backup: Backup) -> None:
     """Remove the backup ConfigMap (when the change never happened); the file on disk stays."""
     with contextlib.suppress(apierrors.NotFound):
         configmaps.delete(conn, backup.namespace, backup.configmap_backup)
-
-
-def restore(
-    conn: Connection, backup: Backup, *, created_node_configs: tuple[str, ...] = (), cilium_version: str
-) -> configmaps.ConfigMapState:
-    """Put cilium-config's data back exactly and delete the node configs the change created."""
-    for name in created_node_configs:
-        nodeconfig.delete(conn, backup.namespace, name, cilium_version)
-    return configmaps.replace_data(conn, backup.namespace, backup.configmap, backup.data)

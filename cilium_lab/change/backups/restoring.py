@@ -14,6 +14,7 @@ state back the same way (and restarts the same agents), and the report says so p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from cilium_lab.change import outcomes, restarts, transaction
@@ -22,10 +23,10 @@ from cilium_lab.change.backups import restore_verify, rollback
 from cilium_lab.change.backups.backup_diff import Live, diff, read_live
 from cilium_lab.change.backups.backup_format import Backup, check_stamp
 from cilium_lab.change.backups.restore_report import FAILED, NOTHING_TO_DO, PLANNED, RESTORED, RestoreReport
-from cilium_lab.change.backups.restore_write import put_back
+from cilium_lab.change.backups.restore_write import EditedBeforeOurWrite, put_back
 from cilium_lab.change.recording import Progress, recording
 from cilium_lab.change.restarts import NodesNotReady
-from cilium_lab.cluster import discover, identity, rollout, snapshot
+from cilium_lab.cluster import discover, identity, objects, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
@@ -34,6 +35,7 @@ __all__ = [
     "NOTHING_TO_DO",
     "PLANNED",
     "RESTORED",
+    "EditedBeforeOurWrite",
     "ForeignBackup",
     "RestoreReport",
     "find",
@@ -92,6 +94,32 @@ def _check(
         raise InputError(f"results_dir must be a folder path, got {results_dir!r}")
 
 
+def _check_written(written: object) -> dict[str, str]:
+    if written is None:
+        return {}
+    if not isinstance(written, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in written.items()
+    ):
+        raise InputError(
+            "node_configs_written must map CiliumNodeConfig names to resourceVersions (ApplyReport.node_configs)"
+        )
+    return dict(written)
+
+
+def _as_written(live: Live, written: Mapping[str, str], saved: Backup) -> None:
+    """Refuse (`EditedBeforeOurWrite`, nothing written) when a node config the caller wrote is not as it left it."""
+    now = {objects.name_of(c): objects.resource_version(c) for c in live.node_configs}
+    for name, version in sorted(written.items()):
+        if now.get(name) != version:
+            found = f"resourceVersion {version} -> {now[name]}" if name in now else "deleted since"
+            raise EditedBeforeOurWrite(
+                f"not restored, nothing changed: someone else changed CiliumNodeConfig {name} since this run"
+                f" wrote it ({found}); their edit is left in place. Compare it with backup {saved.stamp}"
+                f" ({saved.path}), and `cilium-lab restore {saved.stamp} --approve` if theirs should go",
+                f"CiliumNodeConfig {name}",
+            )
+
+
 def _same_config(saved: Backup, install: discover.CiliumInstall) -> None:
     if (saved.namespace, saved.configmap) != (install.namespace, install.configmap):
         raise ForeignBackup(
@@ -131,14 +159,21 @@ def restore_backup(
     results_dir: str | Path = "runs",
     allow_not_ready: bool = False,
     other_cluster: bool = False,
+    node_configs_written: Mapping[str, str] | None = None,
 ) -> RestoreReport:
     """Restore `saved` if `approved`; without approval only plan it. Nothing changes unless approved.
 
+    `node_configs_written` names CiliumNodeConfigs the caller's change wrote since `saved` was taken,
+    with the resourceVersion its write left (`ApplyReport.node_configs`): one that changed since is
+    someone else's edit, and the restore is refused before any write (`EditedBeforeOurWrite`), keeping it.
+
     Raises `ForeignBackup` for a backup of another config, or of another cluster unless `other_cluster`,
     `NodesNotReady` (changing nothing) when an agent that must restart is on a NotReady node (unless
-    `allow_not_ready`), `lock.LockHeld` when another change runs.
+    `allow_not_ready`), `lock.LockHeld` when another change runs, `EditedBeforeOurWrite` (changing
+    nothing) when someone else changed an object it would write since it was read.
     """
     _check(conn, saved, approved, timeout, progress, results_dir, allow_not_ready, other_cluster)
+    written = _check_written(node_configs_written)
     here = identity.read(conn)
     unchecked = _same_cluster(saved, here, other_cluster)
     install = discover.find(conn)
@@ -161,7 +196,7 @@ def restore_backup(
         report.message = NOT_APPROVED
         return report
     say = recording(report.steps, progress)
-    change = _Restore(conn, install, saved, report, say, timeout, Path(results_dir), allow_not_ready)
+    change = _Restore(conn, install, saved, report, say, timeout, Path(results_dir), allow_not_ready, written)
     result = transaction.run(
         conn, install.namespace, kind="restore", purpose=f"restore {saved.stamp}", results_dir=results_dir,
         say=say, save=change.save, forward=change.forward, undo=change.undo, discard=change.discard,
@@ -221,14 +256,16 @@ class _Restore:
         timeout: float,
         results_dir: Path,
         allow_not_ready: bool,
+        written: Mapping[str, str],
     ) -> None:
         self.conn, self.install, self.saved, self.report, self.say = conn, install, saved, report, say
         self.timeout, self.results_dir, self.allow_not_ready = timeout, results_dir, allow_not_ready
+        self.written = written
         self.undo_backup: Backup | None = None
         self.skip: dict[str, str] = {}
         self.nodes: tuple[str, ...] | None = None
         self.restarted: tuple[str, ...] = ()
-        self.ours = rollback.Ours("", any_node_config=True)
+        self.ours = rollback.Ours("")
 
     def save(self) -> dict[str, str]:
         conn, install, saved = self.conn, self.install, self.saved
@@ -236,6 +273,7 @@ class _Restore:
             conn, install
         )  # again, under the lock: what is written and restarted is decided on this
         self.live = live
+        _as_written(live, self.written, saved)
         self.report.diff = changes = diff(saved, live)
         if changes.empty:
             return {"stamp": "", "path": "", "configmap": "", "note": "nothing to restore"}
@@ -247,7 +285,7 @@ class _Restore:
         self.say(f"saved the config before the restore to {undo.path} and {undo.configmap_backup}")
         self.nodes = _restart_plan(changes.restarts, live, self.skip)
         self.restarted = changes.restarts if self.nodes is None else self.nodes
-        self.ours = rollback.Ours(live.resource_version, dict(saved.data), any_node_config=True)
+        self.ours = rollback.Ours(live.resource_version, dict(saved.data))  # put_back notes its node configs
         return {"stamp": undo.stamp, "path": undo.path, "configmap": undo.configmap_backup}
 
     def discard(self) -> None:
@@ -266,11 +304,16 @@ class _Restore:
         if changes.empty:
             _nothing_to_do(report)
             return
-        version = tx.step(
-            f"write backup {saved.stamp}'s config",
-            lambda: put_back(conn, saved, self.live, changes, install.version, self.say),
-            writes=True,
-        )
+        try:
+            version = tx.step(
+                f"write backup {saved.stamp}'s config",
+                lambda: put_back(
+                    conn, saved, self.live, changes, install.version, self.say, self.ours.node_configs
+                ),
+                writes=True,
+            )
+        except EditedBeforeOurWrite as err:
+            raise EditedBeforeOurWrite(f"not restored, nothing changed: {err}", err.what) from None
         self.ours.config_version = version
         if self.restarted:
             failure = tx.step(

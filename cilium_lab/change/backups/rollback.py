@@ -6,8 +6,9 @@ restore). Before writing it reads the live config: when cilium-config's resource
 one this change last wrote (or read, if it never wrote it) and its data is not what this change
 wrote either, someone else edited it since, and the undo is refused (`RollbackRefused`): their edit
 stays, and the message names the backup to compare with. The same holds for a CiliumNodeConfig this
-change did not write. Otherwise the writes are guarded by the resourceVersion just read
-(`restore_write.put_back`), the agents the change restarted are restarted again, and the cluster is
+change did not write, and for one it wrote that is no longer as it left it (another resourceVersion,
+gone, or back after it deleted it). Otherwise the writes are guarded by the resourceVersion just read
+(`restore_write.put_back`: a delete carries it as a precondition), the agents the change restarted are restarted again, and the cluster is
 verified as the backup (`restore_verify.check`: cilium-config, node configs, each node's effective
 config, each restarted agent healthy); anything short of that raises `RollbackFailed`.
 """
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field
 
 from cilium_lab.change import outcomes, restarts
 from cilium_lab.change.backups import restore_verify
-from cilium_lab.change.backups.backup_diff import diff, read_live
+from cilium_lab.change.backups.backup_diff import BackupDiff, Live, diff, read_live
 from cilium_lab.change.backups.backup_format import Backup
-from cilium_lab.change.backups.restore_write import put_back
+from cilium_lab.change.backups.restore_write import EditedMeanwhile, Wrote, put_back
 from cilium_lab.change.recording import Progress
 from cilium_lab.change.transaction import RollbackFailed, RollbackRefused
-from cilium_lab.cluster import apierrors, discover, snapshot
+from cilium_lab.cluster import apierrors, discover, objects, snapshot
 from cilium_lab.cluster.connect import Connection
 
 
@@ -34,8 +35,10 @@ class Ours:
 
     config_version: str  # cilium-config's resourceVersion after our last write (or as read, if none)
     config_data: dict[str, str] | None = None  # the data our write in flight would leave (answer lost)
-    node_configs: set[str] = field(default_factory=set)  # CiliumNodeConfigs we created or rewrote
-    any_node_config: bool = False  # a restore writes every node config its diff names
+    # CiliumNodeConfigs we created, rewrote or deleted: name -> the resourceVersion our last write left
+    # (None: we deleted it; "": the write's answer was lost, so what it left is unknown)
+    node_configs: Wrote = field(default_factory=dict)
+    any_node_config: bool = False  # a recovery, approved, writes every node config its diff names
 
 
 def undo_to(
@@ -62,10 +65,11 @@ def undo_to(
         )
     try:
         put_back(conn, backup, live, changes, install.version, say)
-    except apierrors.Conflict as err:
+    except (EditedMeanwhile, apierrors.Conflict) as err:
+        what = getattr(err, "what", f"{install.namespace}/{install.configmap}")
         raise RollbackRefused(
-            f"rollback refused: someone else changed {install.namespace}/{install.configmap} while the rollback"
-            f" wrote ({err}); their edit is left in place. Compare with backup {backup.stamp} ({backup.path})"
+            f"rollback refused: someone else changed {what} while the rollback wrote ({err}); their edit is"
+            f" left in place. Compare with backup {backup.stamp} ({backup.path})"
         ) from None
     restarted: Collection[str] = ()
     if restart:
@@ -87,7 +91,7 @@ def undo_to(
     return checked
 
 
-def _someone_else(backup: Backup, live, changes, ours: Ours) -> str:
+def _someone_else(backup: Backup, live: Live, changes: BackupDiff, ours: Ours) -> str:
     """What someone else changed since this change wrote ("" when nothing)."""
     found = []
     if live.resource_version != ours.config_version and live.data != ours.config_data:
@@ -96,6 +100,22 @@ def _someone_else(backup: Backup, live, changes, ours: Ours) -> str:
         )
     if not ours.any_node_config:
         touched = {*changes.node_configs_added, *changes.node_configs_changed, *changes.node_configs_removed}
-        if foreign := sorted(touched - ours.node_configs):
-            found.append("CiliumNodeConfig " + ", ".join(foreign))
+        now = {objects.name_of(c): objects.resource_version(c) for c in live.node_configs}
+        foreign = [_not_as_left(name, now, ours.node_configs) for name in sorted(touched)]
+        if edited := [f for f in foreign if f]:
+            found.append("CiliumNodeConfig " + ", ".join(edited))
     return " and ".join(found)
+
+
+def _not_as_left(name: str, now: Mapping[str, str], wrote: Wrote) -> str:
+    """`name (why)` when the node config is not as this change's last write left it, else ""."""
+    if name not in wrote:
+        return f"{name} (not written by this change)"
+    left, version = wrote[name], now.get(name)
+    if left == "":
+        return ""  # our write's answer was lost: as far as we know, it is ours
+    if left is None:
+        return f"{name} (created again after this change deleted it)" if version is not None else ""
+    if version is None:
+        return f"{name} (deleted since this change wrote it)"
+    return f"{name} (resourceVersion {left} -> {version})" if version != left else ""

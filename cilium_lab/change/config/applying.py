@@ -28,7 +28,7 @@ from cilium_lab.change.config.plans import Plan
 from cilium_lab.change.recording import Progress, recording
 from cilium_lab.change.reports import NOT_APPROVED, ApplyReport
 from cilium_lab.change.restarts import NodesNotReady
-from cilium_lab.cluster import apierrors, configmaps, discover, nodeconfig, rollout, snapshot
+from cilium_lab.cluster import apierrors, configmaps, discover, nodeconfig, objects, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
@@ -218,12 +218,15 @@ class _ConfigChange:
                 lambda: nodeconfig.label_nodes(self.conn, plan.selected, plan.node_label, "true"),
                 writes=True,
             )
-            self.ours.node_configs.add(name)
-            tx.step(
+            self.ours.node_configs[name] = ""  # from here on the create's answer may be lost
+            created = tx.step(
                 f"create CiliumNodeConfig {name}",
                 lambda: nodeconfig.create(self.conn, plan.node_config),
                 writes=True,
             )
+            # the version our create left: the undo, and whoever puts this change's backup back, delete it
+            # only as we left it (someone else's edit since is kept)
+            self.ours.node_configs[name] = report.node_configs[name] = objects.resource_version(created)
             self.say(
                 f"created CiliumNodeConfig {name} for {', '.join(plan.selected)}; {plan.configmap} unchanged"
             )
