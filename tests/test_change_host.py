@@ -7,6 +7,8 @@ Every benchmark number here is SIMULATED; the test checks the direction the mode
 from __future__ import annotations
 
 import json
+import os
+import signal
 import statistics
 import time
 from pathlib import Path
@@ -189,3 +191,62 @@ def test_host_tuning_is_refused_while_another_change_holds_the_lock(conn, tmp_pa
         apply(conn, tmp_path, nodes=["vm-1"])
     assert host_facts(conn) == facts and not (tmp_path / "host-backups").exists()
     assert apply(conn, tmp_path, nodes=["vm-1"]).outcome == outcomes.APPLIED  # the lock was released
+
+
+def _as_seen(embedded, dump: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The emulated nodes' host settings as a node shows them: an IRQ pinned to every CPU reads the same as
+    one never pinned while irqbalance is off (sim/shell/node_files.py `_affinity`), so the put-back of a
+    pinned IRQ to the "0-3" it read before is the state before."""
+    seen = {}
+    for node, state in dump.items():
+        every = f"0-{embedded.backend.hosts.node(node).cpus - 1}"
+        spread = state.get("irqbalance") == "active" or state.get("irq_affinity") == "pinned"
+        seen[node] = {k: v for k, v in state.items() if spread or not (k.startswith("irq.") and v == every)}
+    return seen
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "KeyboardInterrupt"])
+def test_an_interrupt_after_some_nodes_puts_back_all_of_them_and_the_one_in_flight(
+    embedded, conn, tmp_path, monkeypatch, how
+):
+    """Two of six nodes tuned, the third in flight when the interrupt comes: those three are put back and
+    read back, the three after them are never touched. A real SIGINT to this process lets the node in flight
+    finish (the change stops at the next step); a KeyboardInterrupt (someone else's handler) stops it
+    half way, and it puts itself back first."""
+    order = sorted(host.plan_host(snapshot.take(conn)).nodes)
+    tuned, in_flight, untouched = order[:2], order[2], order[3:]
+    before = embedded.backend.hosts.dump()
+    written: list[str] = []
+    update = embedded.backend.hosts.update
+
+    def spy(name, changes):
+        written.append(name)
+        return update(name, changes)
+
+    monkeypatch.setattr(embedded.backend.hosts, "update", spy)
+    pins, calls = host_node.pin_commands, []
+
+    def interrupt_on_the_third_node(state):
+        calls.append(state)
+        if len(calls) == 3:  # board-3's settings are changed, its IRQs not yet pinned
+            assert set(written) == {*tuned, in_flight}  # the test reached the point it means
+            if how == "SIGINT":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
+        return pins(state)
+
+    monkeypatch.setattr(host_node, "pin_commands", interrupt_on_the_third_node)
+    report = apply(conn, tmp_path)
+    assert report.exit_code == 130 and report.outcome == outcomes.ROLLED_BACK, report.to_text()
+    assert report.interrupted == "SIGINT"
+    after = _as_seen(embedded, embedded.backend.hosts.dump())
+    assert after == _as_seen(embedded, before), report.to_text()  # every node as it was, its IRQs' CPUs too
+    for node in [*tuned, in_flight]:
+        assert report.nodes[node].outcome == outcomes.ROLLED_BACK, report.to_text()
+    for node in untouched:
+        assert report.nodes[node].outcome == outcomes.SKIPPED and "not changed" in report.nodes[node].reason
+        assert not any(step.startswith(node) for step in report.steps)
+    assert not set(untouched) & set(written)
+    assert sorted(json.loads(Path(report.backup_path).read_text())) == [*tuned, in_flight]
+    assert host_pods(conn) == []

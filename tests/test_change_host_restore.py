@@ -7,6 +7,8 @@ lock, the deploy/rbac.yaml roles (refused without the host role, nothing changed
 from __future__ import annotations
 
 import json
+import os
+import signal
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -191,3 +193,26 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(conn, tmp_path):
     with pytest.raises(InputError, match="nodes must be a list"):
         host_restore.restore_host(conn, path, approved=True, nodes="vm-1", results_dir=tmp_path)
     assert states(conn) == tuned and backups(tmp_path) == files
+
+
+def test_a_sigint_during_the_first_node_puts_it_back_as_before_the_restore(conn, tmp_path, monkeypatch):
+    """The node in flight when Ctrl-C comes finishes its restore, the change stops at the next step, and the
+    undo puts that node back as it was before the restore (its outcome was lost before: the undo skipped
+    it and the report said "not changed"); the node after it is never touched."""
+    results = tmp_path / "runs"
+    path = tune(conn, results)
+    tuned = states(conn)
+    commands, calls = host_node.restore_commands, []
+
+    def interrupt_the_first(saved, now):
+        calls.append(now)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler of the change only notes it
+        return commands(saved, now)
+
+    monkeypatch.setattr(host_node, "restore_commands", interrupt_the_first)
+    report = host_restore.restore_host(conn, path, approved=True, results_dir=results, timeout=20)
+    assert report.exit_code == 130, report.to_text()
+    assert report.nodes["board-1"].outcome == host_restore.ROLLED_BACK, report.to_text()
+    assert report.nodes["vm-1"].outcome == host_restore.SKIPPED
+    assert states(conn) == tuned and host_pods(conn) == []

@@ -105,7 +105,8 @@ class Transaction:
         """Run one journaled step: checkpoint, "about", the step, "done", checkpoint.
 
         `writes` marks a step that changes the cluster: from its start on, a failure is undone (a
-        write whose answer was lost may have happened)."""
+        write whose answer was lost may have happened). A signal that came during the step raises at the
+        checkpoint after it, and its return value is then lost: what the undo needs, `fn` records itself."""
         self.cancel.checkpoint()
         self.journal.about(name)
         self.begun.append(name)

@@ -389,14 +389,15 @@ def restore_host(
         run.warnings.extend(tuning.prepare(conn, namespace))
         return {"path": str(backup), "configmap": "", "stamp": run.run_id}
 
+    def restore(node: str) -> None:
+        # noted inside the step: an interrupt that came during it raises at the checkpoint after it, and
+        # the undo must still see this node restored
+        report.nodes[node] = run.restore_node(node, saved.nodes[node], lambda state: keep(node, state))
+
     def forward(tx: transaction.Transaction) -> None:
         for node in chosen:
             say(f"{node}: restoring its host settings")
-            report.nodes[node] = tx.step(
-                f"{node}: restore host settings",
-                lambda n=node: run.restore_node(n, saved.nodes[n], lambda state: keep(n, state)),
-                writes=True,
-            )
+            tx.step(f"{node}: restore host settings", lambda n=node: restore(n), writes=True)
 
     def undo(tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
         changed = [n for n, r in report.nodes.items() if r.outcome == RESTORED]

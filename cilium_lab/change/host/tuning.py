@@ -226,9 +226,14 @@ def _transaction(
         report.warnings.extend(prepare(conn, namespace))
         return {"path": str(backup), "configmap": "", "stamp": run_id}
 
+    def tune(name: str) -> None:
+        # noted inside the step: an interrupt that came during it raises at the checkpoint after it, and
+        # the undo must still see this node changed
+        report.nodes[name] = one(name)
+
     def forward(tx: transaction.Transaction) -> None:
         for name in sorted(plan.nodes):
-            report.nodes[name] = tx.step(f"{name}: host settings", lambda n=name: one(n), writes=True)
+            tx.step(f"{name}: host settings", lambda n=name: tune(n), writes=True)
 
     def undo(tx: transaction.Transaction, failure: str) -> dict[str, outcomes.NodeOutcome]:
         changed = [n for n, o in report.nodes.items() if o.outcome == outcomes.APPLIED]
