@@ -1,7 +1,9 @@
-"""Real signals to `cilium-lab` in a subprocess, against the embedded cluster served from this process
-(as `cilium-lab sim serve` serves it): Ctrl-C or SIGTERM once while `cilium-lab run 02 --approve` rolls
-out (issue 13: it exited 0 and cilium-config kept the new, unverified value), and a change killed with
-SIGKILL that the next change refuses and `cilium-lab recover --approve` finishes."""
+"""Real signals to `cilium-lab` in a subprocess. Ctrl-C or SIGTERM once while `cilium-lab run 02 --approve`
+rolls out (issue 13: it exited 0 and cilium-config kept the new, unverified value), against a cluster that
+`cilium-lab sim serve` serves from its own process, as a user runs it: the fault is set through its admin
+endpoint, and the rollback checked with kubectl. Against the embedded cluster served from this process: a
+change killed with SIGKILL that the next change refuses and `cilium-lab recover --approve` finishes, and a
+500 on the restart after the patch."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kubernetes import config
 
 from cilium_lab.change import journal, lock
 from cilium_lab.cluster import configmaps, workloads
@@ -46,12 +49,58 @@ def _bench_pods(conn) -> list[str]:
     return [p["metadata"]["name"] for p in listing.get("items", [])]
 
 
+@pytest.fixture
+def served(tmp_path):
+    """`cilium-lab sim serve` in its own process; yields its kubeconfig, stopped with SIGTERM after."""
+    kubeconfig = tmp_path / "sim" / "kubeconfig"
+    kubeconfig.parent.mkdir()
+    server = subprocess.Popen(
+        [*CLI, "sim", "serve", "--kubeconfig", str(kubeconfig)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()  # written once it serves
+        assert "serving on https://127.0.0.1:" in line, line + server.stderr.read()
+        yield kubeconfig
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _faults(kubeconfig: Path, document: dict) -> None:
+    """Set the served cluster's faults through its admin endpoint (PUT /_sim/faults, the admin's token)."""
+    api = config.new_client_from_config(config_file=str(kubeconfig), context="admin")
+    cfg = api.configuration
+    (token,) = cfg.api_key.values()  # "Bearer ..." as the kubeconfig's admin user has it
+    headers = {"Content-Type": "application/json", "Authorization": token}
+    answer = api.call_api("PUT", cfg.host + "/_sim/faults", header_params=headers, body=document)
+    assert answer.status == 200, answer.read()
+    state = json.loads(answer.read())
+    assert state["stuck_rollout"] == document.get("stuck_rollout", False), state  # the server took it
+
+
+def _kubectl(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", f"--cache-dir={kubeconfig.parent / 'cache'}", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def _config_data(kubeconfig: Path) -> dict[str, str]:
+    done = _kubectl(kubeconfig, "-n", NS, "get", "configmap", CM, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["data"]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_one_signal_while_run_rolls_out_rolls_back_and_exits_130_or_143(embedded, conn, tmp_path, sig):
-    before = configmaps.read(conn, NS, CM).data
-    embedded.faults.stuck_rollout()  # the rollout waits until the signal has come
+def test_one_signal_while_run_rolls_out_rolls_back_and_exits_130_or_143(served, tmp_path, sig):
+    before = _config_data(served)
+    _faults(served, {"stuck_rollout": True})  # the rollout waits until the signal has come
     out = tmp_path / "out"
-    argv = ["run", "02", "--cluster", "kube", "--kubeconfig", str(embedded.kubeconfig), "--approve"]
+    argv = ["run", "02", "--cluster", "kube", "--kubeconfig", str(served), "--approve"]
     proc = subprocess.Popen(
         [*CLI, *argv, "--out", str(out), "-p", "samples", "2"],
         env=ENV,
@@ -60,19 +109,26 @@ def test_one_signal_while_run_rolls_out_rolls_back_and_exits_130_or_143(embedded
         text=True,
     )
     _wait_for_step(out / "results", "roll out", proc)
+    assert _config_data(served) != before  # the patch is in: the signal comes after the first write
     proc.send_signal(sig)
     time.sleep(1.0)
-    embedded.faults.clear()  # the change's config was not the problem: the rollback's rollout finishes
+    _faults(served, {})  # the change's config was not the problem: the rollback's rollout finishes
     _, err = proc.communicate(timeout=180)
     expected = 130 if sig == signal.SIGINT else 143
     assert proc.returncode == expected, err
     assert "passed to the lab's kernel" in err and "02-kube-proxy-replacement" in err
-    assert configmaps.read(conn, NS, CM).data == before  # not the new, unverified value
-    assert _lock_free(conn) and journal.cluster_journals(conn, NS) == []
+    assert _config_data(served) == before  # not the new, unverified value
+    lease = _kubectl(served, "-n", NS, "get", "lease", lock.NAME)
+    assert lease.returncode == 1 and "NotFound" in lease.stderr  # the change lease was released
+    journals = _kubectl(served, "-n", NS, "get", "configmaps", "-l", f"{journal.LABEL}=open", "-o", "name")
+    assert journals.returncode == 0 and journals.stdout.strip() == ""  # the journal was closed
+    pods = _kubectl(served, "-n", workloads.NAMESPACE, "get", "pods", "-o", "name")
+    assert pods.returncode == 0 and pods.stdout.strip() == ""  # no benchmark pod left
+    rollout = _kubectl(served, "-n", NS, "rollout", "status", "ds/cilium", "--timeout=60s")
+    assert rollout.returncode == 0, rollout.stderr  # the rollback's own rollout finished
     record = json.loads((out / "results" / "02-kube-proxy-replacement.json").read_text())
     assert record["exit_code"] == expected and record["apply"]["interrupted"] == sig.name
     assert record["apply"]["outcome"] == "rolled back" and record["apply"]["backup_path"]
-    assert _bench_pods(conn) == []
 
 
 KILLED = """
