@@ -1,0 +1,103 @@
+"""The README's descriptive sentences checked against what they describe: the series' fleet as the
+embedded cluster serves it, the bounds sentence of "Bad input" against cilium_lab/limits.py, and the
+Access table's roles and groups against deploy/rbac.yaml. Each test quotes the README text it checks and
+fails when either side changes alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from kubernetes import client
+
+from cilium_lab import limits
+from cilium_lab.cluster import snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def _readme() -> str:
+    """The README with each run of whitespace as one space, so a reflowed line changes nothing."""
+    return " ".join(README.read_text().split())
+
+
+def test_the_series_fleet_is_what_the_readme_says(conn):
+    text = _readme()
+    said = (
+        "(three Ubuntu 23.04 VMs on kernel 6.2, x86, virtio; three Debian 10 boards on kernel 4.19, arm64; "
+        "K3s v1.26.6 with Cilium 1.13.4 defaults)"
+    )
+    assert said in text
+    snap = snapshot.take(conn)
+    vms = [n for n in snap.nodes if n.arch == "amd64"]
+    boards = [n for n in snap.nodes if n.arch == "arm64"]
+    assert len(vms) == 3 and len(boards) == 3 and len(snap.nodes) == 6
+    for vm in vms:
+        assert (
+            vm.os_image == "Ubuntu 23.04" and vm.kernel.startswith("6.2.") and vm.nic_driver == "virtio_net"
+        )
+    for board in boards:
+        assert board.os_image.startswith("Debian GNU/Linux 10") and board.kernel.startswith("4.19.")
+    assert snap.install.version == "1.13.4"
+    assert client.VersionApi(conn.api_client).get_code().git_version.startswith("v1.26.6+k3s")
+
+
+def test_the_bounds_sentence_is_limits_py():
+    text = _readme()
+    sentence = re.search(r"ranges with upper bounds \((.*?); all in `cilium_lab/limits.py`\)", text)
+    assert sentence, "the README's bounds sentence moved: update this test with it"
+    said = {
+        "`--samples` and `samples`": limits.SAMPLES,
+        "`--duration`": limits.DURATION,
+        "`--streams`": limits.STREAMS,
+        "`restore`/`restore-host`/`recover --timeout`": limits.TIMEOUT,
+        "`--seed`": limits.SEED,
+        "`backups --keep`": limits.KEEP,
+        "`local --samples`": limits.LOCAL_SAMPLES,
+    }
+    parts = [p.strip() for p in sentence.group(1).split(",")]
+    assert len(parts) == len(said), parts  # a bound added to the sentence needs its constant here
+    for name, (low, high) in said.items():
+        found = re.search(re.escape(name) + r" (\d+) to ([0-9^*-]+)", sentence.group(1))
+        assert found, f"{name} is not in the README's bounds sentence"
+        upper = 2**31 - 1 if found.group(2) == "2^31-1" else int(found.group(2))
+        assert (int(found.group(1)), upper) == (low, high), name
+
+
+def _table_rows(heading: str) -> list[list[str]]:
+    """The rows of the first table after `heading` in the README, as cells."""
+    lines = README.read_text().split(heading, 1)[1].splitlines()
+    rows, started = [], False
+    for line in lines:
+        if line.startswith("|"):
+            started = True
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+        elif started:
+            break
+    return rows[2:]  # past the header and its rule
+
+
+def test_the_access_table_names_the_roles_and_groups_rbac_yaml_binds():
+    documents = [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()) if d]
+    roles = {d["metadata"]["name"] for d in documents if d["kind"] in ("Role", "ClusterRole")}
+    bound: dict[str, set[str]] = {}
+    for d in documents:
+        if d["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+            groups = {s["name"] for s in d["subjects"] if s["kind"] == "Group"}
+            bound.setdefault(d["roleRef"]["name"], set()).update(groups)
+    in_table: set[str] = set()
+    for cells in _table_rows("### Access (deploy/rbac.yaml)"):
+        row = re.fullmatch(r"(.+?) \((.+)\)", cells[0])
+        assert row, cells[0]
+        names = re.findall(r"`([^`]+)`", row.group(1))
+        groups = {g.strip().removesuffix(" only") for g in row.group(2).split(",")}
+        for name in names:
+            assert name in roles, f"the README names role {name}, which deploy/rbac.yaml does not have"
+            assert bound.get(name) == groups, (
+                f"{name}: README says {groups}, rbac.yaml binds {bound.get(name)}"
+            )
+        in_table.update(names)
+    assert in_table == roles, f"roles of deploy/rbac.yaml missing from the README table: {roles - in_table}"
+    assert (ROOT / "deploy" / "rbac.yaml").resolve() == (ROOT / "cilium_lab" / "data" / "rbac.yaml").resolve()
