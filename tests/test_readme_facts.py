@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from cilium_lab import limits
+from cilium_lab import exit_codes, limits
 from cilium_lab.cluster import snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +101,15 @@ def test_the_access_table_names_the_roles_and_groups_rbac_yaml_binds():
         in_table.update(names)
     assert in_table == roles, f"roles of deploy/rbac.yaml missing from the README table: {roles - in_table}"
     assert (ROOT / "deploy" / "rbac.yaml").resolve() == (ROOT / "cilium_lab" / "data" / "rbac.yaml").resolve()
+
+
+def test_a_batch_exits_with_the_most_severe_code_in_the_readmes_order():
+    said = re.search(
+        r"exits with the most severe code of its labs, in the order ([0-9, ]+?),? and prints", _readme()
+    )
+    assert said, "the README's order sentence moved: update this test with it"
+    order = [int(c) for c in said.group(1).split(",")]
+    assert sorted(order) == sorted(exit_codes.MEANING)  # every code of the table, each once
+    for i, worse in enumerate(order):
+        for better in order[i + 1 :]:
+            assert exit_codes.most_severe([better, worse]) == exit_codes.most_severe([worse, better]) == worse
