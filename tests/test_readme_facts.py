@@ -113,3 +113,12 @@ def test_a_batch_exits_with_the_most_severe_code_in_the_readmes_order():
     for i, worse in enumerate(order):
         for better in order[i + 1 :]:
             assert exit_codes.most_severe([better, worse]) == exit_codes.most_severe([worse, better]) == worse
+
+
+def test_the_status_parsers_version_range_is_the_fixtures():
+    """The Cilium versions the README says the status parser reads are those its fixtures were recorded on."""
+    said = re.search(r"status parsing \(text, JSON, YAML; (\d+\.\d+) to (\d+\.\d+)\)", _readme())
+    assert said, "the README's Layout line on cilium/ moved: update this test with it"
+    index = yaml.safe_load((ROOT / "tests" / "fixtures" / "status" / "index.yaml").read_text())
+    minors = sorted({tuple(map(int, re.search(r"(\d+)\.(\d+)", str(f["version"])).groups())) for f in index})
+    assert (said.group(1), said.group(2)) == tuple(f"{a}.{b}" for a, b in (minors[0], minors[-1]))
