@@ -90,3 +90,19 @@ def test_make_jupyter_copies_the_labs_once_and_serves_on_the_loopback(tmp_path):
         compile(source, "jupyter_server_config.py", "exec"), {"get_config": lambda: settings}
     )  # as jupyter does
     assert settings.ServerApp.ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("target", ["lab", "test", "jupyter", "notebooks", "bench"])
+def test_each_target_creates_the_venv_and_installs_the_package_first_on_first_use(tmp_path, target):
+    venv = tmp_path / "fresh"  # no stamp yet: as on a fresh machine (-n: only print what would run)
+    done = _make(target, tmp_path, "-n", f"VENV={venv}")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    steps = [
+        f"-m venv {venv}",
+        f"{venv}/bin/python -m pip install --quiet -e '.[test,jupyter]'",
+        f"touch {venv}/.installed",
+    ]
+    found = [next(i for i, line in enumerate(lines) if step in line) for step in steps]
+    assert found == sorted(found) and found[-1] < len(lines) - 1, done.stdout  # then the target's own work
+    assert not venv.exists()  # a dry run

@@ -41,7 +41,7 @@ def _listening(port: int) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads the socket table from /proc/net/tcp")
-def test_serve_listens_on_the_loopback_only(tmp_path):
+def test_serve_listens_on_the_loopback_only_until_ctrl_c(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     server = _serve(kubeconfig, tmp_path / "state.json")
     try:
@@ -49,8 +49,10 @@ def test_serve_listens_on_the_loopback_only(tmp_path):
         port = int(url.rsplit(":", 1)[1])
         assert _listening(port) == ["0100007F"]  # 127.0.0.1, and no wildcard or IPv6 socket beside it
     finally:
-        server.send_signal(signal.SIGTERM)
+        server.send_signal(signal.SIGINT)  # "until Ctrl-C": it stops cleanly and saves its state
         assert server.wait(timeout=20) == 0
+    assert json.loads((tmp_path / "state.json").read_text())["store"]["objects"]
+    assert _listening(port) == []
 
 
 def test_a_server_killed_with_sigkill_comes_back_with_what_was_written(tmp_path):
