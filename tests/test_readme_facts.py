@@ -122,3 +122,37 @@ def test_the_status_parsers_version_range_is_the_fixtures():
     index = yaml.safe_load((ROOT / "tests" / "fixtures" / "status" / "index.yaml").read_text())
     minors = sorted({tuple(map(int, re.search(r"(\d+)\.(\d+)", str(f["version"])).groups())) for f in index})
     assert (said.group(1), said.group(2)) == tuple(f"{a}.{b}" for a, b in (minors[0], minors[-1]))
+
+
+def test_the_parameters_every_lab_takes_are_the_readmes():
+    """The README's list of the common parameters and of the labs' own, against the names each notebook's
+    cell tagged `parameters` (the one papermill fills) assigns."""
+    import ast
+    import json
+
+    from cilium_lab import labs
+
+    def parameters_cell(notebook: Path) -> list[str]:
+        [cell] = [
+            c
+            for c in json.loads(notebook.read_text())["cells"]
+            if "parameters" in c["metadata"].get("tags", [])
+        ]
+        body = ast.parse("".join(cell["source"])).body
+        return [n.target.id if isinstance(n, ast.AnnAssign) else n.targets[0].id for n in body]
+
+    said = re.search(
+        r"Every lab takes the same parameters \(.*?\): (.*?), and the lab's own \((.*?)\), each", _readme()
+    )
+    assert said, "the README's parameters sentence moved: update this test with it"
+    common = re.findall(r"`(\w+)`", re.sub(r"\([^()]*\)", "", said.group(1)))  # without the asides
+    own = set(re.findall(r"`(\w+)`", said.group(2)))
+    assert common[:2] == ["cluster", "kubeconfig"] and len(common) == 9, common
+    assert "(lab 99, which measures nothing, takes all but these two)" in said.group(1)
+    seen_own: set[str] = set()
+    for lab in labs.all_labs():
+        names = parameters_cell(lab.notebook)
+        expected = common[:-2] if lab.name == "99-summary" else common
+        assert [n for n in names if n not in own] == expected, lab.name
+        seen_own.update(n for n in names if n in own)
+    assert seen_own == own  # every parameter the README names as a lab's own belongs to some lab
