@@ -89,6 +89,11 @@ def test_the_series_in_one_batch_ends_as_the_catalogue_says_in_a_folder_people_c
         assert conntrack[board] == "enabled"
     decisions = {r.lab.name: r.record.get("decision") for r in runs}
     assert decisions["02-kube-proxy-replacement"] == "applied"
+    # the two outcomes the README calls the lesson on this fleet, with the exits `make lab` accepts
+    codes = {r.lab.name: r.record.get("exit_code") for r in runs}
+    assert (decisions["07-big-tcp"], codes["07-big-tcp"]) == ("refused", 4)
+    assert (decisions["12-xdp-acceleration"], codes["12-xdp-acceleration"]) == ("rolled back", 5)
+    assert {code for name, code in codes.items() if name not in ("07-big-tcp", "12-xdp-acceleration")} == {0}
     # 17 notebooks, 17 pages, plotly.js once, the records: small enough to commit or mail
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert sum(path.stat().st_size for path in files) <= 15_000_000

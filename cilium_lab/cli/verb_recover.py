@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from cilium_lab import targets
+from cilium_lab import limits, outputs, targets
 from cilium_lab.change import outcomes, recovery, transaction
 from cilium_lab.cli import common
 from cilium_lab.cluster import discover
@@ -32,14 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where runs keep their journals (repeatable; default: runs)",
     )  # fmt: skip
     parser.add_argument(
-        "--timeout", type=float, default=300, help="seconds to wait for the agents (default: 300)"
+        "--timeout",
+        default=300,
+        help=f"seconds to wait for the agents, {limits.span(limits.TIMEOUT)} (default: 300)",
     )
     common.add_cluster_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    folders = [Path(d) for d in args.results_dir or ["runs"]]
+    args.timeout = limits.seconds("--timeout", args.timeout, limits.TIMEOUT)
+    folders = [outputs.check_folder(d, "--results-dir") for d in args.results_dir or ["runs"]]
     with targets.open_target(common.target_of(args), args.kubeconfig, args.context) as target:
         conn = target.connection
         namespace = discover.find(conn).namespace
