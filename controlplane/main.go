@@ -1,14 +1,14 @@
 // Command cilium-lab-controlplane runs a real Kubernetes control plane on 127.0.0.1 for cilium-lab's tests:
-// etcd (embedded), kube-apiserver (in this process) and kube-controller-manager (this binary re-executed),
-// all of the Kubernetes release pinned in go.mod. It writes certificates, a static token file and a
+// etcd (embedded), kube-apiserver (in this process), kube-controller-manager and kube-scheduler (this binary
+// re-executed), all of the Kubernetes release pinned in go.mod. It writes certificates, a static token file and a
 // kubeconfig (one context per user, see users.go) into a working directory, prints
 //
 //	kubeconfig: <path>
 //	ready: <server url> kube-apiserver <version>
 //
 // once the API server answers /readyz and the controller manager has created the default ServiceAccount,
-// and on SIGTERM or SIGINT stops all three and removes the working directory. There are no nodes: nothing
-// runs pods.
+// and on SIGTERM or SIGINT stops them all and removes the working directory. It registers no nodes: the
+// caller does (the scheduler binds pods to them).
 package main
 
 import (
@@ -32,15 +32,22 @@ import (
 	"k8s.io/component-base/version"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	schedulerapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
-// The controller manager runs as a child process: both commands register process-wide globals (feature
-// gates, logging flags, metrics) that are set once per process.
-const kcmSubcommand = "kube-controller-manager"
+// The controller manager and the scheduler run as child processes: each command registers process-wide
+// globals (feature gates, logging flags, metrics) that are set once per process.
+const (
+	kcmSubcommand       = "kube-controller-manager"
+	schedulerSubcommand = "kube-scheduler"
+)
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == kcmSubcommand {
+	if len(os.Args) > 1 && (os.Args[1] == kcmSubcommand || os.Args[1] == schedulerSubcommand) {
 		cmd := kcmapp.NewControllerManagerCommand()
+		if os.Args[1] == schedulerSubcommand {
+			cmd = schedulerapp.NewSchedulerCommand()
+		}
 		cmd.SetArgs(os.Args[2:])
 		if err := cmd.Execute(); err != nil {
 			os.Exit(1)
@@ -75,7 +82,7 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 			err = rmErr
 		}
 	}()
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return err
 	}
@@ -126,8 +133,6 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 	}
 	readyCtx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	// The controller manager starts once the API server is ready: before, its bootstrap RBAC may not
-	// exist yet, and it exits on the first 403.
 	select {
 	case err := <-background(func() error { return waitOK(readyCtx, client, server+"/readyz") }):
 		if err != nil {
@@ -136,21 +141,39 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 	case err := <-apiserverDone:
 		return apiserverExit(err)
 	}
-	kcm, err := startControllerManager(dir, files, ports[2])
-	if err != nil {
-		return stop(err)
-	}
-	kcmDone := make(chan error, 1)
-	go func() { kcmDone <- kcm.Wait() }()
+	// The controller manager and the scheduler start once the API server is ready: before, their bootstrap
+	// RBAC may not exist yet, and they exit on the first 403.
+	childDone := make(chan childExit, 2)
+	var children []*exec.Cmd
 	defer func() {
-		_ = kcm.Process.Signal(syscall.SIGTERM)
-		<-kcmDone
+		for _, c := range children {
+			_ = c.Process.Signal(syscall.SIGTERM)
+		}
+		for range children {
+			<-childDone
+		}
 	}()
-	// On a signal the controller manager goes first: the API server's graceful shutdown waits for the
-	// requests in flight, the controller manager's watches among them.
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{kcmSubcommand, controllerManagerArgs(dir, files, ports[2])},
+		{schedulerSubcommand, schedulerArgs(dir, files, ports[4])},
+	} {
+		cmd, err := startChild(c.name, c.args)
+		if err != nil {
+			return stop(fmt.Errorf("%s: %w", c.name, err))
+		}
+		children = append(children, cmd)
+		go func() { childDone <- childExit{c.name, cmd.Wait()} }()
+	}
+	// On a signal the children go first: the API server's graceful shutdown waits for the requests in
+	// flight, their watches among them.
 	go func() {
 		<-ctx.Done()
-		_ = kcm.Process.Signal(syscall.SIGTERM)
+		for _, c := range children {
+			_ = c.Process.Signal(syscall.SIGTERM)
+		}
 	}()
 
 	// Ready when the controller manager has created the default ServiceAccount.
@@ -165,9 +188,9 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 			fmt.Printf("kubeconfig: %s\n", files.kubeconfig)
 			fmt.Printf("ready: %s kube-apiserver %s\n", server, version.Get().GitVersion)
 			readyErr = nil
-		case err := <-kcmDone:
-			kcmDone <- err // for the deferred wait
-			return stop(fmt.Errorf("kube-controller-manager exited: %v", err))
+		case exit := <-childDone:
+			childDone <- exit // for the deferred wait
+			return stop(fmt.Errorf("%s exited: %v", exit.name, exit.err))
 		case err := <-apiserverDone:
 			return apiserverExit(err)
 		}
@@ -252,30 +275,57 @@ func apiserverArgs(dir string, f credentialFiles, port, etcdPort int) []string {
 	}
 }
 
-func startControllerManager(dir string, f credentialFiles, port int) (*exec.Cmd, error) {
+func controllerManagerArgs(dir string, f credentialFiles, port int) []string {
+	return []string{
+		"--kubeconfig=" + f.controllerManagerKubeconfig,
+		"--authentication-kubeconfig=" + f.controllerManagerKubeconfig,
+		"--authorization-kubeconfig=" + f.controllerManagerKubeconfig,
+		// no front proxy here: do not wait for the request-header CA in extension-apiserver-authentication
+		"--authentication-skip-lookup=true",
+		"--bind-address=" + loopback,
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(dir, "controller-manager-certs"),
+		"--leader-elect=false",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + f.saPrivate,
+		"--root-ca-file=" + f.caCert,
+		"--cluster-signing-cert-file=" + f.caCert,
+		"--cluster-signing-key-file=" + f.caKey,
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--profiling=false",
+		"--v=0",
+	}
+}
+
+// schedulerArgs are kubeadm's flags for the scheduler (its static pod manifest), with leader election off
+// and the same authentication shortcut as the controller manager's.
+func schedulerArgs(dir string, f credentialFiles, port int) []string {
+	return []string{
+		"--kubeconfig=" + f.schedulerKubeconfig,
+		"--authentication-kubeconfig=" + f.schedulerKubeconfig,
+		"--authorization-kubeconfig=" + f.schedulerKubeconfig,
+		"--authentication-skip-lookup=true",
+		"--bind-address=" + loopback,
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(dir, "scheduler-certs"),
+		"--leader-elect=false",
+		"--profiling=false",
+		"--v=0",
+	}
+}
+
+type childExit struct {
+	name string
+	err  error
+}
+
+// startChild runs this binary again as one of the subcommands main knows.
+func startChild(subcommand string, args []string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, kcmSubcommand,
-		"--kubeconfig="+f.controllerManagerKubeconfig,
-		"--authentication-kubeconfig="+f.controllerManagerKubeconfig,
-		"--authorization-kubeconfig="+f.controllerManagerKubeconfig,
-		// no front proxy here: do not wait for the request-header CA in extension-apiserver-authentication
-		"--authentication-skip-lookup=true",
-		"--bind-address="+loopback,
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(dir, "controller-manager-certs"),
-		"--leader-elect=false",
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file="+f.saPrivate,
-		"--root-ca-file="+f.caCert,
-		"--cluster-signing-cert-file="+f.caCert,
-		"--cluster-signing-key-file="+f.caKey,
-		"--service-cluster-ip-range="+serviceCIDR,
-		"--profiling=false",
-		"--v=0",
-	)
+	cmd := exec.Command(self, append([]string{subcommand}, args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	// The child must not outlive this process, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -41,13 +41,17 @@ var tokenUsers = []tokenUser{
 	{"readonly", nil}, // authenticated, bound to nothing (the emulator's user of that name)
 }
 
-// The RBAC bootstrap policy binds this user to system:kube-controller-manager.
-const controllerManagerUser = "system:kube-controller-manager"
+// The RBAC bootstrap policy binds these users to the roles of the same names
+// (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go, user.KubeControllerManager, user.KubeScheduler).
+const (
+	controllerManagerUser = "system:kube-controller-manager"
+	schedulerUser         = "system:kube-scheduler"
+)
 
 type credentialFiles struct {
 	caCert, caKey, servingCert, servingKey, saPublic, saPrivate, tokens string
 	adminCert, adminKey                                                 string
-	kubeconfig, controllerManagerKubeconfig                             string
+	kubeconfig, controllerManagerKubeconfig, schedulerKubeconfig        string
 }
 
 func writeCredentials(dir, server string) (credentialFiles, error) {
@@ -57,6 +61,7 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 		saPublic: p("sa.pub"), saPrivate: p("sa.key"), tokens: p("tokens.csv"),
 		adminCert: p("admin.crt"), adminKey: p("admin.key"),
 		kubeconfig: p("kubeconfig"), controllerManagerKubeconfig: p("controller-manager.kubeconfig"),
+		schedulerKubeconfig: p("scheduler.kubeconfig"),
 	}
 	ca, caKey, err := newCertificate(pkix.Name{CommonName: "cilium-lab-controlplane-ca"}, nil, nil, nil, nil)
 	if err != nil {
@@ -102,16 +107,16 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 	config.Contexts["admin"] = &clientcmdapi.Context{Cluster: "controlplane", AuthInfo: "admin", Namespace: "default"}
 	config.CurrentContext = "admin"
 	var rows []string
-	all := append(tokenUsers, tokenUser{controllerManagerUser, nil})
-	var kcmToken string
+	all := append(tokenUsers, tokenUser{controllerManagerUser, nil}, tokenUser{schedulerUser, nil})
+	componentTokens := map[string]string{}
 	for i, u := range all {
 		token, err := randomToken()
 		if err != nil {
 			return f, err
 		}
 		rows = append(rows, fmt.Sprintf("%s,%s,%d,\"%s\"", token, u.user, 1000+i, strings.Join(u.groups, ",")))
-		if u.user == controllerManagerUser {
-			kcmToken = token
+		if u.user == controllerManagerUser || u.user == schedulerUser {
+			componentTokens[u.user] = token
 			continue
 		}
 		config.AuthInfos[u.user] = &clientcmdapi.AuthInfo{Token: token}
@@ -123,12 +128,19 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 	if err := clientcmd.WriteToFile(*config, f.kubeconfig); err != nil {
 		return f, err
 	}
-	kcm := clientcmdapi.NewConfig()
-	kcm.Clusters["controlplane"] = config.Clusters["controlplane"]
-	kcm.AuthInfos["controller-manager"] = &clientcmdapi.AuthInfo{Token: kcmToken}
-	kcm.Contexts["controller-manager"] = &clientcmdapi.Context{Cluster: "controlplane", AuthInfo: "controller-manager"}
-	kcm.CurrentContext = "controller-manager"
-	return f, clientcmd.WriteToFile(*kcm, f.controllerManagerKubeconfig)
+	for path, user := range map[string]string{
+		f.controllerManagerKubeconfig: controllerManagerUser, f.schedulerKubeconfig: schedulerUser,
+	} {
+		c := clientcmdapi.NewConfig()
+		c.Clusters["controlplane"] = config.Clusters["controlplane"]
+		c.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: componentTokens[user]}
+		c.Contexts[user] = &clientcmdapi.Context{Cluster: "controlplane", AuthInfo: user}
+		c.CurrentContext = user
+		if err := clientcmd.WriteToFile(*c, path); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
 }
 
 // newCertificate makes an ECDSA P-256 certificate: a self-signed CA when parent is nil, otherwise a leaf

@@ -1,7 +1,7 @@
 """A real Kubernetes control plane for tests: controlplane/bin/cilium-lab-controlplane (`make controlplane`)
-runs etcd, kube-apiserver and kube-controller-manager of the release pinned in controlplane/go.mod on
-127.0.0.1, with no nodes. `start()` runs it, waits for its ready line and /readyz, and stops it with
-SIGTERM; tests that need it skip, saying why, where the binary is not built (no Go on the machine).
+runs etcd, kube-apiserver, kube-controller-manager and kube-scheduler of the release pinned in
+controlplane/go.mod on 127.0.0.1; it registers no nodes (`node_object` is one a test can register).
+`start()` runs it, waits for its ready line and /readyz, and stops it with SIGTERM; tests that need it skip, saying why, where the binary is not built (no Go on the machine).
 
 The kubeconfig's contexts: admin (system:masters, a client certificate) and, by static token, the users
 of deploy/rbac.yaml's groups: inspector (cilium-lab-inspectors), operator (cilium-lab-operators),
@@ -38,6 +38,32 @@ class ControlPlane:
     version: str  # kube-apiserver's gitVersion, e.g. v1.32.13
     process: subprocess.Popen[str]
     workdir: Path  # the binary's working directory (certificates, etcd data), removed when it stops
+
+
+def node_object(name: str, ip: str = "127.0.0.1", kubelet_port: int = 10250) -> dict:
+    """A Node as a kubelet registers it, Ready and schedulable, whose kubelet is at ip:kubelet_port (the
+    API server reaches it by its InternalIP); `status` must go through the status subresource."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    resources = {"cpu": "4", "memory": "8Gi", "pods": "110"}
+    return {
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+            "capacity": resources,
+            "allocatable": resources,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                }
+            ],
+        },
+    }
 
 
 def skip_reason() -> str | None:

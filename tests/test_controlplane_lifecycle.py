@@ -60,7 +60,8 @@ def test_listens_on_loopback_only(controlplane: ControlPlane):
     addresses = _listening(controlplane.process.pid)
     port = controlplane.server.rsplit(":", 1)[1]
     assert f"127.0.0.1:{port}" in addresses  # the API server
-    assert len(addresses) >= 4  # etcd client and peer, the controller manager's secure port
+    # etcd client and peer, the controller manager's and the scheduler's secure ports
+    assert len(addresses) >= 5
     assert all(a.startswith("127.0.0.1:") for a in addresses), addresses
 
 
@@ -97,6 +98,6 @@ def test_controller_manager_runs(controlplane: ControlPlane):
 def test_stops_on_sigint(tmp_path: Path):
     with start(tmp_path, sig=signal.SIGINT) as plane:
         child = _children(plane.process.pid)
-        assert len(child) == 1  # the controller manager
-    # start() has checked exit 0 and the working directory gone; the controller manager was stopped and reaped
-    assert not Path(f"/proc/{child.pop()}").exists()
+        assert len(child) == 2  # the controller manager and the scheduler
+    # start() has checked exit 0 and the working directory gone; the children were stopped and reaped
+    assert not any(Path(f"/proc/{c}").exists() for c in child)
