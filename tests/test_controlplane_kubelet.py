@@ -5,6 +5,7 @@ API server -> the node's TLS endpoint -> a shell over loopback HTTP, which this 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import ssl
@@ -14,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,9 +38,12 @@ LOG = "first line\nsecond line\nthird line\n"
 @dataclass
 class Shell:
     """The node side's shell, as small as the interface allows: exec echoes its command (and stdin),
-    `fail` exits 3, logs are LOG; only POST's container on NODE exists."""
+    `fail` exits 3, `block` waits for `release` (at most a minute), logs are LOG; only POD's container on
+    NODE exists."""
 
     requests: list[dict] = field(default_factory=list)
+    blocked: threading.Event = field(default_factory=threading.Event)  # a `block` command arrived
+    release: threading.Event = field(default_factory=threading.Event)
 
     def known(self, node: str, namespace: str, pod: str, container: str) -> bool:
         return (node, namespace, pod, container) == (NODE, "default", POD, CONTAINER)
@@ -56,7 +61,8 @@ class Shell:
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError):  # the control plane stopped meanwhile
+                    self.wfile.write(data)
 
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -71,6 +77,9 @@ class Shell:
                 result = {"stdout": " ".join(command) + "\n" + stdin, "stderr": "", "exit_code": 0}
                 if command == ["fail"]:
                     result = {"stdout": "", "stderr": "it failed\n", "exit_code": 3}
+                if command == ["block"]:
+                    shell.blocked.set()
+                    shell.release.wait(60)
                 self.reply(200, json.dumps(result), "application/json")
 
             def do_GET(self) -> None:
@@ -141,32 +150,49 @@ def _running_pod(admin: Connection, name: str) -> None:
     admin.core.patch_namespaced_pod_status(name, "default", {"status": status})
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+@contextmanager
+def serve_shell() -> Iterator[tuple[Shell, str]]:
+    """The Shell on a free port of 127.0.0.1, and its URL, until the block ends."""
     shell = Shell()
     server = ThreadingHTTPServer(("127.0.0.1", 0), shell.handler())
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    stop = threading.Event()
     try:
-        shell_url = f"http://127.0.0.1:{server.server_address[1]}"
-        with start(
-            tmp_path_factory.mktemp("kubelets"), kubelets={NODE: NODE_IP}, shell_url=shell_url
-        ) as plane:
-            admin = connect(plane.kubeconfig, context="admin")
-            kubelet = plane.kubelets[NODE]
-            node = node_object(NODE, ip=kubelet.ip, kubelet_port=kubelet.port)
-            status = node.pop("status")
-            admin.core.create_node(node)
-            admin.core.patch_node_status(NODE, {"status": status})
-            threading.Thread(target=_heartbeat, args=(admin, stop), daemon=True).start()
-            _running_pod(admin, POD)
-            _running_pod(admin, GHOST)
-            yield Cluster(plane, admin, shell, kubelet)
-            stop.set()
+        yield shell, f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        stop.set()
+        shell.release.set()
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def node_with_pods(plane: ControlPlane, pods: tuple[str, ...] = (POD, GHOST)) -> Iterator[Connection]:
+    """NODE registered at its kubelet endpoint and kept Ready, with `pods` Running on it."""
+    admin = connect(plane.kubeconfig, context="admin")
+    kubelet = plane.kubelets[NODE]
+    node = node_object(NODE, ip=kubelet.ip, kubelet_port=kubelet.port)
+    status = node.pop("status")
+    admin.core.create_node(node)
+    admin.core.patch_node_status(NODE, {"status": status})
+    stop = threading.Event()
+    threading.Thread(target=_heartbeat, args=(admin, stop), daemon=True).start()
+    try:
+        for pod in pods:
+            _running_pod(admin, pod)
+        yield admin
+    finally:
+        stop.set()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    base = tmp_path_factory.mktemp("kubelets")
+    with (
+        serve_shell() as (shell, shell_url),
+        start(base, kubelets={NODE: NODE_IP}, shell_url=shell_url) as plane,
+        node_with_pods(plane) as admin,
+    ):
+        yield Cluster(plane, admin, shell, plane.kubelets[NODE])
 
 
 def test_kubelet_line_and_endpoint(cluster: Cluster):
