@@ -26,6 +26,7 @@ from kubernetes import client as k8s
 from kubernetes.stream import stream
 
 from cilium_lab.cluster.connect import Connection, connect
+from cilium_lab.cluster.exec import run as exec_run
 from controlplane import BINARY, ControlPlane, KubeletEndpoint, node_object, skip_reason, start
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
@@ -280,6 +281,15 @@ def test_python_client_exec(cluster: Cluster, headers: dict | None):
     client = _exec(cluster, POD, ["fail"], **extra)
     client.run_forever(timeout=30)
     assert (client.read_stderr(), client.returncode) == ("it failed\n", 3)
+
+
+def test_library_exec(cluster: Cluster):
+    """The library's own exec (cilium_lab.cluster.exec.run, what the agents' commands go through)."""
+    conn = connect(cluster.plane.kubeconfig, context="admin")
+    done = exec_run(conn, "default", POD, ["cilium-dbg", "version"], container=CONTAINER)
+    assert (done.stdout, done.stderr, done.code) == ("cilium-dbg version\n", "", 0)
+    failed = exec_run(conn, "default", POD, ["fail"], container=CONTAINER)
+    assert (failed.stdout, failed.stderr, failed.code) == ("", "it failed\n", 3)
 
 
 def test_python_client_logs(cluster: Cluster):
