@@ -1,14 +1,15 @@
 // Command cilium-lab-controlplane runs a real Kubernetes control plane on 127.0.0.1 for cilium-lab's tests:
-// etcd (embedded), kube-apiserver (in this process) and kube-controller-manager (this binary re-executed),
-// all of the Kubernetes release pinned in go.mod. It writes certificates, a static token file and a
+// etcd (embedded), kube-apiserver (in this process), kube-controller-manager and kube-scheduler (this binary
+// re-executed), all of the Kubernetes release pinned in go.mod. It writes certificates, a static token file and a
 // kubeconfig (one context per user, see users.go) into a working directory, prints
 //
 //	kubeconfig: <path>
+//	kubelet: <node> <ip> <port>    (one per --kubelet NAME=IP, see kubelet.go)
 //	ready: <server url> kube-apiserver <version>
 //
 // once the API server answers /readyz and the controller manager has created the default ServiceAccount,
-// and on SIGTERM or SIGINT stops all three and removes the working directory. There are no nodes: nothing
-// runs pods.
+// and on SIGTERM or SIGINT stops them all and removes the working directory. It registers no nodes: the
+// caller does (the scheduler binds pods to them).
 package main
 
 import (
@@ -32,32 +33,82 @@ import (
 	"k8s.io/component-base/version"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	schedulerapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
-// The controller manager runs as a child process: both commands register process-wide globals (feature
-// gates, logging flags, metrics) that are set once per process.
-const kcmSubcommand = "kube-controller-manager"
+// The controller manager and the scheduler run as child processes: each command registers process-wide
+// globals (feature gates, logging flags, metrics) that are set once per process.
+const (
+	kcmSubcommand       = "kube-controller-manager"
+	schedulerSubcommand = "kube-scheduler"
+)
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == kcmSubcommand {
+	if len(os.Args) > 1 && (os.Args[1] == kcmSubcommand || os.Args[1] == schedulerSubcommand) {
 		cmd := kcmapp.NewControllerManagerCommand()
+		if os.Args[1] == schedulerSubcommand {
+			cmd = schedulerapp.NewSchedulerCommand()
+		}
 		cmd.SetArgs(os.Args[2:])
 		if err := cmd.Execute(); err != nil {
 			os.Exit(1)
 		}
 		return
 	}
-	dir := flag.String("dir", "", "working directory (created if missing; default: a new temporary directory); removed on exit")
-	port := flag.Int("port", 0, "the API server's port on 127.0.0.1 (default: a free one)")
-	timeout := flag.Duration("ready-timeout", 5*time.Minute, "how long to wait for the control plane to be ready")
-	flag.Parse()
-	if err := run(*dir, *port, *timeout); err != nil {
+	// Its own flag set: imported packages register theirs on flag.CommandLine.
+	flags := flag.NewFlagSet("cilium-lab-controlplane", flag.ContinueOnError)
+	dir := flags.String("dir", "", "working directory (created if missing; default: a new temporary directory); removed on exit")
+	port := flags.Int("port", 0, "the API server's port on 127.0.0.1 (default: a free one)")
+	timeout := flags.Duration("ready-timeout", 5*time.Minute, "how long to wait for the control plane to be ready")
+	shellFlag := flags.String("kubelet-shell", "", "http://127.0.0.1:PORT of the emulated nodes' shell, where kubelet exec and logs go")
+	var kubelets kubeletFlags
+	flags.Var(&kubelets, "kubelet", "NAME=IP: serve node NAME's kubelet on IP (in 127.0.0.0/8) and a free port (repeatable; needs --kubelet-shell)")
+	// A bad flag is one line (flag's own message, which says what the flag wants) and exit 2; -h lists them.
+	flags.Usage = func() {
+		if helpAsked() {
+			flags.PrintDefaults()
+		}
+	}
+	if err := flags.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
+		os.Exit(2)
+	}
+	var shell *url.URL
+	if *shellFlag != "" {
+		var err error
+		if shell, err = parseShellURL(*shellFlag); err != nil {
+			usageError(err.Error())
+		}
+	}
+	if len(kubelets) > 0 && shell == nil {
+		usageError("--kubelet needs --kubelet-shell URL (where the nodes' exec and logs go)")
+	}
+	if flags.NArg() > 0 {
+		usageError(fmt.Sprintf("unexpected argument %q", flags.Arg(0)))
+	}
+	if err := run(*dir, *port, *timeout, kubelets, shell); err != nil {
 		fmt.Fprintln(os.Stderr, "cilium-lab-controlplane:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, port int, readyTimeout time.Duration) (err error) {
+func helpAsked() bool {
+	for _, a := range os.Args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			return true
+		}
+	}
+	return false
+}
+
+// usageError reports bad command-line input in one line and exits 2, as flag does, before anything starts.
+func usageError(message string) {
+	fmt.Fprintln(os.Stderr, "cilium-lab-controlplane:", message)
+	os.Exit(2)
+}
+
+func run(dir string, port int, readyTimeout time.Duration, kubeletFlags kubeletFlags, shell *url.URL) (err error) {
 	// The command takes the API server's signal context (genericapiserver.SetupSignalContext, once per
 	// process): the first SIGTERM/SIGINT starts a graceful shutdown, a second exits. Made before anything
 	// else, so a signal during start-up also cleans up.
@@ -75,7 +126,7 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 			err = rmErr
 		}
 	}()
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return err
 	}
@@ -87,6 +138,17 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 	files, err := writeCredentials(dir, server)
 	if err != nil {
 		return err
+	}
+
+	// The kubelets listen before the API server starts: their ports are known when nodes register.
+	kubelets, err := listenKubelets(kubeletFlags, shell, files)
+	if err != nil {
+		return err
+	}
+	defer closeKubelets(kubelets)
+	kubeletDone := make(chan error, len(kubelets))
+	for _, k := range kubelets {
+		go func() { kubeletDone <- k.serve() }()
 	}
 
 	etcd, err := startEtcd(filepath.Join(dir, "etcd"), ports[0], ports[1])
@@ -126,8 +188,6 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 	}
 	readyCtx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	// The controller manager starts once the API server is ready: before, its bootstrap RBAC may not
-	// exist yet, and it exits on the first 403.
 	select {
 	case err := <-background(func() error { return waitOK(readyCtx, client, server+"/readyz") }):
 		if err != nil {
@@ -136,21 +196,39 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 	case err := <-apiserverDone:
 		return apiserverExit(err)
 	}
-	kcm, err := startControllerManager(dir, files, ports[2])
-	if err != nil {
-		return stop(err)
-	}
-	kcmDone := make(chan error, 1)
-	go func() { kcmDone <- kcm.Wait() }()
+	// The controller manager and the scheduler start once the API server is ready: before, their bootstrap
+	// RBAC may not exist yet, and they exit on the first 403.
+	childDone := make(chan childExit, 2)
+	var children []*exec.Cmd
 	defer func() {
-		_ = kcm.Process.Signal(syscall.SIGTERM)
-		<-kcmDone
+		for _, c := range children {
+			_ = c.Process.Signal(syscall.SIGTERM)
+		}
+		for range children {
+			<-childDone
+		}
 	}()
-	// On a signal the controller manager goes first: the API server's graceful shutdown waits for the
-	// requests in flight, the controller manager's watches among them.
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{kcmSubcommand, controllerManagerArgs(dir, files, ports[2])},
+		{schedulerSubcommand, schedulerArgs(dir, files, ports[4])},
+	} {
+		cmd, err := startChild(c.name, c.args)
+		if err != nil {
+			return stop(fmt.Errorf("%s: %w", c.name, err))
+		}
+		children = append(children, cmd)
+		go func() { childDone <- childExit{c.name, cmd.Wait()} }()
+	}
+	// On a signal the children go first: the API server's graceful shutdown waits for the requests in
+	// flight, their watches among them.
 	go func() {
 		<-ctx.Done()
-		_ = kcm.Process.Signal(syscall.SIGTERM)
+		for _, c := range children {
+			_ = c.Process.Signal(syscall.SIGTERM)
+		}
 	}()
 
 	// Ready when the controller manager has created the default ServiceAccount.
@@ -163,11 +241,14 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 				return stop(fmt.Errorf("not ready: %w", err))
 			}
 			fmt.Printf("kubeconfig: %s\n", files.kubeconfig)
+			printKubelets(kubelets)
 			fmt.Printf("ready: %s kube-apiserver %s\n", server, version.Get().GitVersion)
 			readyErr = nil
-		case err := <-kcmDone:
-			kcmDone <- err // for the deferred wait
-			return stop(fmt.Errorf("kube-controller-manager exited: %v", err))
+		case err := <-kubeletDone:
+			return stop(err) // only a failed server ends early; closeKubelets runs at the end
+		case exit := <-childDone:
+			childDone <- exit // for the deferred wait
+			return stop(fmt.Errorf("%s exited: %v", exit.name, exit.err))
 		case err := <-apiserverDone:
 			return apiserverExit(err)
 		}
@@ -238,6 +319,11 @@ func apiserverArgs(dir string, f credentialFiles, port, etcdPort int) []string {
 		"--client-ca-file=" + f.caCert,
 		"--token-auth-file=" + f.tokens,
 		"--authorization-mode=Node,RBAC",
+		// kubelet calls (exec, logs) go to the emulated nodes' endpoints, verified against the CA
+		"--kubelet-client-certificate=" + f.kubeletClientCert,
+		"--kubelet-client-key=" + f.kubeletClientKey,
+		"--kubelet-certificate-authority=" + f.caCert,
+		"--kubelet-preferred-address-types=InternalIP",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + f.saPublic,
 		"--service-account-signing-key-file=" + f.saPrivate,
@@ -252,30 +338,57 @@ func apiserverArgs(dir string, f credentialFiles, port, etcdPort int) []string {
 	}
 }
 
-func startControllerManager(dir string, f credentialFiles, port int) (*exec.Cmd, error) {
+func controllerManagerArgs(dir string, f credentialFiles, port int) []string {
+	return []string{
+		"--kubeconfig=" + f.controllerManagerKubeconfig,
+		"--authentication-kubeconfig=" + f.controllerManagerKubeconfig,
+		"--authorization-kubeconfig=" + f.controllerManagerKubeconfig,
+		// no front proxy here: do not wait for the request-header CA in extension-apiserver-authentication
+		"--authentication-skip-lookup=true",
+		"--bind-address=" + loopback,
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(dir, "controller-manager-certs"),
+		"--leader-elect=false",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + f.saPrivate,
+		"--root-ca-file=" + f.caCert,
+		"--cluster-signing-cert-file=" + f.caCert,
+		"--cluster-signing-key-file=" + f.caKey,
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--profiling=false",
+		"--v=0",
+	}
+}
+
+// schedulerArgs are kubeadm's flags for the scheduler (its static pod manifest), with leader election off
+// and the same authentication shortcut as the controller manager's.
+func schedulerArgs(dir string, f credentialFiles, port int) []string {
+	return []string{
+		"--kubeconfig=" + f.schedulerKubeconfig,
+		"--authentication-kubeconfig=" + f.schedulerKubeconfig,
+		"--authorization-kubeconfig=" + f.schedulerKubeconfig,
+		"--authentication-skip-lookup=true",
+		"--bind-address=" + loopback,
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(dir, "scheduler-certs"),
+		"--leader-elect=false",
+		"--profiling=false",
+		"--v=0",
+	}
+}
+
+type childExit struct {
+	name string
+	err  error
+}
+
+// startChild runs this binary again as one of the subcommands main knows.
+func startChild(subcommand string, args []string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, kcmSubcommand,
-		"--kubeconfig="+f.controllerManagerKubeconfig,
-		"--authentication-kubeconfig="+f.controllerManagerKubeconfig,
-		"--authorization-kubeconfig="+f.controllerManagerKubeconfig,
-		// no front proxy here: do not wait for the request-header CA in extension-apiserver-authentication
-		"--authentication-skip-lookup=true",
-		"--bind-address="+loopback,
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(dir, "controller-manager-certs"),
-		"--leader-elect=false",
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file="+f.saPrivate,
-		"--root-ca-file="+f.caCert,
-		"--cluster-signing-cert-file="+f.caCert,
-		"--cluster-signing-key-file="+f.caKey,
-		"--service-cluster-ip-range="+serviceCIDR,
-		"--profiling=false",
-		"--v=0",
-	)
+	cmd := exec.Command(self, append([]string{subcommand}, args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	// The child must not outlive this process, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -41,13 +41,18 @@ var tokenUsers = []tokenUser{
 	{"readonly", nil}, // authenticated, bound to nothing (the emulator's user of that name)
 }
 
-// The RBAC bootstrap policy binds this user to system:kube-controller-manager.
-const controllerManagerUser = "system:kube-controller-manager"
+// The RBAC bootstrap policy binds these users to the roles of the same names
+// (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go, user.KubeControllerManager, user.KubeScheduler).
+const (
+	controllerManagerUser = "system:kube-controller-manager"
+	schedulerUser         = "system:kube-scheduler"
+)
 
 type credentialFiles struct {
 	caCert, caKey, servingCert, servingKey, saPublic, saPrivate, tokens string
 	adminCert, adminKey                                                 string
-	kubeconfig, controllerManagerKubeconfig                             string
+	kubeletClientCert, kubeletClientKey                                 string
+	kubeconfig, controllerManagerKubeconfig, schedulerKubeconfig        string
 }
 
 func writeCredentials(dir, server string) (credentialFiles, error) {
@@ -56,7 +61,9 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 		caCert: p("ca.crt"), caKey: p("ca.key"), servingCert: p("apiserver.crt"), servingKey: p("apiserver.key"),
 		saPublic: p("sa.pub"), saPrivate: p("sa.key"), tokens: p("tokens.csv"),
 		adminCert: p("admin.crt"), adminKey: p("admin.key"),
+		kubeletClientCert: p("apiserver-kubelet-client.crt"), kubeletClientKey: p("apiserver-kubelet-client.key"),
 		kubeconfig: p("kubeconfig"), controllerManagerKubeconfig: p("controller-manager.kubeconfig"),
+		schedulerKubeconfig: p("scheduler.kubeconfig"),
 	}
 	ca, caKey, err := newCertificate(pkix.Name{CommonName: "cilium-lab-controlplane-ca"}, nil, nil, nil, nil)
 	if err != nil {
@@ -74,6 +81,12 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 	if err != nil {
 		return f, err
 	}
+	// the API server's client certificate towards kubelets, kubeadm's (kubeadmconstants.APIServerKubeletClientCertCommonName)
+	kubeletClient, kubeletClientKey, err := newCertificate(pkix.Name{CommonName: "kube-apiserver-kubelet-client"},
+		ca, caKey, nil, nil)
+	if err != nil {
+		return f, err
+	}
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return f, err
@@ -87,6 +100,7 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 		f.caCert: certBlock(ca), f.caKey: keyBlock(caKey),
 		f.servingCert: certBlock(serving), f.servingKey: keyBlock(servingKey),
 		f.adminCert: certBlock(admin), f.adminKey: keyBlock(adminKey),
+		f.kubeletClientCert: certBlock(kubeletClient), f.kubeletClientKey: keyBlock(kubeletClientKey),
 		f.saPrivate: keyBlock(saKey), f.saPublic: {Type: "PUBLIC KEY", Bytes: saPub},
 	} {
 		pems[path] = pem.EncodeToMemory(block)
@@ -102,16 +116,16 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 	config.Contexts["admin"] = &clientcmdapi.Context{Cluster: "controlplane", AuthInfo: "admin", Namespace: "default"}
 	config.CurrentContext = "admin"
 	var rows []string
-	all := append(tokenUsers, tokenUser{controllerManagerUser, nil})
-	var kcmToken string
+	all := append(tokenUsers, tokenUser{controllerManagerUser, nil}, tokenUser{schedulerUser, nil})
+	componentTokens := map[string]string{}
 	for i, u := range all {
 		token, err := randomToken()
 		if err != nil {
 			return f, err
 		}
 		rows = append(rows, fmt.Sprintf("%s,%s,%d,\"%s\"", token, u.user, 1000+i, strings.Join(u.groups, ",")))
-		if u.user == controllerManagerUser {
-			kcmToken = token
+		if u.user == controllerManagerUser || u.user == schedulerUser {
+			componentTokens[u.user] = token
 			continue
 		}
 		config.AuthInfos[u.user] = &clientcmdapi.AuthInfo{Token: token}
@@ -123,12 +137,19 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 	if err := clientcmd.WriteToFile(*config, f.kubeconfig); err != nil {
 		return f, err
 	}
-	kcm := clientcmdapi.NewConfig()
-	kcm.Clusters["controlplane"] = config.Clusters["controlplane"]
-	kcm.AuthInfos["controller-manager"] = &clientcmdapi.AuthInfo{Token: kcmToken}
-	kcm.Contexts["controller-manager"] = &clientcmdapi.Context{Cluster: "controlplane", AuthInfo: "controller-manager"}
-	kcm.CurrentContext = "controller-manager"
-	return f, clientcmd.WriteToFile(*kcm, f.controllerManagerKubeconfig)
+	for path, user := range map[string]string{
+		f.controllerManagerKubeconfig: controllerManagerUser, f.schedulerKubeconfig: schedulerUser,
+	} {
+		c := clientcmdapi.NewConfig()
+		c.Clusters["controlplane"] = config.Clusters["controlplane"]
+		c.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: componentTokens[user]}
+		c.Contexts[user] = &clientcmdapi.Context{Cluster: "controlplane", AuthInfo: user}
+		c.CurrentContext = user
+		if err := clientcmd.WriteToFile(*c, path); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
 }
 
 // newCertificate makes an ECDSA P-256 certificate: a self-signed CA when parent is nil, otherwise a leaf
@@ -197,4 +218,21 @@ func adminClient(f credentialFiles) (*http.Client, error) {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, MinVersion: tls.VersionTLS12},
 	}}, nil
+}
+
+// loadCA reads back the CA that writeCredentials wrote, to sign the kubelets' serving certificates.
+func loadCA(f credentialFiles) (*x509.Certificate, crypto.Signer, error) {
+	pair, err := tls.LoadX509KeyPair(f.caCert, f.caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("the CA key %s cannot sign", f.caKey)
+	}
+	return cert, key, nil
 }

@@ -57,7 +57,7 @@ def kubectl(
 
 @pytest.fixture(scope="session")
 def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    """A real kube-apiserver + kube-controller-manager on 127.0.0.1 (skips where it is not built); tests
+    """A real kube-apiserver + kube-controller-manager + kube-scheduler on 127.0.0.1 (skips where it is not built); tests
     that use it are marked `controlplane` and share an xdist group, so one worker starts it once."""
     with start(tmp_path_factory.mktemp("controlplane")) as plane:
         yield plane
