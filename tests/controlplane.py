@@ -77,12 +77,18 @@ def node_object(name: str, ip: str = "127.0.0.1", kubelet_port: int = 10250) -> 
     }
 
 
+def _shown(path: Path) -> Path:
+    """The binary as a person would name it: relative to the checkout when inside it ($CILIUM_LAB_CONTROLPLANE
+    may point anywhere)."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def skip_reason() -> str | None:
     """Why a real control plane cannot run here, or None."""
     if BINARY.is_file() and os.access(BINARY, os.X_OK):
         return None
     if shutil.which("go") is None:
-        return f"no Go toolchain, so no real control plane ({BINARY.relative_to(ROOT)} is not built)"
+        return f"no Go toolchain, so no real control plane ({_shown(BINARY)} is not built)"
     return f"{BINARY} is not built: run `make controlplane`"
 
 

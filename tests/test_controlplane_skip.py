@@ -9,9 +9,13 @@ import pytest
 import controlplane
 
 
+@pytest.mark.parametrize(
+    "outside", [False, True], ids=["in the checkout", "$CILIUM_LAB_CONTROLPLANE elsewhere"]
+)
 @pytest.mark.parametrize("go", [True, False], ids=["with Go", "without Go"])
-def test_without_the_binary_a_controlplane_test_skips_saying_why(monkeypatch, tmp_path, go):
-    monkeypatch.setattr(controlplane, "BINARY", controlplane.ROOT / "controlplane" / "bin" / "not-built")
+def test_without_the_binary_a_controlplane_test_skips_saying_why(monkeypatch, tmp_path, go, outside):
+    folder = tmp_path.parent / "elsewhere" if outside else controlplane.ROOT / "controlplane" / "bin"
+    monkeypatch.setattr(controlplane, "BINARY", folder / "not-built")
     monkeypatch.setattr(controlplane.shutil, "which", lambda name: "/usr/bin/go" if go else None)
     with pytest.raises(pytest.skip.Exception) as skipped, controlplane.start(tmp_path):
         pytest.fail("the control plane started without its binary")
