@@ -3,11 +3,12 @@ rolled back (CiliumNodeConfig and node label gone, config as before)."""
 
 from __future__ import annotations
 
+from test_change_apply import clear_on_rollback
+
 from cilium_lab.change import outcomes
 from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
-from test_change_apply import clear_on_rollback
 
 NS, CM = "kube-system", "cilium-config"
 OTHERS = ("vm-2", "vm-3", "board-1", "board-2", "board-3")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_change_transaction import lock_free
 
 from cilium_lab.change import journal, outcomes, recovery
 from cilium_lab.change.backups import restoring
@@ -25,7 +26,6 @@ from cilium_lab.cluster import configmaps, discover, rollout, snapshot
 from cilium_lab.cluster.connect import Connection, connect
 from cilium_lab.errors import ClusterError
 from cilium_lab.sim.cluster import EmbeddedCluster
-from test_change_transaction import lock_free
 
 pytestmark = pytest.mark.slow
 NS, CM = "kube-system", "cilium-config"

@@ -6,6 +6,7 @@ take it, cilium-config is patched as before; when none can, nothing changes."""
 from __future__ import annotations
 
 import pytest
+from test_change_apply import clear_on_rollback
 
 from cilium_lab import catalog
 from cilium_lab.change import outcomes
@@ -13,7 +14,6 @@ from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, snapshot
 from cilium_lab.errors import InputError
-from test_change_apply import clear_on_rollback
 
 NS, CM = "kube-system", "cilium-config"
 VMS, BOARDS = ("vm-1", "vm-2", "vm-3"), ("board-1", "board-2", "board-3")
