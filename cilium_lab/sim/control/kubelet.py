@@ -9,8 +9,9 @@ CrashLoopBackOff, restarting every `Timing.crash_backoff` seconds with the confi
 Node faults: a NotReady node's Ready condition turns False, its pods become unready and new ones
 stay Pending. Records the events a kubelet and the scheduler send (`events`): `Scheduled` on
 binding, `Pulled`/`Created`/`Started` per container start (repeats are counted, not added) and
-`BackOff` for a crash-looping container. Simplifications: no resource accounting, taints or graceful
-termination (so no `Killing` events); images are always present on the node.
+`BackOff` for a crash-looping container. A Node object registered through the API has no kubelet
+here: its pods stay Pending, as with no kubelet running. Simplifications: no resource accounting,
+taints or graceful termination (so no `Killing` events); images are always present on the node.
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ def is_agent_pod(pod: Pod) -> bool:
 
 
 def sync_nodes(b: Backend) -> None:
+    """The Ready condition of each node this cluster runs a kubelet for. A Node object someone else
+    registered has no kubelet here: it keeps what it was given (the real node controller marks it Unknown
+    after a grace period; simplification: never)."""
     for seen in b.store.view("nodes"):
+        if seen["metadata"]["name"] not in b.nodes:
+            continue
         want = "False" if b.faults.not_ready(seen["metadata"]["name"]) else "True"
         if next(c for c in seen["status"]["conditions"] if c["type"] == "Ready")["status"] != want:
             node = copy.deepcopy(seen)  # the store's own object is only read; writes go through update
@@ -56,7 +62,8 @@ def sync_nodes(b: Backend) -> None:
 
 
 def node_ready(b: Backend, name: str) -> bool:
-    return not b.faults.not_ready(name)
+    """Whether the node's kubelet runs pods: False for a node this cluster has no kubelet for."""
+    return name in b.nodes and not b.faults.not_ready(name)
 
 
 def _fits(pod: Pod, node: dict[str, Any]) -> bool:
