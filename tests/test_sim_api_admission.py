@@ -11,6 +11,7 @@ import pytest
 
 from cilium_lab.cluster import apierrors, discover, objects, privileged, rollout, workloads
 from cilium_lab.cluster.connect import Connection, connect
+from cilium_lab.errors import ClusterError
 from cilium_lab.sim.cluster import EmbeddedCluster
 
 IMAGE = "docker.io/library/busybox:1.36"
@@ -101,3 +102,20 @@ def test_a_node_or_pod_without_a_kubelet_here_leaves_the_controllers_running(adm
     )
     assert pod["status"]["phase"] == "Pending"
     assert rollout.not_ready_nodes(admin, ["registered"]) == {"registered": "Ready=Unknown: no reason given"}
+
+
+def test_a_pod_no_node_takes_says_why_as_the_scheduler_does(admin):
+    spec = workloads.PodSpec("unplaced", "server", "no-such-node", False, ("true",), IMAGE)
+    workloads.create_pod(admin, workloads.NAMESPACE, spec, "unplaced-run")
+    nodes = len(discover.list_nodes(admin))
+    with pytest.raises(ClusterError) as waited:
+        workloads.wait_running(admin, workloads.NAMESPACE, "unplaced-run", {"unplaced"}, timeout=0.5)
+    assert (
+        f"unplaced: 0/{nodes} nodes are available: {nodes} node(s) didn't match Pod's node affinity/selector."
+        f" preemption: 0/{nodes} nodes are available: {nodes} Preemption is not helpful for scheduling."
+    ) in str(waited.value)
+    pod = workloads.list_pods(admin, workloads.NAMESPACE, run_id="unplaced-run")[0]
+    version = pod["metadata"]["resourceVersion"]
+    time.sleep(0.2)  # the condition is written once, not on every tick
+    again = workloads.list_pods(admin, workloads.NAMESPACE, run_id="unplaced-run")[0]
+    assert again["metadata"]["resourceVersion"] == version
