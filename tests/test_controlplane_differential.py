@@ -33,6 +33,7 @@ from cilium_lab.bench import liveness
 from cilium_lab.change import lock
 from cilium_lab.cluster import (
     apierrors,
+    configmaps,
     discover,
     identity,
     leases,
@@ -358,6 +359,45 @@ def configmap_scenario(open_as: Callable[[str], Connection]) -> Outcome:
 
 def test_configmaps(clusters):
     compare("configmaps", *both(clusters, configmap_scenario))
+
+
+def library_configmap_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    """cilium-config's writes as `cluster.configmaps` makes them: a patch guarded by the
+    resourceVersion read, a PUT of exact data, a guarded update and delete; stale ones are refused (as admin:
+    the operator may write only cilium-config, which only the emulator has)."""
+    conn = open_as("admin")
+    name, labels = "diff-library", {"app.kubernetes.io/managed-by": "cilium-lab", "diff": "library"}
+    out: Outcome = {}
+    made = configmaps.create(conn, NS, name, {"a": "1"}, labels)
+    patched = configmaps.patch(conn, NS, name, {"b": "2", "a": None}, resource_version=made.resource_version)
+    out["guarded patch"] = patched.data
+    try:
+        configmaps.patch(conn, NS, name, {"c": "3"}, resource_version=made.resource_version)
+    except apierrors.ClusterError as err:
+        out["stale patch"] = (type(err).__name__, str(err))
+    out["replace data"] = configmaps.replace_data(conn, NS, name, {"x": "y"}).data
+    current = configmaps.read(conn, NS, name)
+    out["update"] = configmaps.update(conn, current, {"z": "1"}).data
+    try:
+        configmaps.update(conn, current, {"z": "2"})
+    except apierrors.ClusterError as err:
+        out["stale update"] = (type(err).__name__, str(err))
+    try:
+        configmaps.create(conn, NS, name, {}, labels)
+    except apierrors.ClusterError as err:
+        out["create again"] = (type(err).__name__, str(err))
+    out["listed"] = [(c.name, c.data, c.labels) for c in configmaps.list_labelled(conn, NS, labels)]
+    try:
+        configmaps.delete(conn, NS, name, resource_version=current.resource_version)
+    except apierrors.ClusterError as err:
+        out["stale delete"] = type(err).__name__
+    configmaps.delete(conn, NS, name, resource_version=configmaps.read(conn, NS, name).resource_version)
+    out["after delete"] = configmaps.list_labelled(conn, NS, labels)
+    return out
+
+
+def test_configmaps_through_the_library(clusters):
+    compare("configmaps library", *both(clusters, library_configmap_scenario))
 
 
 def test_conflict_message(clusters):
