@@ -823,6 +823,10 @@ def _until_scheduler_looked(conn: Connection, ns: str, run: str) -> dict[str, di
         time.sleep(0.2)
 
 
+def _service(conn: Connection, ns: str, name: str) -> dict[str, Any]:
+    return call(conn.core.read_namespaced_service, name, ns)[1]
+
+
 def bench_scenario(open_as: Callable[[str], Connection]) -> Outcome:
     conn = open_as("operator")
     ns, run = workloads.NAMESPACE, "diff-bench-run"
@@ -852,7 +856,22 @@ def bench_scenario(open_as: Callable[[str], Connection]) -> Outcome:
         out["not running"] = type(err).__name__
     workloads.create_pod(conn, ns, workloads.PodSpec("diff-stray", "server", NOWHERE, False, ("true",), image),
                          "diff-dead-run")  # fmt: skip
+    out["service defaults"] = {k: v for k, v in _service(open_as("admin"), ns, "diff-service")["spec"].items()
+                               if k not in ("clusterIP", "clusterIPs")}  # fmt: skip
     out["sweep"] = workloads.sweep(conn, ns, alive=lambda: {run})
+    admin = open_as("admin")  # what a DELETE answers (the library reads only its status)
+    call(admin.core.create_namespaced_service, ns, {**manifest, "metadata": {"name": "diff-deleted"}})
+    status, gone = call(admin.core.delete_namespaced_service, "diff-deleted", ns)
+    out["delete service answers"] = (status, gone.get("kind"))
+    workloads.create_pod(
+        admin, ns, workloads.PodSpec("diff-deleted", "server", NOWHERE, False, ("true",), image), "r"
+    )
+    status, gone = call(admin.core.delete_namespaced_pod, "diff-deleted", ns)
+    out["delete pod answers"] = (
+        status,
+        gone.get("kind"),
+        bool(gone.get("metadata", {}).get("deletionTimestamp")),
+    )
     out["delete run"] = workloads.delete_run(conn, ns, run)
     out["left"] = [objects.name_of(p) for p in workloads.list_pods(conn, ns)]
     inspector = open_as("inspector")

@@ -260,6 +260,10 @@ def _default_pod(obj: dict[str, Any], store: Store, cidr: str) -> None:
 def _default_service(obj: dict[str, Any], store: Store, cidr: str) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
+    # kube-apiserver's defaults for a single-stack cluster (pkg/apis/core/v1/defaults.go, the service registry)
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
     for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")
         port.setdefault("targetPort", port.get("port"))
@@ -267,6 +271,12 @@ def _default_service(obj: dict[str, Any], store: Store, cidr: str) -> None:
         spec["clusterIP"] = allocate_cluster_ip(store, cidr)
     if spec["clusterIP"] != "None":
         spec["clusterIPs"] = [spec["clusterIP"]]
+    family = (
+        ipaddress.ip_network(cidr).version
+        if spec["clusterIP"] == "None"
+        else ipaddress.ip_address(spec["clusterIP"]).version
+    )
+    spec.setdefault("ipFamilies", [f"IPv{family}"])
     if spec["type"] in ("NodePort", "LoadBalancer"):
         allocate_node_ports(store, obj)
     obj["status"] = {"loadBalancer": {}}
