@@ -1,16 +1,17 @@
 """Differential tests: the same calls the library makes through the official kubernetes client, run against
-a real kube-apiserver + kube-controller-manager (`tests/controlplane.py`) and against the emulator
-(`cilium_lab.sim`), comparing status codes, the body fields the library reads and, for rollouts, the
-progress lines the library waits on.
+a real control plane (kube-apiserver, kube-controller-manager and kube-scheduler, `tests/controlplane.py`) and
+against the emulator (`cilium_lab.sim`), comparing status codes, the body fields the library reads and, for
+rollouts, the progress lines the library waits on.
 
 Each scenario returns {step: what the library would see}; the two answers must agree step by step. A
 difference listed in KNOWN (with why it is accepted for now) makes the scenario xfail, naming it; a known
-difference that no longer occurs fails, so the list stays true. The real control plane has no kubelets,
-so objects that would need one (pods, DaemonSet pods) select no node on either side.
+difference that no longer occurs fails, so the list stays true. The real control plane runs no kubelets
+here, so pods select or name a node that neither side has.
 
-COVERED names, for every API call the library makes (`tests/test_api_inventory.py` finds them in
-cilium_lab/ and fails on one missing here), the case that makes it; each case's calls are recorded at the
-client and checked to have reached both servers. Calls that need a kubelet (exec) are the node side's.
+COVERED names, for every API call the library makes (`tests/test_api_inventory.py` finds them in its source
+and fails on one missing here), the case that makes it. Every request a kubernetes client builds in this
+module is recorded (ApiClient.param_serialize: method and path template), and after each case the calls
+COVERED assigns to it must have reached both servers. exec needs a kubelet: the node side's tests run it.
 """
 
 from __future__ import annotations

@@ -6,11 +6,12 @@ no kubelet for, which must leave its controllers running."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from cilium_lab.cluster import apierrors, discover, objects, privileged, rollout, workloads
-from cilium_lab.cluster.connect import Connection, connect
+from cilium_lab.cluster.connect import Connection, close, connect
 from cilium_lab.errors import ClusterError
 from cilium_lab.sim.cluster import EmbeddedCluster
 
@@ -18,9 +19,11 @@ IMAGE = "docker.io/library/busybox:1.36"
 
 
 @pytest.fixture(scope="module")
-def admin() -> Connection:
+def admin() -> Iterator[Connection]:
     with EmbeddedCluster(profile="modern", seed=0) as cluster:
-        yield connect(str(cluster.kubeconfig), context="admin")
+        conn = connect(str(cluster.kubeconfig), context="admin")
+        yield conn
+        close(conn)
 
 
 def _namespace(conn: Connection, name: str, level: str) -> None:
