@@ -31,6 +31,24 @@ def test_403_names_verb_resource_namespace_and_role():
     assert "deploy/rbac.yaml" in str(err)
 
 
+def test_403_from_pod_security_names_the_namespace_label_not_a_role():
+    """Pod Security admission refuses with 403 too; no RBAC role would help, so none is named (kube-apiserver
+    1.32's message, as the differential test records it)."""
+    message = (
+        'pods "cilium-lab-host-node-1" is forbidden: violates PodSecurity "baseline:latest": host namespaces'
+        ' (hostNetwork=true, hostPID=true), privileged (container "host" must not set securityContext.privileged=true)'
+    )
+    err = apierrors.translate(
+        _api_exception(403, "Forbidden", message), verb="create", resource="pods", namespace="cilium-lab-host"
+    )
+    assert isinstance(err, apierrors.Forbidden)
+    assert str(err).startswith(
+        "refused by Pod Security admission: cannot create pods in cilium-lab-host (pods "
+    )
+    assert "pod-security.kubernetes.io/enforce must admit it" in str(err)
+    assert "role" not in str(err)
+
+
 def test_403_on_exec_points_at_the_role_that_grants_it_there():
     def role(namespace: str) -> str:
         err = apierrors.translate(

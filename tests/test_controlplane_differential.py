@@ -1,18 +1,27 @@
 """Differential tests: the same calls the library makes through the official kubernetes client, run against
-a real kube-apiserver + kube-controller-manager (`tests/controlplane.py`) and against the emulator
-(`cilium_lab.sim`), comparing status codes and the body fields the library reads.
+a real control plane (kube-apiserver, kube-controller-manager and kube-scheduler, `tests/controlplane.py`) and
+against the emulator (`cilium_lab.sim`), comparing status codes, the body fields the library reads and, for
+rollouts, the progress lines the library waits on.
 
 Each scenario returns {step: what the library would see}; the two answers must agree step by step. A
 difference listed in KNOWN (with why it is accepted for now) makes the scenario xfail, naming it; a known
-difference that no longer occurs fails, so the list stays true. The real control plane has no nodes, so
-the emulator's node-dependent answers are compared on objects that select no node.
+difference that no longer occurs fails, so the list stays true. The real control plane runs no kubelets
+here, so pods select or name a node that neither side has.
+
+COVERED names, for every API call the library makes (`tests/test_api_inventory.py` finds them in its source
+and fails on one missing here), the case that makes it. Every request a kubernetes client builds in this
+module is recorded (ApiClient.param_serialize: method and path template), and after each case the calls
+COVERED assigns to it must have reached both servers. exec needs a kubelet: the node side's tests run it.
 """
 
 from __future__ import annotations
 
+import inspect
+import ipaddress
 import json
 import time
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +30,22 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from cilium_lab.bench import liveness
 from cilium_lab.change import lock
-from cilium_lab.cluster import apierrors, leases
-from cilium_lab.cluster.connect import Connection, connect
+from cilium_lab.cluster import (
+    apierrors,
+    configmaps,
+    discover,
+    identity,
+    leases,
+    nodeconfig,
+    objects,
+    privileged,
+    rollout,
+    workloads,
+)
+from cilium_lab.cluster.connect import Connection, close, connect
+from cilium_lab.errors import ClusterError
 from cilium_lab.sim.cluster import EmbeddedCluster
 from controlplane import ControlPlane
 
@@ -42,14 +64,110 @@ TIMEOUT = 30
 Outcome = dict[str, Any]
 
 # (scenario, step) -> why the emulator answers differently, for now
-_CRD = (
-    "the emulator serves CiliumNodeConfig built in (sim.state.resources, by Cilium version) and no "
-    "apiextensions.k8s.io: creating the CRD is 404 there"
+KNOWN: dict[tuple[str, str], str] = {}
+NO_SCHEDULER = (
+    "this control plane binary runs no kube-scheduler (built before it did): rebuild it (make controlplane)"
 )
-KNOWN: dict[tuple[str, str], str] = {
-    ("crd", "create crd"): _CRD,
-    ("crd", "established"): _CRD,
+
+
+# Every API call the library makes (as `tests/test_api_inventory.py` names them: `Class.method` of the
+# kubernetes client, or a kubernetes module function) -> the test here that makes it against both servers,
+# or NODE_SIDE: it needs a kubelet (exec into a running pod), which the node side's tests run on the real
+# control plane.
+NODE_SIDE = "needs node side"
+COVERED: dict[str, str] = {
+    "VersionApi.get_code": "test_version",
+    "CoreV1Api.read_namespace": "test_namespaces",
+    "CoreV1Api.create_namespace": "test_namespaces",
+    "CoreV1Api.list_node": "test_nodes",
+    "CoreV1Api.patch_node": "test_nodes",
+    "CoreV1Api.create_namespaced_config_map": "test_configmaps",
+    "CoreV1Api.read_namespaced_config_map": "test_configmaps",
+    "CoreV1Api.list_namespaced_config_map": "test_configmaps",
+    "CoreV1Api.patch_namespaced_config_map": "test_configmaps",
+    "CoreV1Api.replace_namespaced_config_map": "test_configmaps",
+    "CoreV1Api.delete_namespaced_config_map": "test_configmaps",
+    "CoordinationV1Api.create_namespaced_lease": "test_leases",
+    "CoordinationV1Api.replace_namespaced_lease": "test_leases",
+    "CoordinationV1Api.delete_namespaced_lease": "test_leases",
+    "CoordinationV1Api.read_namespaced_lease": "test_change_lock",
+    "CoordinationV1Api.list_namespaced_lease": "test_bench_liveness",
+    "AppsV1Api.read_namespaced_daemon_set": "test_daemonset_rollout",
+    "AppsV1Api.patch_namespaced_daemon_set": "test_daemonset_rollout",
+    "CustomObjectsApi.create_namespaced_custom_object": "test_ciliumnodeconfig_crd",
+    "CustomObjectsApi.list_namespaced_custom_object": "test_ciliumnodeconfig_crd",
+    "CustomObjectsApi.delete_namespaced_custom_object": "test_ciliumnodeconfig_crd",
+    "CoreV1Api.create_namespaced_pod": "test_bench_workloads",
+    "CoreV1Api.list_namespaced_pod": "test_bench_workloads",
+    "CoreV1Api.create_namespaced_service": "test_bench_workloads",
+    "CoreV1Api.list_namespaced_service": "test_bench_workloads",
+    "CoreV1Api.delete_namespaced_service": "test_bench_workloads",
+    "CoreV1Api.delete_namespaced_pod": "test_host_pods",
+    "CoreV1Api.read_namespaced_pod": "test_host_pods",
+    "CoreV1Api.connect_get_namespaced_pod_exec": NODE_SIDE,
+    "kubernetes.stream.stream": NODE_SIDE,
 }
+
+Route = tuple[str, str]  # (HTTP method, path template): what the client's ApiClient.param_serialize is given
+
+
+class _Built(Exception):
+    """Stops a client method once it has said which request it would send."""
+
+
+@cache
+def route(api_call: str) -> Route:
+    """The request `Class.method` sends, found by running it on a client that stops before sending."""
+    class_name, method = api_call.split(".")
+    sent: list[Route] = []
+
+    def build(method: str, resource_path: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append((method, resource_path))
+        raise _Built
+
+    with k8s.ApiClient() as client:
+        client.param_serialize = build  # type: ignore[method-assign]
+        fn = getattr(getattr(k8s, class_name)(client), method)
+        required = [p.name for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
+        with pytest.raises(_Built):
+            fn(*({} if name == "body" else "x" for name in required))
+    return sent[0]
+
+
+@pytest.fixture(scope="module")
+def requests_sent() -> Iterator[list[tuple[str, str, str]]]:
+    """(server URL, HTTP method, path template) of every request a kubernetes client builds in this module."""
+    sent: list[tuple[str, str, str]] = []
+    original = k8s.ApiClient.param_serialize
+
+    def recording(self: k8s.ApiClient, method: str, resource_path: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append((str(self.configuration.host), method, resource_path))
+        return original(self, method, resource_path, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(k8s.ApiClient, "param_serialize", recording)  # records, then builds as before
+        yield sent
+
+
+@pytest.fixture(autouse=True)
+def made_on_both(
+    request: pytest.FixtureRequest,
+    clusters: dict[str, Callable[[str], Connection]],
+    requests_sent: list[tuple[str, str, str]],
+) -> Iterator[None]:
+    """After each case: every call COVERED assigns to it reached both servers during it."""
+    requests_sent.clear()
+    yield
+    servers = {clusters[which]("admin").server: which for which in clusters}
+    seen = {(servers.get(host, host), *sent) for host, *sent in requests_sent}
+    missing = [
+        f"{api_call} on {which}"
+        for api_call, case in COVERED.items()
+        if case == request.node.originalname
+        for which in clusters
+        if (which, *route(api_call)) not in seen
+    ]
+    assert not missing, f"COVERED names {request.node.originalname} for calls it did not make: {missing}"
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +196,8 @@ def clusters(controlplane: ControlPlane, emulator: EmbeddedCluster) -> dict[str,
     out = {which: opener(which) for which in kubeconfigs}
     # the embedded cluster holds deploy/rbac.yaml from its start (sim.control.bootstrap); the real one gets it now
     _install_rbac(out["real"]("admin"))
+    # the emulator serves CiliumNodeConfig built in (sim.state.resources); the real one gets Cilium's CRD
+    _install_crd(out["real"]("admin"))
     # the emulator's `readonly` user is in the group cilium-lab-inspectors; the real one's token has no group, so it
     # gets the same bindings by name
     _bind_readonly_as_inspector(out["real"]("admin"))
@@ -98,6 +218,21 @@ def _bind_readonly_as_inspector(admin: Connection) -> None:
         else:
             status, body = call(rbac.create_namespaced_role_binding, doc["metadata"]["namespace"], copy)
         assert status == 201, f"{copy['metadata']['name']}: {status} {body.get('message')}"
+
+
+def _install_crd(admin: Connection) -> None:
+    ext = k8s.ApiextensionsV1Api(admin.api_client)
+    crd = next(d for d in yaml.safe_load_all(CRD.read_text()) if d)
+    status, body = call(ext.create_custom_resource_definition, crd)
+    assert status == 201, f"CRD {crd['metadata']['name']}: {status} {body.get('message')}"
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        _, got = call(ext.read_custom_resource_definition, crd["metadata"]["name"])
+        conditions = {c["type"]: c["status"] for c in (got.get("status") or {}).get("conditions") or []}
+        if conditions.get("Established") == "True":
+            return
+        assert time.monotonic() < deadline, f"CRD {crd['metadata']['name']} not Established: {conditions}"
+        time.sleep(0.2)
 
 
 def _install_rbac(admin: Connection) -> None:
@@ -140,12 +275,13 @@ def error(status: int, body: dict[str, Any], message: bool = False) -> Outcome:
     return {**out, "message": body.get("message")} if message else out
 
 
-def compare(scenario: str, real: Outcome, emulated: Outcome) -> None:
-    """Steps must agree, except the KNOWN differences of this scenario, which must still differ."""
+def compare(scenario: str, real: Outcome, emulated: Outcome, found: dict[str, str] | None = None) -> None:
+    """Steps must agree, except the KNOWN differences of this scenario (and `found`: step -> why, known from
+    what the real control plane turned out to lack), which must still differ."""
     unexpected, known, fixed = [], [], []
     for step in real.keys() | emulated.keys():
         same = real.get(step) == emulated.get(step)
-        reason = KNOWN.get((scenario, step))
+        reason = KNOWN.get((scenario, step)) or (found or {}).get(step)
         if not same and reason is None:
             unexpected.append(f"{step}: real {real.get(step)!r} != emulator {emulated.get(step)!r}")
         elif not same:
@@ -224,6 +360,45 @@ def configmap_scenario(open_as: Callable[[str], Connection]) -> Outcome:
 
 def test_configmaps(clusters):
     compare("configmaps", *both(clusters, configmap_scenario))
+
+
+def library_configmap_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    """cilium-config's writes as `cluster.configmaps` makes them: a patch guarded by the
+    resourceVersion read, a PUT of exact data, a guarded update and delete; stale ones are refused (as admin:
+    the operator may write only cilium-config, which only the emulator has)."""
+    conn = open_as("admin")
+    name, labels = "diff-library", {"app.kubernetes.io/managed-by": "cilium-lab", "diff": "library"}
+    out: Outcome = {}
+    made = configmaps.create(conn, NS, name, {"a": "1"}, labels)
+    patched = configmaps.patch(conn, NS, name, {"b": "2", "a": None}, resource_version=made.resource_version)
+    out["guarded patch"] = patched.data
+    try:
+        configmaps.patch(conn, NS, name, {"c": "3"}, resource_version=made.resource_version)
+    except apierrors.ClusterError as err:
+        out["stale patch"] = (type(err).__name__, str(err))
+    out["replace data"] = configmaps.replace_data(conn, NS, name, {"x": "y"}).data
+    current = configmaps.read(conn, NS, name)
+    out["update"] = configmaps.update(conn, current, {"z": "1"}).data
+    try:
+        configmaps.update(conn, current, {"z": "2"})
+    except apierrors.ClusterError as err:
+        out["stale update"] = (type(err).__name__, str(err))
+    try:
+        configmaps.create(conn, NS, name, {}, labels)
+    except apierrors.ClusterError as err:
+        out["create again"] = (type(err).__name__, str(err))
+    out["listed"] = [(c.name, c.data, c.labels) for c in configmaps.list_labelled(conn, NS, labels)]
+    try:
+        configmaps.delete(conn, NS, name, resource_version=current.resource_version)
+    except apierrors.ClusterError as err:
+        out["stale delete"] = type(err).__name__
+    configmaps.delete(conn, NS, name, resource_version=configmaps.read(conn, NS, name).resource_version)
+    out["after delete"] = configmaps.list_labelled(conn, NS, labels)
+    return out
+
+
+def test_configmaps_through_the_library(clusters):
+    compare("configmaps library", *both(clusters, library_configmap_scenario))
 
 
 def test_conflict_message(clusters):
@@ -390,16 +565,15 @@ def test_forbidden_answer(clusters):
     compare("forbidden", *both(clusters, scenario))
 
 
-# ---- a DaemonSet, before any node runs it ----------------------------------------------------------------
+# ---- a DaemonSet's rollout, as `cluster.rollout` restarts and waits for it -------------------------------
 
-NO_NODE = {"cilium-lab.io/differential": "no-such-node"}  # the emulator has nodes; the real plane has none
+NO_NODE = {"cilium-lab.io/differential": "no-such-node"}  # no node carries it, on either side
+NOWHERE = "diff-no-node"  # a node name neither cluster has
 
 
-def daemonset_scenario(open_as: Callable[[str], Connection]) -> Outcome:
-    apps = open_as("admin").apps
-    name = "diff-ds"
+def _daemonset(name: str) -> dict[str, Any]:
     labels = {"app": name}
-    body = {
+    return {
         "metadata": {"name": name, "namespace": NS},
         "spec": {
             "selector": {"matchLabels": labels},
@@ -409,21 +583,53 @@ def daemonset_scenario(open_as: Callable[[str], Connection]) -> Outcome:
             },
         },
     }
+
+
+def _install(namespace: str, name: str, selector: dict[str, str]) -> discover.CiliumInstall:
+    """What `rollout` needs of a Cilium install, for a DaemonSet (or pods) of our own."""
+    return discover.CiliumInstall(
+        namespace=namespace, daemonset=name, configmap="", version="", image="", selector=selector,
+        helm_managed=False,
+    )  # fmt: skip
+
+
+def rollout_progress(conn: Connection, name: str) -> Outcome:
+    """Create a DaemonSet that selects no node, restart it as the library does and wait for the rollout:
+    the progress lines `rollout.wait` reports, and how it ends. Also shows the controllers still run."""
+    apps = conn.apps
+    call(apps.create_namespaced_daemon_set, NS, _daemonset(name))
+    lines: list[str] = []
+    first = rollout.wait(conn, _install(NS, name, {"app": name}), timeout=TIMEOUT, progress=lines.append)
+    rollout.restart(conn, NS, name)
+    again = rollout.wait(conn, _install(NS, name, {"app": name}), timeout=TIMEOUT, progress=lines.append)
+    _, ds = call(apps.read_namespaced_daemon_set, name, NS)
+    call(apps.delete_namespaced_daemon_set, name, NS)
+    return {"states": (first.state, again.state), "lines": lines, "generation": ds["metadata"].get("generation"),
+            "observed": (ds.get("status") or {}).get("observedGeneration")}  # fmt: skip
+
+
+def daemonset_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    apps = open_as("admin").apps
+    name = "diff-ds"
     out: Outcome = {}
-    status, created = call(apps.create_namespaced_daemon_set, NS, body)
+    status, created = call(apps.create_namespaced_daemon_set, NS, _daemonset(name))
     out["create"] = {"status": status, "generation": created["metadata"].get("generation"),
                      "updateStrategy": created["spec"].get("updateStrategy"),
                      "revisionHistoryLimit": created["spec"].get("revisionHistoryLimit"),
                      "ds status": created.get("status")}  # fmt: skip
     out["observed"] = _observed(apps, name, 1)
-    # rollout.restart's patch: a pod-template annotation, a new generation
-    restart = {
-        "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "t"}}}}
-    }
-    status, patched = call(apps.patch_namespaced_daemon_set, name, NS, restart)
-    out["restart"] = {"status": status, "generation": patched["metadata"].get("generation")}
+    operator = open_as("operator")  # the library's restart, as the role that patches DaemonSet cilium
+    out["restart as operator"] = error(*call(operator.apps.patch_namespaced_daemon_set, name, NS, {}))
+    install = _install(NS, name, {"app": name})
+    lines: list[str] = []
+    rollout.restart(open_as("admin"), NS, name)
+    result = rollout.wait(open_as("admin"), install, timeout=TIMEOUT, progress=lines.append)
+    out["rollout"] = {"state": result.state, "lines": lines}
     out["observed after restart"] = _observed(apps, name, 2)
+    out["restart missing"] = error(*call(apps.patch_namespaced_daemon_set, "diff-missing", NS, {}))
+    out["read missing"] = error(*call(apps.read_namespaced_daemon_set, "diff-missing", NS))
     call(apps.delete_namespaced_daemon_set, name, NS)
+    out["a second DaemonSet"] = rollout_progress(open_as("admin"), "diff-ds-2")
     return out
 
 
@@ -438,7 +644,7 @@ def _observed(apps: k8s.AppsV1Api, name: str, generation: int) -> dict[str, Any]
         time.sleep(0.2)
 
 
-def test_daemonset_without_nodes(clusters):
+def test_daemonset_rollout(clusters):
     compare("daemonset", *both(clusters, daemonset_scenario))
 
 
@@ -447,12 +653,7 @@ def test_daemonset_without_nodes(clusters):
 
 def crd_scenario(open_as: Callable[[str], Connection]) -> Outcome:
     admin = open_as("admin")
-    ext = k8s.ApiextensionsV1Api(admin.api_client)
-    crd = next(d for d in yaml.safe_load_all(CRD.read_text()) if d)
     out: Outcome = {}
-    status, created = call(ext.create_custom_resource_definition, crd)
-    out["create crd"] = {"status": status, "name": (created.get("metadata") or {}).get("name")}
-    out["established"] = _established(ext, crd["metadata"]["name"])
     custom = admin.custom
     cr = {
         "apiVersion": "cilium.io/v2",
@@ -491,18 +692,6 @@ def crd_scenario(open_as: Callable[[str], Connection]) -> Outcome:
     return out
 
 
-def _established(ext: k8s.ApiextensionsV1Api, name: str) -> Any:
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        status, crd = call(ext.read_custom_resource_definition, name)
-        if status != 200:
-            return {"status": status}
-        conditions = {c["type"]: c["status"] for c in crd["status"].get("conditions") or []}
-        if conditions.get("Established") == "True" or time.monotonic() > deadline:
-            return {"status": status, "Established": conditions.get("Established")}
-        time.sleep(0.2)
-
-
 def _retry_404(fn: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any]]:
     """A new CRD's resource can answer 404 for a moment after Established (discovery catching up)."""
     deadline = time.monotonic() + 10
@@ -515,3 +704,248 @@ def _retry_404(fn: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[
 
 def test_ciliumnodeconfig_crd(clusters):
     compare("crd", *both(clusters, crd_scenario))
+
+
+# ---- /version, which `connect` probes --------------------------------------------------------------------
+
+
+def version_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    # a user that holds no role of ours: /version is public (system:public-info-viewer)
+    conn = connect(open_as("admin").kubeconfig, context="readonly")
+    status, body = call(k8s.VersionApi(conn.api_client).get_code)
+    close(conn)
+    return {"connect as readonly": conn.context, "version": {"status": status, "fields": sorted(body)}}
+
+
+def test_version(clusters):
+    compare("version", *both(clusters, version_scenario))
+
+
+# ---- Namespaces: the cluster's identity, and the benchmark and host namespaces made on demand -----------
+
+
+def namespace_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    admin, inspector = open_as("admin"), open_as("inspector")
+    out: Outcome = {"identity": bool(identity.read(inspector).uid)}  # kube-system's uid
+    workloads.ensure_namespace(admin, "diff-bench")
+    privileged.ensure_namespace(admin, "diff-host")
+    for name in ("diff-bench", "diff-host"):
+        status, ns = call(admin.core.read_namespace, name)
+        out[f"made {name}"] = {"status": status, "labels": ns["metadata"].get("labels"),
+                               "spec": ns.get("spec"), "phase": (ns.get("status") or {}).get("phase")}  # fmt: skip
+    workloads.ensure_namespace(admin, "diff-bench")  # there already: nothing to do
+    workloads.ensure_namespace(inspector, "diff-other")  # may not read it: assumes deploy/rbac.yaml made it
+    out["inspector reads default"] = error(*call(inspector.core.read_namespace, "default"))
+    out["read missing"] = error(*call(admin.core.read_namespace, "diff-missing"))
+    out["create again"] = error(*call(admin.core.create_namespace, {"metadata": {"name": "diff-bench"}}))
+    bad = {"metadata": {"name": "Diff_Bad"}}
+    out["create invalid"] = error(*call(admin.core.create_namespace, bad), message=True)
+    return out
+
+
+def test_namespaces(clusters):
+    compare("namespaces", *both(clusters, namespace_scenario))
+
+
+# ---- Nodes: canary labels, readiness -----------------------------------------------------------------------
+
+
+def node_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    admin, operator, inspector = open_as("admin"), open_as("operator"), open_as("inspector")
+    name = "diff-node"
+    # as a node registers before its first status (the real node controller waits a minute before it
+    # marks such a node Unknown)
+    status, _ = call(
+        admin.core.create_node, {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}}
+    )
+    out: Outcome = {"register": status}
+    nodeconfig.set_node_labels(operator, name, {"cilium-lab.io/canary": "true", "diff": "1"})
+    nodeconfig.label_nodes(operator, [name], "diff", None)
+    nodes = {objects.name_of(n): n for n in discover.list_nodes(inspector)}
+    out["labels"] = objects.labels(nodes[name])
+    out["not ready"] = rollout.not_ready_nodes(inspector, [name, "diff-gone"])
+    labels = {"metadata": {"labels": {"diff": "2"}}}
+    out["patch missing"] = error(*call(operator.core.patch_node, "diff-gone", labels))
+    out["patch as inspector"] = error(*call(inspector.core.patch_node, name, labels), message=True)
+    out["list as readonly"] = error(*call(open_as("readonly").core.list_node))  # an inspector too
+    out["controllers after"] = rollout_progress(admin, "diff-ds-nodes")
+    call(admin.core.delete_node, name)
+    return out
+
+
+def test_nodes(clusters):
+    compare("nodes", *both(clusters, node_scenario))
+
+
+# ---- the benchmark: liveness records, pods and a service in cilium-lab-bench --------------------------------
+
+
+def liveness_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    conn = open_as("operator")  # the benchmark role, through cilium-lab-operators
+    ns = workloads.NAMESPACE
+    out: Outcome = {}
+    with liveness.held(conn, ns, "diff-run-a", ("node-a", "node-b")) as mine:
+        try:
+            with liveness.held(conn, ns, "diff-run-b", ("node-b",)):
+                out["second run"] = "held"
+        except liveness.RunHeld as err:
+            out["second run"] = str(err).split(":")[0]
+        with liveness.held(conn, ns, "diff-run-c", ("node-c",)):
+            records = liveness.records(conn, ns)
+            out["records"] = sorted((r.run_id, r.live(), sorted(r.nodes)) for r in records)
+        out["lost"] = mine.lost
+    out["after"] = [r.run_id for r in liveness.records(conn, ns)]
+    return out
+
+
+def test_bench_liveness(clusters):
+    compare("liveness", *both(clusters, liveness_scenario))
+
+
+SCHEDULER_WAIT = 10  # seconds
+
+
+def _scheduled(pod: dict[str, Any]) -> Any:
+    """The pod's PodScheduled condition as the library's wait message shows it (node counts differ)."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled":
+            return {k: condition.get(k) for k in ("status", "reason")}
+    return None
+
+
+def _until_scheduler_looked(conn: Connection, ns: str, run: str) -> dict[str, dict[str, Any]]:
+    """The run's pods once the scheduler has said about each whether it is scheduled (or SCHEDULER_WAIT passed:
+    a control plane without kube-scheduler never says)."""
+    deadline = time.monotonic() + SCHEDULER_WAIT
+    while True:
+        pods = {objects.name_of(p): p for p in workloads.list_pods(conn, ns, run_id=run)}
+        if all(_scheduled(p) for p in pods.values()) or time.monotonic() > deadline:
+            return pods
+        time.sleep(0.2)
+
+
+def _service(conn: Connection, ns: str, name: str) -> dict[str, Any]:
+    return call(conn.core.read_namespaced_service, name, ns)[1]
+
+
+def bench_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    conn = open_as("operator")
+    ns, run = workloads.NAMESPACE, "diff-bench-run"
+    image = "docker.io/cilium/netperf:3.0.0"
+    server = workloads.PodSpec("diff-server", "server", NOWHERE, False, ("netserver", "-D"), image, (12865,))
+    client = workloads.PodSpec("diff-client", "client", NOWHERE, True, ("sleep", "infinity"), image)
+    out: Outcome = {}
+    for spec in (server, client):  # the host-to-host client: the namespace enforces `privileged`
+        workloads.create_pod(conn, ns, spec, run)
+    manifest = workloads.service_manifest("diff-service", run, target_role="server", ports=(12865,))
+    out["cluster ip"] = ipaddress.ip_address(workloads.create_service(conn, ns, manifest)).version
+    try:
+        workloads.create_pod(conn, ns, server, run)
+    except apierrors.AlreadyExists as err:
+        out["create again"] = str(err)
+    pods = _until_scheduler_looked(conn, ns, run)
+    out["pods"] = {n: ((p.get("status") or {}).get("phase"), (p.get("spec") or {}).get("nodeName"), _scheduled(p))
+                   for n, p in pods.items()}  # fmt: skip
+    out["services"] = [
+        {"name": objects.name_of(s), "ports": s["spec"].get("ports"), "selector": s["spec"].get("selector"),
+         "type": s["spec"].get("type")}
+        for s in workloads.list_services(conn, ns, run_id=run)
+    ]  # fmt: skip
+    try:
+        workloads.wait_running(conn, ns, run, {"diff-server"}, timeout=0.5)
+    except ClusterError as err:
+        out["not running"] = type(err).__name__
+    workloads.create_pod(conn, ns, workloads.PodSpec("diff-stray", "server", NOWHERE, False, ("true",), image),
+                         "diff-dead-run")  # fmt: skip
+    out["service defaults"] = {k: v for k, v in _service(open_as("admin"), ns, "diff-service")["spec"].items()
+                               if k not in ("clusterIP", "clusterIPs")}  # fmt: skip
+    out["sweep"] = workloads.sweep(conn, ns, alive=lambda: {run})
+    admin = open_as("admin")  # what a DELETE answers (the library reads only its status)
+    call(admin.core.create_namespaced_service, ns, {**manifest, "metadata": {"name": "diff-deleted"}})
+    status, gone = call(admin.core.delete_namespaced_service, "diff-deleted", ns)
+    out["delete service answers"] = (status, gone.get("kind"))
+    workloads.create_pod(
+        admin, ns, workloads.PodSpec("diff-deleted", "server", NOWHERE, False, ("true",), image), "r"
+    )
+    status, gone = call(admin.core.delete_namespaced_pod, "diff-deleted", ns)
+    out["delete pod answers"] = (
+        status,
+        gone.get("kind"),
+        bool(gone.get("metadata", {}).get("deletionTimestamp")),
+    )
+    out["delete run"] = workloads.delete_run(conn, ns, run)
+    out["left"] = [objects.name_of(p) for p in workloads.list_pods(conn, ns)]
+    inspector = open_as("inspector")
+    out["create as inspector"] = error(
+        *call(inspector.core.create_namespaced_pod, ns, workloads.pod_manifest(server, run))
+    )
+    return out
+
+
+def test_bench_workloads(clusters):
+    real, emulated = both(clusters, bench_scenario)
+    # the binary of main before s17go's change runs no kube-scheduler: no pod is ever marked unschedulable
+    known = {"pods": NO_SCHEDULER} if all(v[2] is None for v in real["pods"].values()) else {}
+    compare("bench", real, emulated, known)
+
+
+# ---- lab 15's privileged host pods, a per-node agent restart, and Pod Security as a hardened cluster sets it ---
+
+
+HARDENED = "diff-hardened"  # enforce: baseline, as a hardened cluster labels its namespaces
+RESTRICTED = "diff-restricted"  # enforce: restricted
+
+
+def host_scenario(open_as: Callable[[str], Connection]) -> Outcome:
+    conn, admin = open_as("host-operator"), open_as("admin")
+    image = "docker.io/library/busybox:1.36"
+    out: Outcome = {}
+    name = privileged.create(
+        conn, NOWHERE, image=image, run_id="diff-host-run"
+    )  # bound to a node with no kubelet
+    try:
+        privileged.wait_running(conn, name, timeout=0.5)
+    except ClusterError as err:
+        out["wait"] = str(err)
+    # a per-node restart as `rollout.restart_nodes` makes it (delete the node's pod, wait for a new one)
+    install = _install(privileged.NAMESPACE, "", {workloads.ROLE_LABEL: privileged.ROLE})
+    replaced = rollout.restart_nodes(conn, install, [NOWHERE])
+    out["restart"] = replaced
+    result = rollout.wait_nodes(conn, install, replaced, timeout=0.5)
+    out["no replacement"] = (result.state, result.message, result.not_ready)
+    out["delete gone"] = privileged.delete(conn, name)
+    privileged.create(conn, NOWHERE, image=image, run_id="diff-host-run")
+    out["sweep"] = privileged.sweep(conn)
+    out["read gone"] = error(*call(conn.core.read_namespaced_pod, name, privileged.NAMESPACE))
+    labels = {
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+    }
+    call(admin.core.create_namespace, {"metadata": {"name": HARDENED, "labels": labels}})
+    for what, create in (
+        ("host pod", lambda: privileged.create(admin, NOWHERE, image=image, run_id="r", namespace=HARDENED)),
+        ("host-network bench pod", lambda: workloads.create_pod(
+            admin, HARDENED, workloads.PodSpec("diff-hostnet", "client", NOWHERE, True, ("true",), image), "r")),
+        ("bench pod", lambda: workloads.create_pod(
+            admin, HARDENED, workloads.PodSpec("diff-plain", "server", NOWHERE, False, ("true",), image), "r")),
+    ):  # fmt: skip
+        try:
+            create()
+            out[f"{what} in {HARDENED}"] = "admitted"
+        except apierrors.Forbidden as err:
+            out[f"{what} in {HARDENED}"] = str(err)
+    # `restricted`: the benchmark's plain pod sets none of what it asks for
+    restricted = {"pod-security.kubernetes.io/enforce": "restricted"}
+    call(admin.core.create_namespace, {"metadata": {"name": RESTRICTED, "labels": restricted}})
+    plain = workloads.PodSpec("diff-plain", "server", NOWHERE, False, ("true",), image, (12865,))
+    try:
+        workloads.create_pod(admin, RESTRICTED, plain, "r")
+        out[f"bench pod in {RESTRICTED}"] = "admitted"
+    except apierrors.Forbidden as err:
+        out[f"bench pod in {RESTRICTED}"] = str(err)
+    out["controllers after"] = rollout_progress(admin, "diff-ds-host")
+    return out
+
+
+def test_host_pods(clusters):
+    compare("host pods", *both(clusters, host_scenario))

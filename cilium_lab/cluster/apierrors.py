@@ -2,8 +2,8 @@
 
 Every API call in `cilium_lab.cluster` goes through `call()`, which runs the client method with a
 request timeout, retries a read once on a transient failure, and maps `ApiException` and urllib3
-errors to the subclasses below (401 credentials, 403 RBAC with the role that grants it, 404, 409,
-unreachable server). Callers above `cluster/` catch these classes and never see `kubernetes` types.
+errors to the subclasses below (401 credentials, 403 RBAC with the role that grants it or Pod Security
+admission with the label that decides, 404, 409, unreachable server). Callers above `cluster/` catch these classes and never see `kubernetes` types.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ STATUS_EXEC_ROLE = "the status role cilium-lab-status-exec (exec in the agent po
 HOST_ROLE = "the host role cilium-lab-host"
 _BENCH_NAMESPACE, _HOST_NAMESPACE = "cilium-lab-bench", "cilium-lab-host"  # workloads' and privileged's
 _BENCH_RESOURCES = frozenset({"services"})
+# kube-apiserver's PodSecurity admission plugin refuses with 403 too (pod-security-admission, admission.go)
+POD_SECURITY, POD_SECURITY_LABEL = "violates PodSecurity", "pod-security.kubernetes.io/enforce"
 
 
 class Unreachable(ClusterError):
@@ -136,6 +138,12 @@ def _from_status(
         return Unauthorized(
             f"the API server at {server} rejected the credentials (401 Unauthorized) when trying to {what}:"
             " they are expired or invalid; refresh them (e.g. re-run your provider's get-credentials command)"
+        )
+    if status == 403 and POD_SECURITY in message:  # admission, not RBAC: no role would help
+        return Forbidden(
+            f"refused by Pod Security admission: cannot {verb} {resource}{_where(namespace)} ({message}); the"
+            f" namespace's label {POD_SECURITY_LABEL} must admit it (deploy/rbac.yaml sets `privileged` on"
+            f" {_BENCH_NAMESPACE} and {_HOST_NAMESPACE})"
         )
     if status == 403:
         return Forbidden(

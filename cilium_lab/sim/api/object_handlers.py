@@ -18,10 +18,13 @@ from aiohttp import web
 from cilium_lab.sim.api import table_columns, watch
 from cilium_lab.sim.api.access import authorize, backend_of
 from cilium_lab.sim.state import admission, k8s_errors, patching, selectors
+from cilium_lab.sim.state.object_store import now_rfc3339
 from cilium_lab.sim.state.rbac import Attributes
 from cilium_lab.sim.state.resources import Resource
 
 Obj = dict[str, Any]
+# resources whose DELETE answers with the object, not a Status (their registries' ReturnDeletedObject, 1.32)
+RETURN_DELETED = frozenset({"pods", "namespaces", "services"})
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,10 @@ async def delete(request: web.Request, t: Target) -> web.Response:
         gone = b.store.delete(t.res.key, t.namespace or "", t.name or "")
         if t.res.key == "namespaces":
             _delete_namespace_contents(request, t.name or "")
-    if t.res.key in ("pods", "namespaces"):
+    if t.res.key == "pods":  # deleted at once (no kubelet to wait for), as a grace period of 0 deletes
+        meta = {**gone["metadata"], "deletionTimestamp": now_rfc3339(), "deletionGracePeriodSeconds": 0}
+        return respond(_versioned(t.res, {**gone, "metadata": meta}))
+    if t.res.key in RETURN_DELETED:
         return respond(_versioned(t.res, gone))
     details = {"name": t.name, "group": t.res.group, "kind": t.res.plural, "uid": gone["metadata"]["uid"]}
     return respond(

@@ -9,8 +9,11 @@ CrashLoopBackOff, restarting every `Timing.crash_backoff` seconds with the confi
 Node faults: a NotReady node's Ready condition turns False, its pods become unready and new ones
 stay Pending. Records the events a kubelet and the scheduler send (`events`): `Scheduled` on
 binding, `Pulled`/`Created`/`Started` per container start (repeats are counted, not added) and
-`BackOff` for a crash-looping container. Simplifications: no resource accounting, taints or graceful
-termination (so no `Killing` events); images are always present on the node.
+`BackOff` for a crash-looping container. A pod no node takes gets the scheduler's PodScheduled=False
+(Unschedulable) condition with its message (no FailedScheduling event). A Node object registered
+through the API has no kubelet here: its pods stay Pending, as with no kubelet running.
+Simplifications: no resource accounting, taints (but a NotReady node's, in the scheduler's message)
+or graceful termination (so no `Killing` events); images are always present on the node.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ def is_agent_pod(pod: Pod) -> bool:
 
 
 def sync_nodes(b: Backend) -> None:
+    """The Ready condition of each node this cluster runs a kubelet for. A Node object someone else
+    registered has no kubelet here: it keeps what it was given (the real node controller marks it Unknown
+    after a grace period; simplification: never)."""
     for seen in b.store.view("nodes"):
+        if seen["metadata"]["name"] not in b.nodes:
+            continue
         want = "False" if b.faults.not_ready(seen["metadata"]["name"]) else "True"
         if next(c for c in seen["status"]["conditions"] if c["type"] == "Ready")["status"] != want:
             node = copy.deepcopy(seen)  # the store's own object is only read; writes go through update
@@ -56,7 +64,8 @@ def sync_nodes(b: Backend) -> None:
 
 
 def node_ready(b: Backend, name: str) -> bool:
-    return not b.faults.not_ready(name)
+    """Whether the node's kubelet runs pods: False for a node this cluster has no kubelet for."""
+    return name in b.nodes and not b.faults.not_ready(name)
 
 
 def _fits(pod: Pod, node: dict[str, Any]) -> bool:
@@ -96,7 +105,8 @@ def schedule(b: Backend, events: Recorder) -> None:
             if n["metadata"]["name"] in b.nodes and node_ready(b, n["metadata"]["name"]) and _fits(pod, n)
         ]
         if not nodes:
-            continue  # stays Pending, as an unschedulable pod does
+            _mark_unschedulable(b, pod)  # stays Pending, as an unschedulable pod does
+            continue
         name = min(nodes, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))["metadata"][
             "name"
         ]
@@ -107,6 +117,46 @@ def schedule(b: Backend, events: Recorder) -> None:
         ]
         b.store.update("pods", pod, check_version=False)
         events.emit_scheduled(pod, name, scheduler_instance(b))
+
+
+# kube-scheduler 1.32's words (framework/types.go FitError.Error, scheduler.go ErrNoNodesAvailable, the
+# TaintToleration and NodeAffinity filters, and default preemption's PostFilter message)
+NO_NODES = "no nodes available to schedule pods"
+NOT_READY_TAINT = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
+NO_MATCH = "node(s) didn't match Pod's node affinity/selector"
+
+
+def unschedulable_message(b: Backend, pod: Pod) -> str:
+    """Why no node takes `pod`, as the scheduler words it: per node the first filter that fails (a NotReady
+    node's taint before the node selector), counted; then preemption's verdict (it cannot help either)."""
+    nodes = b.store.view("nodes")
+    if not nodes:
+        return NO_NODES
+    reasons: dict[str, int] = {}
+    for node in nodes:
+        name = node["metadata"]["name"]
+        reason = NOT_READY_TAINT if name in b.nodes and not node_ready(b, name) else NO_MATCH
+        reasons[reason] = reasons.get(reason, 0) + 1
+    total = len(nodes)
+    listed = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))
+    preemption = (
+        f"preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+    )
+    return f"0/{total} nodes are available: {listed}. {preemption}"
+
+
+def _mark_unschedulable(b: Backend, pod: Pod) -> None:
+    """The PodScheduled=False condition the scheduler sets on a pod no node takes (written only when it changes)."""
+    message = unschedulable_message(b, pod)
+    conditions = pod["status"].get("conditions") or []
+    current = next((c for c in conditions if c.get("type") == "PodScheduled"), {})
+    if current.get("reason") == "Unschedulable" and current.get("message") == message:
+        return
+    condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                 "lastTransitionTime": current.get("lastTransitionTime") or now_rfc3339(),
+                 "reason": "Unschedulable", "message": message}  # fmt: skip
+    pod["status"]["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"] + [condition]
+    b.store.update("pods", pod, check_version=False)
 
 
 def _free_ip(b: Backend, node: str, pods: list[Pod]) -> str:

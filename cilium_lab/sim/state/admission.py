@@ -1,12 +1,13 @@
 """Validation and defaulting of objects on create and update, before they reach the store.
 
-Applies to POST/PUT/PATCH. Checks what a real API server checks first (names are
-RFC 1123 subdomains, the namespace exists, ConfigMap keys, a pod has containers, a DaemonSet's
-selector matches its template, a Lease's times and durations, a CiliumNodeConfig has the fields its
-CRD's schema requires) and fills the defaults the rest of this emulator relies on (pod phase Pending, a
-Service's ClusterIP from the service CIDR, a NodePort Service's node ports from 30000-32767, lowest free
-first where a real server picks at random). Errors are 422 Invalid with causes,
-as `kubectl` shows them. Simplification: only these checks; everything else is accepted as sent.
+Applies to POST/PUT/PATCH. Checks what a real API server checks first (names are RFC 1123 subdomains, a
+Namespace's an RFC 1123 label and a Service's an RFC 1035 label; the namespace exists, ConfigMap keys, a pod
+has containers, a DaemonSet's selector matches its template, a Lease's times and durations, a
+CiliumNodeConfig has the fields its CRD's schema requires), then Pod Security admission for pods
+(`pod_security`: 403 Forbidden), and fills the defaults the rest of this emulator relies on (pod phase
+Pending, a Service's ClusterIP from the service CIDR, a NodePort Service's node ports from 30000-32767, lowest
+free first where a real server picks at random). Errors are 422 Invalid with causes, as `kubectl` shows them.
+Simplification: only these checks; everything else is accepted as sent.
 """
 
 from __future__ import annotations
@@ -17,16 +18,29 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from cilium_lab.sim.state import k8s_errors
+from cilium_lab.sim.state import k8s_errors, pod_security
 from cilium_lab.sim.state.object_store import Store
 from cilium_lab.sim.state.resources import Resource
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
     "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+# apimachinery pkg/util/validation (v0.32): IsDNS1123Label and IsDNS1035Label, as RegexError words them
+LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+    "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
+    "character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
+    "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 )
 NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
 
@@ -56,6 +70,8 @@ def prepare(
         meta.pop("namespace", None)
     obj["apiVersion"], obj["kind"] = res.group_version, res.kind
     validate(res, obj)
+    if res.key == "pods":  # a validating admission plugin: after the object's own validation
+        pod_security.admit(store.find("namespaces", "", meta["namespace"]), obj)
     DEFAULTS.get(res.key, lambda o, s, c: None)(obj, store, service_cidr)
     return obj
 
@@ -76,11 +92,30 @@ def validate(res: Resource, obj: dict[str, Any]) -> None:
                     f"Invalid value: \"{name}\": may not contain '/' or '%'",
                 )
             )
-    elif not DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
-        causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {SUBDOMAIN_MSG}'))
+    else:
+        causes += [
+            ("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {m}')
+            for m in _name_rule(res, name)
+        ]
     causes += CHECKS.get(res.key, lambda o: [])(obj)
     if causes:
         raise k8s_errors.invalid(res.kind, name, causes, res.group)
+
+
+def _name_rule(res: Resource, name: str) -> list[str]:
+    """What the resource's name validation says about `name` (pkg/apis/core/validation, 1.32): a Namespace's
+    name is an RFC 1123 label, a Service's an RFC 1035 label, every other name an RFC 1123 subdomain."""
+    if res.key == "namespaces":
+        rule, limit, message = DNS1123_LABEL, 63, LABEL_MSG
+    elif res.key == "services":
+        rule, limit, message = DNS1035_LABEL, 63, DNS1035_MSG
+    else:
+        rule, limit, message = DNS1123_SUBDOMAIN, 253, SUBDOMAIN_MSG
+    errors = [f"must be no more than {limit} characters"] if len(name) > limit else []
+    if not rule.match(name):
+        dots = rule is DNS1123_LABEL and DNS1123_SUBDOMAIN.match(name)  # a subdomain, but not a label
+        errors.append("must not contain dots" if dots else message)
+    return errors
 
 
 def _check_configmap(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -225,6 +260,10 @@ def _default_pod(obj: dict[str, Any], store: Store, cidr: str) -> None:
 def _default_service(obj: dict[str, Any], store: Store, cidr: str) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
+    # kube-apiserver's defaults for a single-stack cluster (pkg/apis/core/v1/defaults.go, the service registry)
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
     for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")
         port.setdefault("targetPort", port.get("port"))
@@ -232,6 +271,12 @@ def _default_service(obj: dict[str, Any], store: Store, cidr: str) -> None:
         spec["clusterIP"] = allocate_cluster_ip(store, cidr)
     if spec["clusterIP"] != "None":
         spec["clusterIPs"] = [spec["clusterIP"]]
+    family = (
+        ipaddress.ip_network(cidr).version
+        if spec["clusterIP"] == "None"
+        else ipaddress.ip_address(spec["clusterIP"]).version
+    )
+    spec.setdefault("ipFamilies", [f"IPv{family}"])
     if spec["type"] in ("NodePort", "LoadBalancer"):
         allocate_node_ports(store, obj)
     obj["status"] = {"loadBalancer": {}}
