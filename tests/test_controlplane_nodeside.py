@@ -5,8 +5,12 @@ controller. Exec and logs go through the control plane's kubelet endpoints where
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ import yaml
 from kubernetes import client
 from waiting import wait_for
 
+import cilium_lab
 from cilium_lab.cluster import configmaps, discover, objects, rollout
 from cilium_lab.cluster import exec as cluster_exec
 from cilium_lab.cluster.connect import Connection, connect
@@ -173,3 +178,37 @@ def test_exec_and_logs_reach_the_emulated_agent(real: RealControlPlaneCluster, a
         )  # fmt: skip
         boot = real.backend.boots[pod["metadata"]["uid"]]
         assert (logs.returncode, logs.stdout) == (0, f"{boot.log[-1]}\n"), logs.stderr
+
+
+def test_sim_serve_control_plane_real_serves_and_stops_cleanly(tmp_path: Path):
+    """What a person runs: one line saying where it serves, a kubeconfig of their own (0600) whose operator
+    sees the nodes, and SIGTERM ends it all (the control plane stops answering)."""
+    try:
+        process.binary()
+    except InputError as err:
+        pytest.skip(str(err))
+    kubeconfig = tmp_path / "real.yaml"
+    env = {**os.environ, "PYTHONPATH": str(Path(cilium_lab.__file__).resolve().parents[1])}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "cilium_lab.cli", "sim", "serve", "--control-plane", "real",
+         "--profile", "modern", "--kubeconfig", str(kubeconfig)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        assert "SIMULATED nodes of profile 'modern' on a real control plane (kube-apiserver v1.32" in line, (
+            line + (serve.stderr.read() if serve.poll() is not None and serve.stderr else "")
+        )
+        assert f"kubeconfig {kubeconfig}" in line
+        assert kubeconfig.stat().st_mode & 0o777 == 0o600
+        operator = connect(str(kubeconfig), context="operator")
+        wait_for(lambda: len(discover.list_nodes(operator)) == 4, timeout=60)
+        server = operator.server
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(90)
+    assert code == 0, serve.stderr.read() if serve.stderr else ""
+    host, port = server.removeprefix("https://").rsplit(":", 1)
+    with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=5):
+        pass
