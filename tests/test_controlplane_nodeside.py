@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 from waiting import wait_for
 
@@ -50,16 +49,6 @@ def admin(real: RealControlPlaneCluster) -> Connection:
     result = rollout.wait(conn, discover.find(conn), timeout=ROLLOUT)
     assert result.state == rollout.DONE, result.message
     return conn
-
-
-def context_kubeconfig(real: RealControlPlaneCluster, context: str, folder: Path) -> str:
-    """The control plane's kubeconfig with `context` as the current one (the CLI uses the current context)."""
-    doc = yaml.safe_load(Path(real.kubeconfig).read_text())
-    doc["current-context"] = context
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{context}.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
 
 
 def pods(conn: Connection) -> list[dict[str, Any]]:

@@ -1,0 +1,116 @@
+"""Issue 17 point 3: the live code path on a real control plane with the emulated nodes
+(`cilium_lab.sim.nodeside`), with exactly the roles deploy/rbac.yaml ships, as the control plane's kubeconfig
+holds them (context `operator`: group cilium-lab-operators, nothing else): the scorecard, a cluster-wide
+change, a canary that crash-loops and is rolled back, a canary change, and a restore of the first backup;
+the same flows `rbac_flows` runs on the embedded cluster, so what passes there must pass here. Needs the
+control plane's kubelet endpoints (exec: the agents' status is how a change is verified)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rbac_flows
+import yaml
+from test_change_apply import clear_on_rollback
+
+from cilium_lab.change import outcomes
+from cilium_lab.change.backups import backup
+from cilium_lab.change.config import applying as change_apply
+from cilium_lab.change.config.planning import plan
+from cilium_lab.cli import main
+from cilium_lab.cluster import configmaps, discover, nodeconfig, rollout, snapshot
+from cilium_lab.cluster.connect import Connection, connect
+from cilium_lab.errors import InputError
+from cilium_lab.sim.nodeside import process
+from cilium_lab.sim.nodeside.real_cluster import RealControlPlaneCluster
+
+pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
+NS = "kube-system"
+ROLLOUT = 120
+
+
+@pytest.fixture(scope="module")
+def real() -> Iterator[RealControlPlaneCluster]:
+    try:
+        process.binary()
+    except InputError as err:
+        pytest.skip(str(err))
+    with RealControlPlaneCluster("seed-mixed", seed=0) as cluster:
+        if not cluster.serves_exec:
+            pytest.skip("this control plane build has no kubelet endpoints (--kubelet-shell): no exec")
+        admin = connect(cluster.kubeconfig, context="admin")
+        result = rollout.wait(admin, discover.find(admin), timeout=ROLLOUT)
+        assert result.state == rollout.DONE, result.message
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("live-path")
+
+
+def as_context(real: RealControlPlaneCluster, context: str, folder: Path) -> tuple[str, Connection]:
+    """The control plane's kubeconfig with `context` current (the CLI uses the current context)."""
+    doc = yaml.safe_load(Path(real.kubeconfig).read_text())
+    doc["current-context"] = context
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{context}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path), connect(str(path))
+
+
+def test_the_scorecard_as_operator(real: RealControlPlaneCluster, work: Path, capsys):
+    kubeconfig, _ = as_context(real, "operator", work)
+    assert main(["scorecard", "--cluster", "kube", "--kubeconfig", kubeconfig, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    records = answer["records"] if isinstance(answer, dict) else answer
+    assert {r["state"] for r in records} <= {"enabled", "can-enable", "blocked", "n/a"}
+    assert any(r["state"] == "can-enable" for r in records)  # seed-mixed leaves much to do
+
+
+def test_a_change_its_rollback_and_a_canary_as_operator(real: RealControlPlaneCluster, work: Path):
+    kubeconfig, conn = as_context(real, "operator", work)
+    rbac_flows.change(kubeconfig, conn, work / "operator", real)  # asserts applied, rolled back, applied
+    config = configmaps.read(conn, NS, "cilium-config").data
+    assert config != dict(real.profile.cilium_config)  # native routing, cluster-wide
+    assert [
+        c["metadata"]["name"] for c in nodeconfig.list_all(conn, NS, real.profile.cilium_version)
+    ]  # the vm-1 canary's override
+    install = discover.find(conn)
+    assert all(a.ready for a in install.agents.values())
+
+
+def test_a_stuck_rollout_is_rolled_back_as_operator(real: RealControlPlaneCluster, work: Path):
+    """The new agents never start (the emulated kubelets hold them), so the real DaemonSet rollout stalls
+    after its first replaced pod; the change times out and rolls back, and the rollout of the backup's
+    config completes once the fault clears."""
+    _, conn = as_context(real, "operator", work)
+    before = configmaps.read(conn, NS, "cilium-config").data
+    real.faults.stuck_rollout()
+    try:
+        planned = plan(snapshot.take(conn), "kube-proxy-replacement")
+        report = change_apply.apply(
+            conn, planned, approved=True, timeout=15, results_dir=str(work / "stuck"),
+            progress=clear_on_rollback(real),
+        )  # fmt: skip
+    finally:
+        real.faults.clear()
+    assert report.outcome == outcomes.ROLLED_BACK and "did not finish within 15s" in report.message, (
+        report.to_text()
+    )
+    assert configmaps.read(conn, NS, "cilium-config").data == before
+    result = rollout.wait(conn, discover.find(conn), timeout=ROLLOUT)
+    assert result.state == rollout.DONE, result.message
+
+
+def test_a_restore_as_operator(real: RealControlPlaneCluster, work: Path):
+    kubeconfig, conn = as_context(real, "operator", work)
+    assert backup.list_backups(conn, NS), "the change test saved backups"
+    rbac_flows.restore(kubeconfig, conn, work / "operator", real)  # the first backup: before any change
+    assert configmaps.read(conn, NS, "cilium-config").data == dict(real.profile.cilium_config)
+    assert nodeconfig.list_all(conn, NS, real.profile.cilium_version) == []
+    result = rollout.wait(conn, discover.find(conn), timeout=ROLLOUT)
+    assert result.state == rollout.DONE, result.message
