@@ -1,7 +1,7 @@
 """Issue 17 point 3: the live code path on a real control plane with the emulated nodes
 (`cilium_lab.sim.nodeside`), with exactly the roles deploy/rbac.yaml ships, as the control plane's kubeconfig
-holds them (context `operator`: group cilium-lab-operators, nothing else): the scorecard, a cluster-wide
-change, a canary that crash-loops and is rolled back, a canary change, and a restore of the first backup;
+holds them (context `operator`: group cilium-lab-operators, nothing else): the scorecard, a benchmark, a
+cluster-wide change, a canary that crash-loops and is rolled back, a canary change, and a restore of the first backup;
 the same flows `rbac_flows` runs on the embedded cluster, so what passes there must pass here. Needs the
 control plane's kubelet endpoints (exec: the agents' status is how a change is verified)."""
 
@@ -21,7 +21,7 @@ from cilium_lab.change.backups import backup
 from cilium_lab.change.config import applying as change_apply
 from cilium_lab.change.config.planning import plan
 from cilium_lab.cli import main
-from cilium_lab.cluster import configmaps, discover, nodeconfig, rollout, snapshot
+from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
 from cilium_lab.cluster.connect import Connection, connect
 from cilium_lab.errors import InputError
 from cilium_lab.sim.nodeside import process
@@ -29,6 +29,7 @@ from cilium_lab.sim.nodeside.real_cluster import RealControlPlaneCluster
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
 NS = "kube-system"
+BENCH_NS = "cilium-lab-bench"
 ROLLOUT = 120
 
 
@@ -69,6 +70,21 @@ def test_the_scorecard_as_operator(real: RealControlPlaneCluster, work: Path, ca
     records = answer["records"] if isinstance(answer, dict) else answer
     assert {r["state"] for r in records} <= {"enabled", "can-enable", "blocked", "n/a"}
     assert any(r["state"] == "can-enable" for r in records)  # seed-mixed leaves much to do
+
+
+def test_a_benchmark_as_operator(real: RealControlPlaneCluster, work: Path):
+    """Benchmark pods the real scheduler binds and real Pod Security admits in cilium-lab-bench (privileged,
+    as deploy/rbac.yaml labels it), run by the emulated kubelets; their samples are SIMULATED."""
+    kubeconfig, conn = as_context(real, "operator", work)
+    rbac_flows.bench(kubeconfig, conn, work / "operator", real)
+    [samples] = (work / "operator" / "bench").glob("*/samples.jsonl")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert {r["scenario"] for r in rows} == {"pod-to-pod", "host-to-host", "pod-to-service"}
+    assert all(r["ok"] and r["label"] == "SIMULATED" for r in rows), [r for r in rows if not r["ok"]][:1]
+    left = objects.request(
+        conn, conn.core.list_namespaced_pod, BENCH_NS, verb="list", resource="pods", namespace=BENCH_NS
+    )["items"]
+    assert [p["metadata"]["name"] for p in left] == []  # removed at the end of the run
 
 
 def test_a_change_its_rollback_and_a_canary_as_operator(real: RealControlPlaneCluster, work: Path):
