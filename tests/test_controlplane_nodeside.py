@@ -57,6 +57,19 @@ def pods(conn: Connection) -> list[dict[str, Any]]:
     )["items"]
 
 
+def events(conn: Connection, pod: str, reason: str) -> list[dict[str, Any]]:
+    listing = objects.request(
+        conn,
+        conn.core.list_namespaced_event,
+        NS,
+        field_selector=f"involvedObject.name={pod},reason={reason}",
+        verb="list",
+        resource="events",
+        namespace=NS,
+    )
+    return listing["items"]
+
+
 def test_nodes_register_as_kubelets_do(real: RealControlPlaneCluster, admin: Connection):
     nodes = {n["metadata"]["name"]: n for n in discover.list_nodes(admin)}
     assert sorted(nodes) == sorted(n.name for n in real.profile.nodes)
@@ -101,6 +114,8 @@ def test_agents_run_through_the_real_daemonset_controller(real: RealControlPlane
     assert all(a.ready for a in install.agents.values())
     # the emulated agents booted with the cilium-config the real API server holds
     assert all(real.backend.boots[p["metadata"]["uid"]].ok for p in agents)
+    started = wait_for(lambda: events(admin, agents[0]["metadata"]["name"], "Started"), timeout=30)
+    assert [e["message"] for e in started] == ["Started container cilium-agent"]
 
 
 def test_a_config_change_rolls_out_through_the_real_controller(
@@ -131,6 +146,12 @@ def test_a_crash_loop_shows_as_the_kubelet_reports_it(real: RealControlPlaneClus
         assert (result.state, result.crash_looping) == (rollout.CRASH_LOOP, ("vm-2",)), result.message
         looping = discover.find(admin).agents["vm-2"]
         assert looping.waiting_reason == "CrashLoopBackOff" and not looping.ready
+        # the kubelet's Warning, posted to the real API server as `kubectl describe pod` shows it
+        backoff = wait_for(lambda: events(admin, looping.name, "BackOff"), timeout=30)
+        assert backoff[0]["type"] == "Warning" and backoff[0]["source"] == {
+            "component": "kubelet",
+            "host": "vm-2",
+        }
     finally:
         real.faults.clear()
     wait_for(lambda: discover.find(admin).agents["vm-2"].ready, timeout=ROLLOUT)
@@ -169,26 +190,35 @@ def test_exec_and_logs_reach_the_emulated_agent(real: RealControlPlaneCluster, a
         assert (logs.returncode, logs.stdout) == (0, f"{boot.log[-1]}\n"), logs.stderr
 
 
-def test_sim_serve_control_plane_real_serves_and_stops_cleanly(tmp_path: Path):
-    """What a person runs: one line saying where it serves, a kubeconfig of their own (0600) whose operator
-    sees the nodes, and SIGTERM ends it all (the control plane stops answering)."""
+def serve_real(kubeconfig: Path, profile: str) -> tuple[subprocess.Popen[str], str]:
+    """`cilium-lab sim serve --control-plane real` in a process of its own, once it printed its line."""
     try:
         process.binary()
     except InputError as err:
         pytest.skip(str(err))
-    kubeconfig = tmp_path / "real.yaml"
     env = {**os.environ, "PYTHONPATH": str(Path(cilium_lab.__file__).resolve().parents[1])}
     serve = subprocess.Popen(
         [sys.executable, "-m", "cilium_lab.cli", "sim", "serve", "--control-plane", "real",
-         "--profile", "modern", "--kubeconfig", str(kubeconfig)],
+         "--profile", profile, "--kubeconfig", str(kubeconfig)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    try:
-        assert serve.stdout is not None
-        line = serve.stdout.readline()
-        assert "SIMULATED nodes of profile 'modern' on a real control plane (kube-apiserver v1.32" in line, (
-            line + (serve.stderr.read() if serve.poll() is not None and serve.stderr else "")
+    assert serve.stdout is not None
+    line = serve.stdout.readline()
+    if not line:
+        serve.wait(30)
+        raise AssertionError(
+            f"sim serve ended ({serve.returncode}): {serve.stderr.read() if serve.stderr else ''}"
         )
+    return serve, line
+
+
+def test_sim_serve_control_plane_real_serves_and_stops_cleanly(tmp_path: Path):
+    """What a person runs: one line saying where it serves, a kubeconfig of their own (0600) whose operator
+    sees the nodes, and SIGTERM ends it all (the control plane stops answering)."""
+    kubeconfig = tmp_path / "real.yaml"
+    serve, line = serve_real(kubeconfig, "modern")
+    try:
+        assert "SIMULATED nodes of profile 'modern' on a real control plane (kube-apiserver v1.32" in line
         assert f"kubeconfig {kubeconfig}" in line
         assert kubeconfig.stat().st_mode & 0o777 == 0o600
         operator = connect(str(kubeconfig), context="operator")
@@ -201,3 +231,19 @@ def test_sim_serve_control_plane_real_serves_and_stops_cleanly(tmp_path: Path):
     host, port = server.removeprefix("https://").rsplit(":", 1)
     with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=5):
         pass
+
+
+def test_sim_serve_says_so_when_the_control_plane_dies(tmp_path: Path):
+    serve, _ = serve_real(tmp_path / "real.yaml", "modern")
+    children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
+    [plane] = [int(c) for c in children if "controlplane" in Path(f"/proc/{c}/cmdline").read_text()]
+    os.killpg(plane, signal.SIGKILL)  # its own process group: the API server and the controllers' children
+    try:
+        code = serve.wait(60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    err = serve.stderr.read() if serve.stderr else ""
+    assert code == 3, err
+    lines = [line for line in err.splitlines() if line.startswith("cilium-lab")]
+    assert len(lines) == 1 and "the real control plane exited with code -9 while serving" in lines[0], err

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from cilium_lab import limits
 from cilium_lab.cli.common import add_json_option, print_json
-from cilium_lab.errors import InputError
+from cilium_lab.errors import ClusterError, InputError
 from cilium_lab.results.labels import SIMULATED
 
 if TYPE_CHECKING:
@@ -71,10 +71,10 @@ def serve_command(args: argparse.Namespace) -> int:
         raise InputError(
             f"--kubeconfig {kubeconfig} exists and is left as it is: name a new file, or add --force to replace it"
         )
-    cluster = _cluster(args, kubeconfig)
     # Ctrl-C and SIGTERM stop serving; installed only once the arguments were accepted, and put back after,
     # so a refused `sim serve` (or one run in-process) leaves the caller's handlers as they were
     stop = threading.Event()
+    cluster = _cluster(args, kubeconfig, stop)
     previous = {
         signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
     }
@@ -82,13 +82,17 @@ def serve_command(args: argparse.Namespace) -> int:
         with cluster:
             print(_serving(args, cluster, kubeconfig), flush=True)
             stop.wait()
+            if exited := getattr(cluster, "exited", ""):
+                raise ClusterError(f"{exited}; its kubeconfig {kubeconfig} no longer reaches a server")
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0
 
 
-def _cluster(args: argparse.Namespace, kubeconfig: Path) -> EmbeddedCluster | RealControlPlaneCluster:
+def _cluster(
+    args: argparse.Namespace, kubeconfig: Path, stop: threading.Event
+) -> EmbeddedCluster | RealControlPlaneCluster:
     if args.control_plane == "emulated":
         from cilium_lab.sim.cluster import EmbeddedCluster
 
@@ -110,7 +114,12 @@ def _cluster(args: argparse.Namespace, kubeconfig: Path) -> EmbeddedCluster | Re
         )
     process.binary()  # one line saying how to build it, before anything starts
     return RealControlPlaneCluster(
-        args.profile, seed=args.seed, port=args.port, kubeconfig=str(kubeconfig), overwrite=args.force
+        args.profile,
+        seed=args.seed,
+        port=args.port,
+        kubeconfig=str(kubeconfig),
+        overwrite=args.force,
+        on_exit=stop.set,
     )
 
 

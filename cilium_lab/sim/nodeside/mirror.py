@@ -9,12 +9,14 @@ with back-off, pods on a NotReady node turn unready. Every pod whose status the 
 hostIP, containerStatuses, conditions) is written back with PUT .../pods/NAME/status at the resourceVersion
 it was read at; a conflict is left to the next sync. A pod the API server marks for deletion
 (deletionTimestamp) is deleted with grace period 0, as a kubelet does once its containers stopped (they
-stop at once here). Listing, not watching, keeps it simple: a sync per `PERIOD` on a cluster of a few nodes.
-Simplification: the kubelets' Events stay in the local store (nothing in the library reads them).
+stop at once here). The kubelets' Events (Pulled, Created, Started, BackOff) are posted to the real API
+server as a kubelet's recorder posts them, a repeat as a raised count. Listing, not watching, keeps it
+simple: a sync per `PERIOD` on a cluster of a few nodes.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -24,6 +26,8 @@ from cilium_lab.sim.nodeside import rest
 from cilium_lab.sim.nodeside.rest import Rest, RestError
 
 PERIOD = 0.2  # seconds between syncs
+EVENTS = "events"
+MERGE = "application/merge-patch+json"
 Obj = dict[str, Any]
 MIRRORED = (  # (store key, namespace; None: all namespaces)
     ("nodes", None),
@@ -41,12 +45,14 @@ class Mirror:
         self.b = backend
         self.controllers = Controllers(backend)
         self._read: dict[tuple[str, str], Obj] = {}  # (namespace, name) -> the pod as last read
+        self._posted: dict[tuple[str, str], int] = {}  # (namespace, name) of a local event -> count posted
 
     def sync(self, now: float | None = None) -> None:
         for key, namespace in MIRRORED:
             self.b.store.mirror(key, self._list(key, namespace))
         self.controllers.tick_kubelets(time.monotonic() if now is None else now)
         self._write_back()
+        self._post_events()
 
     def _list(self, key: str, namespace: str | None) -> list[Obj]:
         res = self.b.registry.by_key(key)
@@ -92,3 +98,30 @@ class Mirror:
             except RestError as err:
                 if err.status not in (404, 409):  # gone, or changed since: the next sync sees it anew
                     raise
+
+    def _post_events(self) -> None:
+        with self.b.store.lock:
+            events = {
+                (e["metadata"]["namespace"], e["metadata"]["name"]): e for e in self.b.store.view(EVENTS)
+            }
+            due = [
+                (at, copy.deepcopy(e))
+                for at, e in events.items()
+                if self._posted.get(at) != e.get("count", 1)
+            ]
+        for at in set(self._posted) - set(events):
+            del self._posted[at]  # the recorder let it go
+        for (namespace, name), event in due:
+            path = f"/api/v1/namespaces/{namespace}/events"
+            try:
+                if (namespace, name) in self._posted:
+                    repeat = {"count": event.get("count", 1), "lastTimestamp": event.get("lastTimestamp")}
+                    self.api.request("PATCH", f"{path}/{name}", repeat, content_type=MERGE)
+                else:
+                    self.api.request(
+                        "POST", path, {**event, "metadata": {"name": name, "namespace": namespace}}
+                    )
+            except RestError as err:
+                if err.status not in (404, 409):  # the namespace or the event went, or it is there already
+                    raise
+            self._posted[namespace, name] = event.get("count", 1)

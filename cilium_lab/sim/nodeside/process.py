@@ -66,7 +66,8 @@ class ControlPlaneProcess:
 
     @property
     def log_path(self) -> Path:
-        assert self._tmp is not None
+        if self._tmp is None:
+            raise FileNotFoundError("the control plane has not started, or its folder is gone")
         return Path(self._tmp.name) / "controlplane.log"
 
     def start(self) -> ControlPlaneProcess:
@@ -111,6 +112,10 @@ class ControlPlaneProcess:
         self.kubeconfig = lines["kubeconfig"]
         self.server, *_, self.version = lines["ready"].split()
 
+    def returncode(self) -> int | None:
+        """Its exit code once it ended, None while it runs (or before it started)."""
+        return self.process.poll() if self.process is not None else None
+
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL to its process group after STOP_TIMEOUT; its exit code."""
         process = self.process
@@ -123,13 +128,13 @@ class ControlPlaneProcess:
                 process.wait()
         if process is not None and process.stdout:
             process.stdout.close()
-        if self._tmp is not None and (process is None or process.returncode == 0):
-            self._tmp.cleanup()  # its log goes with it; a failed stop keeps it for `log_tail`
+        if self._tmp is not None:
+            self._tmp.cleanup()  # with its log, and what a killed program left of its working directory
             self._tmp = None
         return process.returncode if process is not None else None
 
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except (OSError, AssertionError):
+        except OSError:
             return "(no log)"

@@ -7,7 +7,8 @@ profile's Cilium install (`install`), the nodes (`nodes.register`) and a thread 
 and scheduler create and bind the agents' pods and the emulated kubelets run them. `stop()` ends the thread,
 then the control plane (SIGTERM; it removes its working directory), then the shell. The kubeconfig is the
 control plane's (contexts admin, inspector, operator, host-operator, readonly), copied, readable by its owner
-only, to `kubeconfig` when one is asked for. `faults` are the emulator's node faults (crash loops, NotReady
+only, to `kubeconfig` when one is asked for. If the control plane ends on its own, the loop stops, says why in `exited` and calls `on_exit`.
+`faults` are the emulator's node faults (crash loops, NotReady
 nodes, stuck rollouts, host write errors); API faults do not apply, the API server is the real one.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cilium_lab.sim.cluster import write_private
@@ -37,6 +39,7 @@ class RealControlPlaneCluster:
         kubeconfig: str | None = None,
         overwrite: bool = False,
         timing: Timing | None = None,
+        on_exit: Callable[[], None] = lambda: None,
     ) -> None:
         self.profile = nodes.loopback_profile(profiles.load(profile))
         self.backend = Backend(self.profile, seed=seed, timing=timing)
@@ -50,6 +53,8 @@ class RealControlPlaneCluster:
         self._thread: threading.Thread | None = None
         self.kubeconfig = ""
         self.errors: list[BaseException] = []  # what the node side's loop met (logged; kept for tests)
+        self.exited = ""  # why the control plane ended while serving (then `on_exit` was called)
+        self._on_exit = on_exit
 
     @property
     def faults(self) -> Faults:
@@ -99,6 +104,11 @@ class RealControlPlaneCluster:
         heartbeat = nodes.Heartbeat(self.api, self.profile, self.faults)
         synced = mirror.Mirror(self.api, self.backend)
         while not self._stop.is_set():
+            if (code := self.process.returncode()) is not None:
+                self.exited = f"the real control plane exited with code {code} while serving"
+                log.error("%s:\n%s", self.exited, self.process.log_tail())
+                self._on_exit()
+                return
             try:
                 heartbeat.beat()
                 synced.sync()
