@@ -1,9 +1,10 @@
 """Issue 17 point 3: the live code path on a real control plane with the emulated nodes
 (`cilium_lab.sim.nodeside`), with exactly the roles deploy/rbac.yaml ships, as the control plane's kubeconfig
 holds them (context `operator`: group cilium-lab-operators, nothing else): the scorecard, a benchmark, a
-cluster-wide change, a canary that crash-loops and is rolled back, a canary change, and a restore of the first backup;
-the same flows `rbac_flows` runs on the embedded cluster, so what passes there must pass here. Needs the
-control plane's kubelet endpoints (exec: the agents' status is how a change is verified)."""
+cluster-wide change, a canary that crash-loops and is rolled back, a canary change, a stalled rollout rolled
+back and a restore of the first backup; then lab 15's host tuning and its restore as a user in the groups the
+README gives that flow. The flows are the ones `rbac_flows` runs on the embedded cluster, so what passes there
+must pass here. Needs the control plane's kubelet endpoints (exec: the agents' status verifies a change)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import controlplane_users
 import pytest
 import rbac_flows
 import yaml
@@ -130,3 +132,23 @@ def test_a_restore_as_operator(real: RealControlPlaneCluster, work: Path):
     assert nodeconfig.list_all(conn, NS, real.profile.cilium_version) == []
     result = rollout.wait(conn, discover.find(conn), timeout=ROLLOUT)
     assert result.state == rollout.DONE, result.message
+
+
+def test_host_tuning_and_restore_host_as_a_host_operator(real: RealControlPlaneCluster, work: Path):
+    """Lab 15's privileged host pods (real Pod Security admits them in cilium-lab-host, labelled privileged by
+    deploy/rbac.yaml) as a user in exactly the groups the README gives the host flow. The kubeconfig's
+    `host-operator` holds cilium-lab-host-operators alone, which cannot read the cluster (its snapshot is
+    refused), so this user comes from a CertificateSigningRequest, as an admin would add one."""
+    kubeconfig = controlplane_users.add_user(
+        real.kubeconfig,
+        "host-flow",
+        (rbac_flows.INSPECT, rbac_flows.STATUS, rbac_flows.HOST),
+        work / "host-flow",
+    )
+    before = {n: dict(real.backend.hosts.node(n).host) for n in ("vm-1", "board-1")}
+    rbac_flows.host_tuning(
+        kubeconfig, connect(kubeconfig), work / "host-flow", real
+    )  # apply, then restore-host
+    # restore-host put back what the backup read (IRQ affinities it read as defaults are now written out)
+    after = {n: dict(real.backend.hosts.node(n).host) for n in before}
+    assert {n: {k: after[n].get(k) for k in settings} for n, settings in before.items()} == before
