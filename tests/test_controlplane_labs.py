@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 import rbac_flows
-import yaml
+import real_nodes
 
 from cilium_lab import labs
-from cilium_lab.cluster import discover, rollout
-from cilium_lab.cluster.connect import connect
-from cilium_lab.errors import InputError
 from cilium_lab.sim.cluster import EmbeddedCluster
-from cilium_lab.sim.nodeside import process
-from cilium_lab.sim.nodeside.real_cluster import RealControlPlaneCluster
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.slow, pytest.mark.xdist_group("controlplane")]
 LABS = ("00", "01", "02", "03", "06")  # up to BPF host routing, the series' demonstration
@@ -36,20 +31,9 @@ def decisions(kubeconfig: str, out: Path) -> dict[str, tuple[bool, str, str]]:
 
 
 def test_the_first_labs_decide_alike_on_both(tmp_path: Path):
-    try:
-        process.binary()
-    except InputError as err:
-        pytest.skip(str(err))
-    with RealControlPlaneCluster("seed-mixed", seed=0) as real:
-        if not real.serves_exec:
-            pytest.skip("this control plane build has no kubelet endpoints (--kubelet-shell): no exec")
-        admin = connect(real.kubeconfig, context="admin")
-        assert rollout.wait(admin, discover.find(admin), timeout=120).state == rollout.DONE
-        doc = yaml.safe_load(Path(real.kubeconfig).read_text())
-        doc["current-context"] = "operator"
-        operator = tmp_path / "operator.yaml"
-        operator.write_text(yaml.safe_dump(doc))
-        on_real = decisions(str(operator), tmp_path / "real")
+    with real_nodes.running("seed-mixed", exec_needed=True) as real:
+        operator = real_nodes.as_context(real, "operator", tmp_path)
+        on_real = decisions(operator, tmp_path / "real")
     with EmbeddedCluster("seed-mixed", seed=0) as embedded:
         token = embedded.add_user("op", ("cilium-lab-operators",))
         kubeconfig = rbac_flows.kubeconfig_for(tmp_path / "emulated", str(embedded.kubeconfig), token)

@@ -12,10 +12,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import controlplane_users
 import pytest
 import rbac_flows
-import yaml
+import real_nodes
 from test_change_apply import clear_on_rollback
 
 from cilium_lab.change import outcomes
@@ -25,28 +24,17 @@ from cilium_lab.change.config.planning import plan
 from cilium_lab.cli import main
 from cilium_lab.cluster import configmaps, discover, nodeconfig, objects, rollout, snapshot
 from cilium_lab.cluster.connect import Connection, connect
-from cilium_lab.errors import InputError
-from cilium_lab.sim.nodeside import process
 from cilium_lab.sim.nodeside.real_cluster import RealControlPlaneCluster
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
 NS = "kube-system"
 BENCH_NS = "cilium-lab-bench"
-ROLLOUT = 120
+ROLLOUT = real_nodes.ROLLOUT
 
 
 @pytest.fixture(scope="module")
 def real() -> Iterator[RealControlPlaneCluster]:
-    try:
-        process.binary()
-    except InputError as err:
-        pytest.skip(str(err))
-    with RealControlPlaneCluster("seed-mixed", seed=0) as cluster:
-        if not cluster.serves_exec:
-            pytest.skip("this control plane build has no kubelet endpoints (--kubelet-shell): no exec")
-        admin = connect(cluster.kubeconfig, context="admin")
-        result = rollout.wait(admin, discover.find(admin), timeout=ROLLOUT)
-        assert result.state == rollout.DONE, result.message
+    with real_nodes.running("seed-mixed", exec_needed=True) as cluster:
         yield cluster
 
 
@@ -56,13 +44,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def as_context(real: RealControlPlaneCluster, context: str, folder: Path) -> tuple[str, Connection]:
-    """The control plane's kubeconfig with `context` current (the CLI uses the current context)."""
-    doc = yaml.safe_load(Path(real.kubeconfig).read_text())
-    doc["current-context"] = context
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{context}.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return str(path), connect(str(path))
+    kubeconfig = real_nodes.as_context(real, context, folder)
+    return kubeconfig, connect(kubeconfig)
 
 
 def test_the_scorecard_as_operator(real: RealControlPlaneCluster, work: Path, capsys):
@@ -139,7 +122,7 @@ def test_host_tuning_and_restore_host_as_a_host_operator(real: RealControlPlaneC
     deploy/rbac.yaml) as a user in exactly the groups the README gives the host flow. The kubeconfig's
     `host-operator` holds cilium-lab-host-operators alone, which cannot read the cluster (its snapshot is
     refused), so this user comes from a CertificateSigningRequest, as an admin would add one."""
-    kubeconfig = controlplane_users.add_user(
+    kubeconfig = real_nodes.add_user(
         real.kubeconfig,
         "host-flow",
         (rbac_flows.INSPECT, rbac_flows.STATUS, rbac_flows.HOST),

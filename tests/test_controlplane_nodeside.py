@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import real_nodes
 from kubernetes import client
 from waiting import wait_for
 
@@ -30,25 +31,18 @@ from cilium_lab.sim.nodeside.real_cluster import RealControlPlaneCluster
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
 NS = "kube-system"
-ROLLOUT = 120  # seconds; the real controllers on a loaded 2-core machine
+ROLLOUT = real_nodes.ROLLOUT
 
 
 @pytest.fixture(scope="module")
 def real() -> Iterator[RealControlPlaneCluster]:
-    try:
-        process.binary()
-    except InputError as err:  # it says how to build it
-        pytest.skip(str(err))
-    with RealControlPlaneCluster("seed-mixed", seed=0) as cluster:
+    with real_nodes.running("seed-mixed", exec_needed=False) as cluster:
         yield cluster
 
 
 @pytest.fixture(scope="module")
 def admin(real: RealControlPlaneCluster) -> Connection:
-    conn = connect(real.kubeconfig, context="admin")
-    result = rollout.wait(conn, discover.find(conn), timeout=ROLLOUT)
-    assert result.state == rollout.DONE, result.message
-    return conn
+    return connect(real.kubeconfig, context="admin")
 
 
 def pods(conn: Connection) -> list[dict[str, Any]]:
