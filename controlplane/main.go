@@ -4,6 +4,7 @@
 // kubeconfig (one context per user, see users.go) into a working directory, prints
 //
 //	kubeconfig: <path>
+//	kubelet: <node> <ip> <port>    (one per --kubelet NAME=IP, see kubelet.go)
 //	ready: <server url> kube-apiserver <version>
 //
 // once the API server answers /readyz and the controller manager has created the default ServiceAccount,
@@ -54,17 +55,60 @@ func main() {
 		}
 		return
 	}
-	dir := flag.String("dir", "", "working directory (created if missing; default: a new temporary directory); removed on exit")
-	port := flag.Int("port", 0, "the API server's port on 127.0.0.1 (default: a free one)")
-	timeout := flag.Duration("ready-timeout", 5*time.Minute, "how long to wait for the control plane to be ready")
-	flag.Parse()
-	if err := run(*dir, *port, *timeout); err != nil {
+	// Its own flag set: imported packages register theirs on flag.CommandLine.
+	flags := flag.NewFlagSet("cilium-lab-controlplane", flag.ContinueOnError)
+	dir := flags.String("dir", "", "working directory (created if missing; default: a new temporary directory); removed on exit")
+	port := flags.Int("port", 0, "the API server's port on 127.0.0.1 (default: a free one)")
+	timeout := flags.Duration("ready-timeout", 5*time.Minute, "how long to wait for the control plane to be ready")
+	shellFlag := flags.String("kubelet-shell", "", "http://127.0.0.1:PORT of the emulated nodes' shell, where kubelet exec and logs go")
+	var kubelets kubeletFlags
+	flags.Var(&kubelets, "kubelet", "NAME=IP: serve node NAME's kubelet on IP (in 127.0.0.0/8) and a free port (repeatable; needs --kubelet-shell)")
+	// A bad flag is one line (flag's own message, which says what the flag wants) and exit 2; -h lists them.
+	flags.Usage = func() {
+		if helpAsked() {
+			flags.PrintDefaults()
+		}
+	}
+	if err := flags.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
+		os.Exit(2)
+	}
+	var shell *url.URL
+	if *shellFlag != "" {
+		var err error
+		if shell, err = parseShellURL(*shellFlag); err != nil {
+			usageError(err.Error())
+		}
+	}
+	if len(kubelets) > 0 && shell == nil {
+		usageError("--kubelet needs --kubelet-shell URL (where the nodes' exec and logs go)")
+	}
+	if flags.NArg() > 0 {
+		usageError(fmt.Sprintf("unexpected argument %q", flags.Arg(0)))
+	}
+	if err := run(*dir, *port, *timeout, kubelets, shell); err != nil {
 		fmt.Fprintln(os.Stderr, "cilium-lab-controlplane:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, port int, readyTimeout time.Duration) (err error) {
+func helpAsked() bool {
+	for _, a := range os.Args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			return true
+		}
+	}
+	return false
+}
+
+// usageError reports bad command-line input in one line and exits 2, as flag does, before anything starts.
+func usageError(message string) {
+	fmt.Fprintln(os.Stderr, "cilium-lab-controlplane:", message)
+	os.Exit(2)
+}
+
+func run(dir string, port int, readyTimeout time.Duration, kubeletFlags kubeletFlags, shell *url.URL) (err error) {
 	// The command takes the API server's signal context (genericapiserver.SetupSignalContext, once per
 	// process): the first SIGTERM/SIGINT starts a graceful shutdown, a second exits. Made before anything
 	// else, so a signal during start-up also cleans up.
@@ -94,6 +138,17 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 	files, err := writeCredentials(dir, server)
 	if err != nil {
 		return err
+	}
+
+	// The kubelets listen before the API server starts: their ports are known when nodes register.
+	kubelets, err := listenKubelets(kubeletFlags, shell, files)
+	if err != nil {
+		return err
+	}
+	defer closeKubelets(kubelets)
+	kubeletDone := make(chan error, len(kubelets))
+	for _, k := range kubelets {
+		go func() { kubeletDone <- k.serve() }()
 	}
 
 	etcd, err := startEtcd(filepath.Join(dir, "etcd"), ports[0], ports[1])
@@ -186,8 +241,11 @@ func run(dir string, port int, readyTimeout time.Duration) (err error) {
 				return stop(fmt.Errorf("not ready: %w", err))
 			}
 			fmt.Printf("kubeconfig: %s\n", files.kubeconfig)
+			printKubelets(kubelets)
 			fmt.Printf("ready: %s kube-apiserver %s\n", server, version.Get().GitVersion)
 			readyErr = nil
+		case err := <-kubeletDone:
+			return stop(err) // only a failed server ends early; closeKubelets runs at the end
 		case exit := <-childDone:
 			childDone <- exit // for the deferred wait
 			return stop(fmt.Errorf("%s exited: %v", exit.name, exit.err))
@@ -261,6 +319,11 @@ func apiserverArgs(dir string, f credentialFiles, port, etcdPort int) []string {
 		"--client-ca-file=" + f.caCert,
 		"--token-auth-file=" + f.tokens,
 		"--authorization-mode=Node,RBAC",
+		// kubelet calls (exec, logs) go to the emulated nodes' endpoints, verified against the CA
+		"--kubelet-client-certificate=" + f.kubeletClientCert,
+		"--kubelet-client-key=" + f.kubeletClientKey,
+		"--kubelet-certificate-authority=" + f.caCert,
+		"--kubelet-preferred-address-types=InternalIP",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + f.saPublic,
 		"--service-account-signing-key-file=" + f.saPrivate,

@@ -51,6 +51,7 @@ const (
 type credentialFiles struct {
 	caCert, caKey, servingCert, servingKey, saPublic, saPrivate, tokens string
 	adminCert, adminKey                                                 string
+	kubeletClientCert, kubeletClientKey                                 string
 	kubeconfig, controllerManagerKubeconfig, schedulerKubeconfig        string
 }
 
@@ -60,6 +61,7 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 		caCert: p("ca.crt"), caKey: p("ca.key"), servingCert: p("apiserver.crt"), servingKey: p("apiserver.key"),
 		saPublic: p("sa.pub"), saPrivate: p("sa.key"), tokens: p("tokens.csv"),
 		adminCert: p("admin.crt"), adminKey: p("admin.key"),
+		kubeletClientCert: p("apiserver-kubelet-client.crt"), kubeletClientKey: p("apiserver-kubelet-client.key"),
 		kubeconfig: p("kubeconfig"), controllerManagerKubeconfig: p("controller-manager.kubeconfig"),
 		schedulerKubeconfig: p("scheduler.kubeconfig"),
 	}
@@ -79,6 +81,12 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 	if err != nil {
 		return f, err
 	}
+	// the API server's client certificate towards kubelets, kubeadm's (kubeadmconstants.APIServerKubeletClientCertCommonName)
+	kubeletClient, kubeletClientKey, err := newCertificate(pkix.Name{CommonName: "kube-apiserver-kubelet-client"},
+		ca, caKey, nil, nil)
+	if err != nil {
+		return f, err
+	}
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return f, err
@@ -92,6 +100,7 @@ func writeCredentials(dir, server string) (credentialFiles, error) {
 		f.caCert: certBlock(ca), f.caKey: keyBlock(caKey),
 		f.servingCert: certBlock(serving), f.servingKey: keyBlock(servingKey),
 		f.adminCert: certBlock(admin), f.adminKey: keyBlock(adminKey),
+		f.kubeletClientCert: certBlock(kubeletClient), f.kubeletClientKey: keyBlock(kubeletClientKey),
 		f.saPrivate: keyBlock(saKey), f.saPublic: {Type: "PUBLIC KEY", Bytes: saPub},
 	} {
 		pems[path] = pem.EncodeToMemory(block)
@@ -209,4 +218,21 @@ func adminClient(f credentialFiles) (*http.Client, error) {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, MinVersion: tls.VersionTLS12},
 	}}, nil
+}
+
+// loadCA reads back the CA that writeCredentials wrote, to sign the kubelets' serving certificates.
+func loadCA(f credentialFiles) (*x509.Certificate, crypto.Signer, error) {
+	pair, err := tls.LoadX509KeyPair(f.caCert, f.caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("the CA key %s cannot sign", f.caKey)
+	}
+	return cert, key, nil
 }

@@ -16,9 +16,9 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import kubernetes.client as k8s
@@ -32,12 +32,23 @@ STOP_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
+class KubeletEndpoint:
+    """One emulated node's kubelet endpoint (`kubelet: NAME IP PORT`): HTTPS with a serving certificate
+    from the control plane's CA, answering the API server's exec, containerLogs and healthz calls."""
+
+    node: str
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True)
 class ControlPlane:
     kubeconfig: str
     server: str
     version: str  # kube-apiserver's gitVersion, e.g. v1.32.13
     process: subprocess.Popen[str]
     workdir: Path  # the binary's working directory (certificates, etcd data), removed when it stops
+    kubelets: dict[str, KubeletEndpoint] = field(default_factory=dict)  # by node name, from --kubelet
 
 
 def node_object(name: str, ip: str = "127.0.0.1", kubelet_port: int = 10250) -> dict:
@@ -76,29 +87,47 @@ def skip_reason() -> str | None:
 
 
 @contextmanager
-def start(base: Path, sig: int = signal.SIGTERM) -> Iterator[ControlPlane]:
+def start(
+    base: Path,
+    sig: int = signal.SIGTERM,
+    kubelets: Mapping[str, str] | None = None,
+    shell_url: str | None = None,
+) -> Iterator[ControlPlane]:
     """Run the control plane with its working directory under `base` until the block ends, then stop it
-    with `sig`; raises if it does not come up, or does not stop cleanly (exit 0, directory removed)."""
+    with `sig`; raises if it does not come up, or does not stop cleanly (exit 0, directory removed).
+    `kubelets` maps node names to their 127.0.0.x addresses: each gets a kubelet endpoint that hands exec
+    and logs to the shell at `shell_url` (s17-interface: POST /exec, GET /logs)."""
     if reason := skip_reason():
         pytest.skip(reason)
     workdir = base / "controlplane"
     log_path = base / "controlplane.log"
+    args = [str(BINARY), f"--dir={workdir}", f"--ready-timeout={int(READY_TIMEOUT)}s"]
+    if shell_url is not None:
+        args.append(f"--kubelet-shell={shell_url}")
+    args += [f"--kubelet={name}={ip}" for name, ip in (kubelets or {}).items()]
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(BINARY), f"--dir={workdir}", f"--ready-timeout={int(READY_TIMEOUT)}s"],
+            args,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
             start_new_session=True,  # its own process group: the controller manager child goes with it
         )
     try:
-        lines = _read_ready(process, log_path)
+        lines, kubelet_lines = _read_ready(process, log_path)
+        endpoints = {}
+        for line in kubelet_lines:
+            node, ip, port = line.split()
+            endpoints[node] = KubeletEndpoint(node, ip, int(port))
+        if set(endpoints) != set(kubelets or {}):
+            raise AssertionError(f"kubelet lines {kubelet_lines} do not match --kubelet {kubelets}")
         plane = ControlPlane(
             kubeconfig=lines["kubeconfig"],
             server=lines["ready"].split()[0],
             version=lines["ready"].split()[-1],
             process=process,
             workdir=workdir,
+            kubelets=endpoints,
         )
         _wait_readyz(plane.kubeconfig)
         yield plane
@@ -110,15 +139,20 @@ def start(base: Path, sig: int = signal.SIGTERM) -> Iterator[ControlPlane]:
         raise AssertionError(f"the control plane left its working directory {workdir} behind")
 
 
-def _read_ready(process: subprocess.Popen[str], log_path: Path) -> dict[str, str]:
-    """`kubeconfig: <path>` and `ready: <url> kube-apiserver <version>` from its stdout, within the timeout."""
+def _read_ready(process: subprocess.Popen[str], log_path: Path) -> tuple[dict[str, str], list[str]]:
+    """`kubeconfig: <path>`, the `kubelet: <node> <ip> <port>` lines and `ready: <url> kube-apiserver
+    <version>` from its stdout, within the timeout."""
     lines: dict[str, str] = {}
+    kubelet_lines: list[str] = []
     done = threading.Event()
 
     def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             key, _, value = line.strip().partition(": ")
+            if key == "kubelet":
+                kubelet_lines.append(value)
+                continue
             lines[key] = value
             if key == "ready":
                 break
@@ -128,7 +162,7 @@ def _read_ready(process: subprocess.Popen[str], log_path: Path) -> dict[str, str
     if not done.wait(READY_TIMEOUT) or "ready" not in lines or "kubeconfig" not in lines:
         _stop(process, signal.SIGTERM, log_path)
         raise AssertionError(f"the control plane did not become ready:\n{_tail(log_path)}")
-    return lines
+    return lines, kubelet_lines
 
 
 def _wait_readyz(kubeconfig: str) -> None:
