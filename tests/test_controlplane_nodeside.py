@@ -142,10 +142,13 @@ def test_a_crash_loop_shows_as_the_kubelet_reports_it(real: RealControlPlaneClus
         assert looping.waiting_reason == "CrashLoopBackOff" and not looping.ready
         # the kubelet's Warning, posted to the real API server as `kubectl describe pod` shows it
         backoff = wait_for(lambda: events(admin, looping.name, "BackOff"), timeout=30)
-        assert backoff[0]["type"] == "Warning" and backoff[0]["source"] == {
-            "component": "kubelet",
-            "host": "vm-2",
-        }
+        assert backoff[0]["type"] == "Warning"
+        assert backoff[0]["source"] == {"component": "kubelet", "host": "vm-2"}
+        if real.serves_exec:  # `kubectl logs -p`: the failed start, through the node's kubelet endpoint
+            log = admin.core.read_namespaced_pod_log(
+                looping.name, NS, container="cilium-agent", previous=True
+            )
+            assert "fault injected by the embedded cluster: agent crash loop" in log
     finally:
         real.faults.clear()
     wait_for(lambda: discover.find(admin).agents["vm-2"].ready, timeout=ROLLOUT)

@@ -23,10 +23,11 @@ from cilium_lab.sim.nodeside.shell_server import ShellServer
 from cilium_lab.sim.state import profiles
 
 
-@pytest.fixture(scope="module")
-def backend() -> Backend:
-    """An emulated cluster's backend whose agents run (the embedded cluster's own controllers started them)."""
+def started(crash_looping: tuple[str, ...] = ()) -> Backend:
+    """An emulated cluster's backend whose agents started (the embedded cluster's own controllers ran
+    them); those on `crash_looping` nodes failed."""
     b = Backend(profiles.load("seed-mixed"), seed=3)
+    b.faults.crash_loop(*crash_looping)
     bootstrap.install(b)
     controllers = Controllers(b)
 
@@ -37,6 +38,11 @@ def backend() -> Backend:
 
     wait_for(running)
     return b
+
+
+@pytest.fixture(scope="module")
+def backend() -> Backend:
+    return started()
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +152,21 @@ def test_logs_are_the_agent_boot_log(backend: Backend, shell: str):
     assert status == 404  # no restart yet, so no previous container
     assert get_logs(shell, **{**where, "node": "vm-1"})[0] == 404
     assert get_logs(shell, **where, tailLines="many")[0] == 400
+
+
+def test_a_crash_looping_agent_logs_its_failed_start_as_previous_and_takes_no_exec():
+    b = started(crash_looping=("vm-2",))
+    pod = agent(b, "vm-2")
+    assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    where = {
+        "node": "vm-2",
+        "namespace": "kube-system",
+        "pod": pod["metadata"]["name"],
+        "container": "cilium-agent",
+    }
+    with ShellServer(b) as server:
+        status, text = get_logs(server.url, **where, previous="true")
+        assert status == 200 and "fault injected by the embedded cluster: agent crash loop" in text
+        assert get_logs(server.url, **where)[0] == 404  # not running: the Go side refuses an exec on this
+        status, answer = post(server.url, exec_body(pod, ["cilium", "status"]))
+        assert status == 404 and answer["message"] == 'container not found ("cilium-agent")'

@@ -9,9 +9,11 @@ An unknown pod (not mirrored, or bound to another node), an unknown container or
 answers 404 {"message"} with the kubelet's words, which the Go side turns into the kubelet's error. Commands
 run in the emulator's shell (`control.behaviour.run`) with the pod's `ExecContext` from the node side's
 `Backend`, exactly as the embedded cluster's pods/exec; logs are the emulator's container logs
-(`control.kubelet.container_log`). Simplifications: `previous` shows the current container's log (the
-emulator keeps one boot per pod), `follow` returns what exists and ends, `timestamps` prefixes every line
-with the container's start time. No authentication: only loopback is bound, and the API server reaches it
+(`control.kubelet.container_log`). Logs of a container that is not running are refused unless `previous`
+is asked for (the Go side asks /logs whether a container runs before it accepts an exec, as the kubelet
+refuses one before upgrading), so `kubectl logs -p` shows a crash-looping agent's failed start.
+Simplifications: `previous` shows the current boot's log (the emulator keeps one boot per pod), `follow`
+returns what exists and ends, `timestamps` prefixes every line with the container's start time. No authentication: only loopback is bound, and the API server reaches it
 only through the kubelet endpoints, which check its client certificate.
 """
 
@@ -85,9 +87,10 @@ def container_log(b: Backend, query: dict[str, str]) -> str:
 
 
 def _any_status(pod: dict[str, Any], container: str) -> dict[str, Any]:
+    """The status of a container that ran before (restarted, or terminated and waiting to restart)."""
     statuses = pod.get("status", {}).get("containerStatuses") or []
     status = next((cs for cs in statuses if cs["name"] == container), None)
-    if status is None or not status.get("restartCount"):
+    if status is None or not (status.get("restartCount") or "terminated" in (status.get("lastState") or {})):
         raise NotFound(
             f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
         )
