@@ -7,9 +7,9 @@ profile's Cilium install (`install`), the nodes (`nodes.register`) and a thread 
 and scheduler create and bind the agents' pods and the emulated kubelets run them. `stop()` ends the thread,
 then the control plane (SIGTERM; it removes its working directory), then the shell. The kubeconfig is the
 control plane's (contexts admin, inspector, operator, host-operator, readonly), copied, readable by its owner
-only, to `kubeconfig` when one is asked for. If the control plane ends on its own, the loop stops, says why in `exited` and calls `on_exit`.
-`faults` are the emulator's node faults (crash loops, NotReady
-nodes, stuck rollouts, host write errors); API faults do not apply, the API server is the real one.
+only, to `kubeconfig` when one is asked for. If the control plane ends on its own, the loop stops, says why
+in `exited` and calls `on_exit`. `faults` are the emulator's node faults (crash loops, NotReady nodes, stuck
+rollouts, host write errors); its API faults do not apply, the API server is the real one.
 """
 
 from __future__ import annotations
