@@ -197,14 +197,20 @@ class EmbeddedCluster:
         assert self._tmpdir is not None, "start() the cluster first"
         path = Path(self._kubeconfig_path or Path(self._tmpdir.name) / "kubeconfig")
         text = yaml.safe_dump(self.kubeconfig_document(), sort_keys=False)
-        if self.kubeconfig == str(path) or self._overwrite:
-            partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            partial.unlink(missing_ok=True)
-            _create_private(partial, text)
-            os.replace(partial, path)
-        else:
-            _create_private(path, text)
+        write_private(path, text, replace=self.kubeconfig == str(path) or self._overwrite)
         self.kubeconfig = str(path)
+
+
+def write_private(path: Path, text: str, replace: bool = False) -> None:
+    """Write `text` to `path`, readable by its owner only from the first byte: without `replace` a new file
+    (`path` must not exist); with it, a new 0600 file replaces `path` in one rename."""
+    if replace:
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.unlink(missing_ok=True)
+        _create_private(partial, text)
+        os.replace(partial, path)
+    else:
+        _create_private(path, text)
 
 
 def _create_private(path: Path, text: str) -> None:

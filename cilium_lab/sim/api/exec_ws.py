@@ -25,7 +25,7 @@ from aiohttp import WSMsgType, web
 from cilium_lab.sim.agent.runtime import ExecResult
 from cilium_lab.sim.api.access import authorize, backend_of
 from cilium_lab.sim.api.object_handlers import Target
-from cilium_lab.sim.control import behaviour
+from cilium_lab.sim.control import behaviour, kubelet
 from cilium_lab.sim.state import k8s_errors
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io")
@@ -64,11 +64,9 @@ async def log(request: web.Request, t: Target) -> web.Response:
         raise k8s_errors.bad_request(
             f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: ContainerCreating'
         )
-    boot = b.boots.get(pod["metadata"]["uid"])
-    lines = list(boot.log) if boot and container == "cilium-agent" else []
-    if tail := request.query.get("tailLines"):
-        lines = lines[-int(tail) :] if int(tail) else []
-    return web.Response(text="".join(f"{line}\n" for line in lines), content_type="text/plain")
+    tail = request.query.get("tailLines")
+    text = kubelet.container_log(b, pod, container, int(tail) if tail else None)
+    return web.Response(text=text, content_type="text/plain")
 
 
 def status_message(result: ExecResult, argv: list[str]) -> dict[str, Any]:

@@ -28,6 +28,6 @@ def boot(version: str, config: dict[str, str], node: NodeProfile) -> Boot:
         return Boot(ok=False, datapath=None, log=(f'level=fatal msg="{message}"',), error=message)
 
 
-def run(ctx: ExecContext, argv: list[str]) -> ExecResult:
-    """Run `argv` in the pod of `ctx` with the emulated shell."""
-    return dispatch.run(ctx, argv)
+def run(ctx: ExecContext, argv: list[str], stdin: str = "") -> ExecResult:
+    """Run `argv` in the pod of `ctx` with the emulated shell (`stdin`: what the caller sent, whole)."""
+    return dispatch.run(ctx, argv, stdin)

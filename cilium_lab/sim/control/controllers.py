@@ -61,6 +61,14 @@ class Controllers:
                 self._sync_status(ds, eligible[ds["metadata"]["uid"]])
             self._collect_garbage(daemonsets)
 
+    def tick_kubelets(self, now: float | None = None) -> None:
+        """Only the kubelets' part of a tick (pods bound to a node start, crash-loop, turn (un)ready): for
+        a node side whose pods come from a real API server's DaemonSet controller and scheduler."""
+        now = time.monotonic() if now is None else now
+        with self.b.store.lock:
+            self._sync_pods(now)
+            self._forget({p["metadata"]["uid"] for p in self.b.store.view("pods")})
+
     # DaemonSets ------------------------------------------------------------------------------------
     def _owned(self, ds: dict[str, Any]) -> list[dict[str, Any]]:
         uid = ds["metadata"]["uid"]
@@ -180,6 +188,10 @@ class Controllers:
                 self._delete(pod)
             else:
                 alive.add(pod["metadata"]["uid"])
+        self._forget(alive)
+
+    def _forget(self, alive: set[str]) -> None:
+        """Drop what this loop and the backend kept per pod for pods whose uid is not in `alive`."""
         for table in (self._pending_since, self._restart_at, self.b.boots, self.b.boot_configs):
             for uid in [u for u in table if u not in alive]:
                 del table[uid]

@@ -283,6 +283,16 @@ def _conditions(ready: bool) -> list[dict[str, str]]:
     ]
 
 
+def container_log(b: Backend, pod: Pod, container: str, tail_lines: int | None = None) -> str:
+    """What the container printed, as `kubectl logs` shows it: the agent container's boot log (the
+    emulated containers of other images print nothing); `tail_lines`: only the last that many lines."""
+    boot = b.boots.get(pod["metadata"]["uid"])
+    lines = list(boot.log) if boot and container == AGENT_CONTAINER else []
+    if tail_lines is not None:
+        lines = lines[-tail_lines:] if tail_lines else []
+    return "".join(f"{line}\n" for line in lines)
+
+
 def crash_looping(pod: Pod) -> bool:
     return any(
         (cs.get("state", {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"

@@ -67,11 +67,12 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def run(ctx: ExecContext, argv: list[str]) -> ExecResult:
-    """Run `argv` in the pod of `ctx` and return what the process printed and its exit code."""
+def run(ctx: ExecContext, argv: list[str], stdin: str = "") -> ExecResult:
+    """Run `argv` in the pod of `ctx` (with `stdin`, read to its end) and return what the process printed
+    and its exit code."""
     if not argv:
         return fail("exec: no command given", 126)
-    return _run(ctx, argv, "", 1)
+    return _run(ctx, argv, stdin, 1)
 
 
 def _run(ctx: ExecContext, argv: list[str], stdin: str, concurrent: int) -> ExecResult:

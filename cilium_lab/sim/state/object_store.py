@@ -124,6 +124,16 @@ class Store:
             self._emit("DELETED", key, obj)
             return copy.deepcopy(obj)
 
+    def mirror(self, resource: str, objects: list[Obj]) -> None:
+        """Hold exactly `objects` of `resource`, as another API server stored them (uid, resourceVersion and
+        all, nothing stamped), with no watch events: the node side of a real control plane mirrors it."""
+        with self.lock:
+            for key in [k for k in self._objects if k[0] == resource]:
+                del self._objects[key]
+            for obj in objects:
+                meta = obj["metadata"]
+                self._objects[(resource, meta.get("namespace", ""), meta["name"])] = copy.deepcopy(obj)
+
     def _put(self, key: Key, obj: Obj, event_type: str) -> Obj:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)

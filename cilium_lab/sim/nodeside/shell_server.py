@@ -1,0 +1,180 @@
+"""The emulated nodes' shell on 127.0.0.1: exec and logs, as the control plane's kubelet endpoints forward them.
+
+The contract with the Go side (controlplane/, the kubelet endpoints that speak SPDY and WebSocket to the API
+server with Kubernetes' own streaming code):
+  POST /exec  {"node", "namespace", "pod", "container", "command": [..], "stdin": base64 or null, "tty"}
+              -> 200 {"stdout", "stderr", "exit_code"}
+  GET  /logs?node=&namespace=&pod=&container=&previous=&tailLines=&timestamps=&follow=  -> 200 text/plain
+An unknown pod (not mirrored, or bound to another node), an unknown container or one that is not running
+answers 404 {"message"} with the kubelet's words, which the Go side turns into the kubelet's error. Commands
+run in the emulator's shell (`control.behaviour.run`) with the pod's `ExecContext` from the node side's
+`Backend`, exactly as the embedded cluster's pods/exec; logs are the emulator's container logs
+(`control.kubelet.container_log`). Logs of a container that is not running are refused unless `previous`
+is asked for (the Go side asks /logs whether a container runs before it accepts an exec, as the kubelet
+refuses one before upgrading), so `kubectl logs -p` shows a crash-looping agent's failed start.
+Simplifications: `previous` shows the current boot's log (the emulator keeps one boot per pod), `follow`
+returns what exists and ends, `timestamps` prefixes every line with the container's start time. No authentication: only loopback is bound, and the API server reaches it
+only through the kubelet endpoints, which check its client certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import threading
+from typing import Any
+
+from aiohttp import web
+
+from cilium_lab.errors import ClusterError
+from cilium_lab.sim.control import behaviour, kubelet
+from cilium_lab.sim.control.backend import Backend
+
+HOST = "127.0.0.1"
+START_TIMEOUT = 10.0
+BACKEND = web.AppKey("backend", Backend)
+
+
+class NotFound(Exception):
+    pass
+
+
+def _pod(b: Backend, node: str, namespace: str, name: str) -> dict[str, Any]:
+    pod = b.store.find("pods", namespace, name)
+    if pod is None or pod["spec"].get("nodeName") != node:
+        raise NotFound(f'pod "{name}" in namespace "{namespace}" not found on node "{node}"')
+    return pod
+
+
+def _running(pod: dict[str, Any], container: str) -> dict[str, Any]:
+    """The container's status when it runs; NotFound as the kubelet's 'container not found' otherwise."""
+    if container not in {c["name"] for c in pod["spec"]["containers"]}:
+        raise NotFound(f'container "{container}" not found in pod "{pod["metadata"]["name"]}"')
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    status = next((cs for cs in statuses if cs["name"] == container), {})
+    if "running" not in (status.get("state") or {}):
+        raise NotFound(f'container not found ("{container}")')
+    return status
+
+
+def exec_in_pod(b: Backend, request: dict[str, Any]) -> dict[str, Any]:
+    """One exec as the contract's JSON: run the command in the emulated container, answer its output."""
+    pod = _pod(b, str(request["node"]), str(request["namespace"]), str(request["pod"]))
+    container = str(request["container"])
+    _running(pod, container)
+    argv = [str(a) for a in request.get("command") or []]
+    try:
+        stdin = base64.b64decode(request["stdin"]).decode(errors="replace") if request.get("stdin") else ""
+    except binascii.Error:
+        raise ValueError("stdin is not base64") from None
+    b.exec_log.append((pod["metadata"]["namespace"], pod["metadata"]["name"], container, tuple(argv)))
+    result = behaviour.run(b.exec_context(pod, container), argv, stdin)
+    return {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.code}
+
+
+def container_log(b: Backend, query: dict[str, str]) -> str:
+    """The container's log as the contract's GET /logs answers it."""
+    pod = _pod(b, query.get("node", ""), query.get("namespace", ""), query.get("pod", ""))
+    container = query.get("container", "")
+    status = _running(pod, container) if query.get("previous") != "true" else _any_status(pod, container)
+    tail = query.get("tailLines")
+    text = kubelet.container_log(b, pod, container, int(tail) if tail else None)
+    if query.get("timestamps") == "true":
+        started = ((status.get("state") or {}).get("running") or {}).get("startedAt", "")
+        text = "".join(f"{started} {line}\n" for line in text.splitlines())
+    return text
+
+
+def _any_status(pod: dict[str, Any], container: str) -> dict[str, Any]:
+    """The status of a container that ran before (restarted, or terminated and waiting to restart)."""
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    status = next((cs for cs in statuses if cs["name"] == container), None)
+    if status is None or not (status.get("restartCount") or "terminated" in (status.get("lastState") or {})):
+        raise NotFound(
+            f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
+        )
+    return status
+
+
+async def _exec(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+        if not isinstance(body, dict) or not body.get("command"):
+            raise ValueError("a JSON object with node, namespace, pod, container and command is required")
+        answer = await asyncio.get_running_loop().run_in_executor(
+            None, exec_in_pod, request.app[BACKEND], body
+        )
+    except NotFound as err:
+        return web.json_response({"message": str(err)}, status=404)
+    except (ValueError, KeyError) as err:
+        return web.json_response({"message": f"bad exec request: {err}"}, status=400)
+    return web.json_response(answer)
+
+
+async def _logs(request: web.Request) -> web.Response:
+    try:
+        text = container_log(request.app[BACKEND], dict(request.query))
+    except NotFound as err:
+        return web.json_response({"message": str(err)}, status=404)
+    except ValueError as err:
+        return web.json_response({"message": f"bad logs request: {err}"}, status=400)
+    return web.Response(text=text, content_type="text/plain")
+
+
+def build_app(backend: Backend) -> web.Application:
+    app = web.Application()
+    app[BACKEND] = backend
+    app.router.add_post("/exec", _exec)
+    app.router.add_get("/logs", _logs)
+    return app
+
+
+class ShellServer:
+    """Serves `build_app` on 127.0.0.1:<free port> in a thread of its own; `url` once started."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ShellServer:
+        started = threading.Event()
+        errors: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._serve, args=(started, errors), name="node-shell", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(START_TIMEOUT) or errors:
+            raise ClusterError(
+                f"the node shell did not start on {HOST}: {errors[0] if errors else 'timeout'}"
+            )
+        return self
+
+    def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
+        self._loop = loop = asyncio.new_event_loop()
+        runner = web.AppRunner(build_app(self.backend), shutdown_timeout=1.0, access_log=None)
+        try:
+            loop.run_until_complete(runner.setup())
+            loop.run_until_complete(web.TCPSite(runner, HOST, 0).start())
+            self.url = f"http://{HOST}:{runner.addresses[0][1]}"
+        except OSError as err:
+            errors.append(err)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    def stop(self) -> None:
+        if self._loop and self._thread and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> ShellServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
