@@ -1,10 +1,12 @@
 """Lab 06 in JupyterLab, in headless Chromium, as a learner runs it: the confirmation works for a person.
 
-Starts JupyterLab (tests/browser/lab_server.py) on a temp copy of lab 06 (tests/browser/lab_copy.py),
-and drives it with tests/browser/drive_lab.js: run the cells above the confirmation from the Run
+Starts JupyterLab (tests/browser/lab_server.py) on temp copies of lab 06 (tests/browser/lab_copy.py),
+and drives each with tests/browser/drive_lab.js: run the cells above the confirmation from the Run
 menu, check the plan and the Apply button, click Apply (or Cancel, in a second kernel), run the
 cells below, and read what the page shows: the per-node verification, the kernel's view of
-cilium-config, the plot after the measurement. Every browser request off the loopback is aborted
+cilium-config, the comparison and its plot, the record's closing words. Two copies pin legacy host
+routing first (an operator's choice, leaving lab 06 a change to make); the third is lab 06 as a learner
+opens it on the notebook's own fresh cluster, where it demonstrates BPF against legacy host routing. Every browser request off the loopback is aborted
 and must not happen. Screenshots go to test-artifacts/browser/ (git-ignored).
 """
 
@@ -38,6 +40,7 @@ def jupyterlab(tmp_path_factory):
     root = tmp_path_factory.mktemp("labs")
     for run in ("apply", "cancel"):  # one notebook each: a kernel each, so a cluster each
         lab_copy.write(LABS_DIR, root / run)
+    lab_copy.write(LABS_DIR, root / "demo", pin_legacy=False)
     with lab_server.running_jupyterlab(root, tmp_path_factory.mktemp("jupyter-home")) as lab:
         yield lab
 
@@ -114,4 +117,53 @@ def test_cancel_in_jupyterlab_changes_nothing(jupyterlab, tmp_path):
     assert after["outcome"] is None and after["decision"] in {"not approved", "cancelled"}, after
     assert "nothing was applied" in result["verify"]
     assert {row[0]: row[1] for row in result["verify_rows"]} == dict.fromkeys(NODES, "-"), result["verify"]
+    _nothing_left_loopback(result)
+
+
+def test_lab_06_as_opened_demonstrates_bpf_against_legacy_host_routing_on_the_vms(jupyterlab, tmp_path):
+    """Nothing pinned: the kernel's own fresh cluster, caught up with labs 01-05, has BPF host routing on
+    the VMs already. Apply runs the demonstration (legacy pinned on the VMs, measured, the backup put
+    back) and the page shows what the article does: legacy against BPF host routing, TCP_RR about x2-3
+    (SIMULATED), and the boards left on legacy with the kernel as the reason and lab 05 as the advice."""
+    result = _drive(jupyterlab, "demo", "Apply", tmp_path)
+    _confirmation_shown(result)
+    assert "Demonstration." in result["plan"], result["plan"]
+    assert "switched off on vm-1, vm-2, vm-3 for a demonstration" in result["plan"], result["plan"]
+    clicked = result.get("clicked", "")
+    assert "switched off on vm-1, vm-2, vm-3 (verified), measured, and back as found" in clicked, _explain(
+        result
+    )
+    assert all(result["buttons_disabled_after"]), "Apply/Cancel stay clickable after the click"
+
+    rows = {row[0]: row for row in result["verify_rows"]}
+    assert {n: rows[n][1] for n in NODES} == {
+        n: "applied" if n.startswith("vm-") else "refused" for n in NODES
+    }
+    for vm in ("vm-1", "vm-2", "vm-3"):  # what its agent showed switched off, then on again
+        assert "host_routing = Legacy" in rows[vm][2] and "host_routing = BPF" in rows[vm][2], rows[vm]
+    for board in ("board-1", "board-2", "board-3"):
+        assert "older than 5.10" in rows[board][2], rows[board]
+        assert "host_routing = Legacy" in rows[board][4], rows[board]  # observed: still legacy
+
+    compare = result["compare"]
+    assert "Demonstration on vm-1, vm-2, vm-3: BPF host routing switched off" in compare, compare
+    assert "host_routing = Legacy" in compare and "against on again" in compare, compare
+    assert "SIMULATED" in compare, "a figure from the embedded cluster must say SIMULATED"
+    [rr] = [r for r in result["compare_rows"] if r["test"] == "TCP_RR" and r["metric"] == "transaction_rate"]
+    assert float(rr["ratio"]) >= 2.0, rr  # legacy -> BPF host routing on the VMs
+    assert result["plots"] >= 1, f"no plotly figure in the comparison: {_explain(result)}"
+
+    finish = result["finish"]
+    assert "Where BPF host routing cannot be had** (board-1, board-2, board-3)" in finish or (
+        "Where BPF host routing cannot be had (board-1, board-2, board-3)" in finish
+    ), finish
+    assert "older than 5.10" in finish and "(lab 05)" in finish, finish
+    assert "demonstrated (switched off and back on; the cluster as found)" in finish, finish
+    # the cluster as found: no CiliumNodeConfig of the demonstration left, legacy routing pinned nowhere
+    after = lab_copy.marked(result.get("check", ""), lab_copy.CHECK)
+    assert after is not None, _explain(result)
+    assert {k: after[k] for k in ("cilium-config", *NODES)} == dict.fromkeys(
+        ("cilium-config", *NODES), "(absent)"
+    )
+    assert not [e for e in result["errors_after"] if "Error" in e], result["errors_after"]
     _nothing_left_loopback(result)

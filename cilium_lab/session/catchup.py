@@ -29,8 +29,11 @@ def to_catch_up(target: targets.Target, item: Item) -> list[Item] | None:
     """The rule: the earlier steps to apply before `item`'s lab starts; None where nothing is ever caught
     up (not this run's own embedded cluster)."""
     done = targets.series_done(target)
-    if done is None:
-        return None
+    return None if done is None else steps_before(item, done)
+
+
+def steps_before(item: Item, done: set[int]) -> list[Item]:
+    """The series' earlier steps that change Cilium, keep their change and are not in `done`, in order."""
     return [
         earlier
         for earlier in catalog.TUNINGS
@@ -49,7 +52,10 @@ def catch_up(conn: Connection, items: list[Item], results_dir: Path) -> list[tup
     done: list[tuple[str, str]] = []
     for item in items:
         snap = snapshot.take(conn)
-        params = {"pod_cidr": snap.config.get("cluster-pool-ipv4-cidr")} if item.params else {}
+        # as the step's own lab plans it: its parameters' defaults, the pod CIDR read from cilium-config
+        # (lab 09's mtu must not be handed lab 01's pod_cidr)
+        declared = {p.name for p in item.params}
+        params = {"pod_cidr": snap.config.get("cluster-pool-ipv4-cidr")} if "pod_cidr" in declared else {}
         try:
             plan = planning.plan(snap, item.id, **{k: v for k, v in params.items() if v})
             if plan.nothing_to_do:

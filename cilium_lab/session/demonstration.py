@@ -11,9 +11,11 @@ the same confirmed apply and restore as any change: backup, lock, verification, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cilium_lab import catalog
+from cilium_lab.catalog import Item
 from cilium_lab.change import outcomes
 from cilium_lab.change.reports import ApplyReport
 from cilium_lab.cluster.snapshot import Snapshot
@@ -63,8 +65,10 @@ def plan(session: RunView, snap: Snapshot, planned: Plan | None) -> Plan | None:
 
 def run(
     session: RunView, off: Plan, pair: tuple[str | None, str | None]
-) -> tuple[ApplyReport, Measurement | None]:
-    """Switch off (approved), measure, put the backup back; one report for the whole demonstration."""
+) -> tuple[ApplyReport, Measurement | None, dict[str, dict[str, str]]]:
+    """Switch off (approved), measure, put the backup back: one report for the whole demonstration, the
+    measurement switched off, and what the agents showed switched off and on again ({"off": {node: ...},
+    "on": ...}), which the report's nodes say too."""
     from cilium_lab.change.backups import restoring
     from cilium_lab.change.config import applying
     from cilium_lab.cluster import snapshot
@@ -73,7 +77,7 @@ def run(
     conn, results = session.target.connection, str(session.results_dir)
     switched = applying.apply(conn, off, approved=True, results_dir=results)
     if switched.outcome != outcomes.APPLIED:
-        return switched, None  # not switched off (rolled back or failed): nothing to measure, nothing to undo
+        return switched, None, {}  # not switched off (rolled back or failed): nothing to measure or undo
     measured = None
     try:
         measured = measuring.measure(session, PHASE, pair, switched.after)
@@ -88,7 +92,6 @@ def run(
         backup_configmap=switched.backup_configmap, steps=[*switched.steps, *back.steps],
         warnings=list(back.warnings),  # the switch-off's Helm warning is moot: the cluster ends as found
     )  # fmt: skip
-    report.nodes = _nodes(session, off, back.nodes)
     if back.outcome == restoring.RESTORED:
         report.message = (
             f"switched off on {', '.join(off.scoped)} (verified), measured, and back as found (backup "
@@ -100,13 +103,48 @@ def run(
         report.message = (
             f"switched off and measured, but putting it back ended {back.outcome}: {back.message}"
         )
-    return report, measured
+    states = {
+        "off": seen(off.item, switched.after, off.scoped),
+        "on": seen(off.item, report.after, off.scoped),
+    }
+    report.nodes = _nodes(session, off, back.nodes, states["off"], states["on"])
+    return report, measured, states
+
+
+def seen(item_id: str, snap: Snapshot | None, nodes: tuple[str, ...]) -> dict[str, str]:
+    """What each node's agent shows of the item (its verify checks: for host routing the status line's
+    "Host Routing: Legacy" or "BPF"), as the verification read it."""
+    if snap is None:
+        return {}
+    item, present = catalog.get(item_id), set(snap.node_names)
+    return {
+        node: "; ".join(catalog.observe(item, snap.node(node), cilium_version=snap.cilium_version).evidence)
+        for node in nodes
+        if node in present
+    }
+
+
+def caption(item: Item, states: Mapping[str, Mapping[str, str]]) -> str:
+    """The comparison's heading for a demonstration: the item switched off against on again, with what
+    the agents showed each time (so "Legacy" against "BPF" host routing reads as the articles put it)."""
+    nodes = ", ".join(sorted(states.get("off", {}))) or "the chosen nodes"
+    off = "; ".join(sorted(set(states.get("off", {}).values()))) or "switched off"
+    on = "; ".join(sorted(set(states.get("on", {}).values()))) or "on again"
+    return (
+        f"**Demonstration on {nodes}: {item.title} switched off ({off}) against on again ({on})** "
+        "(ratio = on / off, 95 % bootstrap CI)"
+    )
 
 
 def _nodes(
-    session: RunView, off: Plan, restored: dict[str, outcomes.NodeOutcome]
+    session: RunView,
+    off: Plan,
+    restored: dict[str, outcomes.NodeOutcome],
+    seen_off: Mapping[str, str],
+    seen_on: Mapping[str, str],
 ) -> dict[str, outcomes.NodeOutcome]:
-    """Per node: switched off and back on, or what the step's own plan said (refused with the reason)."""
+    """Per node: switched off and back on (with what its agent showed each time), or what the step's own
+    plan said (refused with the reason)."""
     planned = session.plan_.expected if session.plan_ is not None else off.expected  # type: ignore[union-attr]
     nodes = {}
     for node, expected in planned.items():
@@ -116,7 +154,8 @@ def _nodes(
             nodes[node] = outcomes.NodeOutcome(
                 node,
                 outcomes.FAILED if failed else outcomes.APPLIED,
-                f"switched off, measured, switched back on: {back.reason if back else 'as found'}",
+                f"switched off ({seen_off.get(node) or 'verified'}), measured, switched back on "
+                f"({seen_on.get(node) or (back.reason if back else 'as found')})",
             )
         else:
             nodes[node] = expected

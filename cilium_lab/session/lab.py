@@ -183,7 +183,11 @@ class LabSession:
         if before not in self.measurements or "after" not in self.measurements:
             show.markdown("_Comparison: skipped, there is no before and after pair from this run._")
             return
-        self.comparison = measuring.compare(self, self.summaries[before], self.summaries["after"], before)
+        states = self.record_extra.get("demonstration") if before == demonstration.PHASE else None
+        caption = demonstration.caption(self.item, states) if isinstance(states, dict) else None
+        self.comparison = measuring.compare(
+            self, self.summaries[before], self.summaries["after"], before, caption=caption
+        )
 
     def journey(self) -> None:
         measuring.journey(self.results_dir)
@@ -228,11 +232,13 @@ class LabSession:
             raise ValueError("a demonstration runs only once approved")
         if "before" not in self.nodes_for_bench:
             self.nodes_for_bench["before"] = measuring.pick_nodes(self._need_snapshot(), self.readiness_rows)
-        report, measured = demonstration.run(self, off, self.nodes_for_bench["before"])
+        report, measured, states = demonstration.run(self, off, self.nodes_for_bench["before"])
         if measured is not None:
             self.measurements[demonstration.PHASE] = measured
             self.summaries[demonstration.PHASE] = measured.summary
-        self.record_extra["demonstration"] = {"switched_off": list(off.scoped), "phase": demonstration.PHASE}
+        self.record_extra["demonstration"] = {
+            "switched_off": list(off.scoped), "phase": demonstration.PHASE, **states
+        }  # fmt: skip
         return report
 
     def _decision_of(self, decision: Decision) -> Decision:

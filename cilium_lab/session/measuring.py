@@ -85,15 +85,21 @@ def measure(
 
 
 def compare(
-    session: RunView, before: pd.DataFrame, after: pd.DataFrame, before_phase: str = "before"
+    session: RunView,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    before_phase: str = "before",
+    *,
+    caption: str | None = None,
 ) -> pd.DataFrame:
-    """`before_phase` against after from the store, with the two phases' summaries drawn side by side."""
+    """`before_phase` against after from the store, with the two phases' summaries drawn side by side;
+    `caption` heads the table (a demonstration names the states it compares)."""
     from cilium_lab.ui import figures, model_assumptions
 
     table = bench.compare(session.store, session.lab, before=before_phase)
     shown = table[table["metric"].isin(KEY_METRICS)]
     show.table(shown[[c for c in COMPARED_SHOWN if c in shown.columns]].round(3),
-               caption="**Before against after** (ratio = after / before, 95 % bootstrap CI)")  # fmt: skip
+               caption=caption or "**Before against after** (ratio = after / before, 95 % bootstrap CI)")  # fmt: skip
     both = pd.concat([before, after])
     title, simulated = session.item.title, session.target.simulated
     if simulated:  # the model's number must not pass for a measurement: say what it assumed

@@ -129,6 +129,13 @@ async function drive(config, page, result) {
   const plots = compare.locator(".js-plotly-plot").filter({ has: page.locator(".plot-container svg.main-svg") });
   result.plots = await plots.count();
   result.plot_titles = await plots.locator(".gtitle").allTextContents();  // svg text has no innerText
+  // The comparison's own table, a row per test and metric, keyed by its header.
+  result.compare_rows = await compare.locator(".jp-OutputArea table").first().evaluate((table) => {
+    const header = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    return [...table.querySelectorAll("tbody tr")].map((r) => Object.fromEntries(
+      [...r.querySelectorAll("td")].map((td, i) => [header[header.length - r.querySelectorAll("td").length + i], td.textContent.trim()])));
+  }).catch(() => []);
+  result.finish = await cellText(codeCell(page, "lab.finish()"));
   if (result.plots) {
     result.shots.plot = await shoot(page, plots.first(), path.join(config.artifacts, `${config.name}-plot.png`), "center");
   }

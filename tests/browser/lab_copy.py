@@ -8,6 +8,9 @@ have), and prints the value lab 06 changes. Lab 06 then changes it only on the n
 it (the VMs), through a CiliumNodeConfig. The CHECK cell, after the verification, reads cilium-config,
 each node's effective value and the session's decision in the kernel, where the embedded cluster
 lives. Each prints one line "<MARK> <json>" that the test reads from the page.
+
+`write(..., pin_legacy=False)` leaves the SETUP cell out: lab 06 as a learner opens it, on a fresh
+cluster caught up with labs 01-05, where it demonstrates BPF against legacy host routing on the VMs.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ print("{SETUP} " + json.dumps({{"{KEY}": config.get("{KEY}", "(absent)")}}))
 CHECK_SOURCE = f"""\
 # {CHECK}: added by the browser test. The cluster's state and the session's decision, in this kernel:
 # cilium-config, and the effective per-node config (cilium-config plus CiliumNodeConfigs).
+import json
+from cilium_lab.cluster import snapshot as snapshots
 snap = snapshots.take(lab.target.connection)
 print("{CHECK} " + json.dumps({{
     "decision": lab.decision, "outcome": getattr(lab.report, "outcome", None),
@@ -58,11 +63,13 @@ def _index(cells: list, needle: str) -> int:
     raise LookupError(f"no code cell with {needle!r} in {LAB}.ipynb: the browser test needs one")
 
 
-def write(labs: Path, folder: Path) -> Path:
-    """Write lab 06 with the SETUP and CHECK cells into `folder`; returns the notebook's path."""
+def write(labs: Path, folder: Path, *, pin_legacy: bool = True) -> Path:
+    """Write lab 06 with the SETUP (unless pin_legacy is False) and CHECK cells into `folder`; returns the
+    notebook's path."""
     notebook = nbformat.read(labs / f"{LAB}.ipynb", as_version=4)
     cells = notebook.cells
-    cells.insert(_index(cells, "session.start(") + 1, nbformat.v4.new_code_cell(SETUP_SOURCE))
+    if pin_legacy:
+        cells.insert(_index(cells, "session.start(") + 1, nbformat.v4.new_code_cell(SETUP_SOURCE))
     cells.insert(_index(cells, "lab.verify()") + 1, nbformat.v4.new_code_cell(CHECK_SOURCE))
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{LAB}.ipynb"
