@@ -51,12 +51,14 @@ def _head(sr: dict[str, Any], v: Version) -> list[str]:
         f"Kubernetes:\t{k8s['state']}\t{k8s['msg']}",
         'Kubernetes APIs:\t["' + '", "'.join(sorted(k8s["k8s-api-versions"])) + '"]',
         f"KubeProxyReplacement:\t{sr['kube-proxy-replacement']['mode']}\t{_kpr_devices(sr, v, bracket=True)}",
-        f"Host firewall:\t{sr['host-firewall']['mode']}",
     ]
+    if "host-firewall" in sr:
+        out.append(f"Host firewall:\t{sr['host-firewall']['mode']}")
     if "srv6" in sr:
         out.append("SRv6:\tDisabled")
     if "cni-chaining" in sr:
         out.append(f"CNI Chaining:\t{sr['cni-chaining']['mode']}")
+    if "cni-file" in sr:
         out.append(f"CNI Config file:\t{sr['cni-file']['msg']}")
     nm = sr["nodeMonitor"]
     out += [
@@ -81,7 +83,9 @@ def _addresses(node: NodeProfile) -> list[str]:
 
 def _kpr_devices(sr: dict[str, Any], v: Version, bracket: bool) -> str:
     kpr = sr["kube-proxy-replacement"]
-    if kpr["mode"] == "Disabled" or not kpr["deviceList"]:
+    # No device list while KPR is off: "Disabled" (FormatStatusResponse), and "False" in the real
+    # 1.17.2 output (cilium/cilium#23517) although the agent still detects its devices.
+    if kpr["mode"] in ("Disabled", "False") or not kpr["deviceList"]:
         return ""
     sep = "\t" if v >= (1, 15) else " "
     parts = []
@@ -139,9 +143,10 @@ def _masquerading(sr: dict[str, Any], v: Version) -> str:
         return "Disabled"
     if m["mode"] == "BPF":
         devices = ", ".join(d["name"] for d in sr["kube-proxy-replacement"]["deviceList"])
+        # Only the IPv4 exclusion CIDR is printed, then one space: the real 1.13.4, 1.14 development
+        # and 1.16.5 outputs (tests/fixtures/status, cilium/cilium#25984) and FormatStatusResponse in
+        # pkg/client/client.go ("no SNAT Exclusion IPv6 CIDR is listed in status output").
         status = f"BPF\t[{devices}]\t{m['snat-exclusion-cidr-v4']}"
-        if v >= (1, 14):  # the (empty) IPv6 exclusion CIDR follows, hence two spaces (ref B.1)
-            status += " "
     else:
         status = "IPTables"
     on = {True: "Enabled", False: "Disabled"}
@@ -160,12 +165,16 @@ def _tail(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
     out.append(
         f"Proxy Status:\tOK, ip {p['ip']}, {p['total-redirects']} redirects active on ports {p['port-range']}{envoy}"
     )
-    ir = sr["identity-range"]
-    out.append(f"Global Identity Range:\tmin {ir['min-identity']}, max {ir['max-identity']}")
+    if "identity-range" in sr:
+        ir = sr["identity-range"]
+        out.append(f"Global Identity Range:\tmin {ir['min-identity']}, max {ir['max-identity']}")
     out.append(_hubble(sr["hubble"]))
     if verbose:
         out += _kpr_details(sr, v) + _bpf_maps(sr["bpf-maps"])
-    out.append(f"Encryption:\t{sr['encryption']['mode']}\t")
+    # A cell for the message follows the mode from 1.13 (FormatStatusResponse at v1.13.0-rc5, reference
+    # B.1), which widens the Hubble/Encryption/Cluster health column; 1.10.4 (cilium/cilium#17371) and
+    # the 1.11 development build of PR 17165 print the mode alone.
+    out.append(f"Encryption:\t{sr['encryption']['mode']}" + ("\t" if v >= (1, 13) else ""))
     return out
 
 

@@ -46,10 +46,9 @@ def build(
     """The status model for `dp` on `node` under agent `version` at virtual time `now` (RFC 3339)."""
     v = parse_version(version)
     model: dict[str, Any] = {
-        "kvstore": {"state": "Ok", "msg": "Disabled"},
+        "kvstore": _kvstore(v),
         "kubernetes": _kubernetes(kubernetes_version, node),
         "kube-proxy-replacement": _kpr(dp, node, v),
-        "host-firewall": {"mode": "Disabled"},
         "cilium": {"state": "Ok", "msg": f"{version} ({build_tag(version)})"},
         "nodeMonitor": {"cpus": node.cpus, "npages": 64, "pagesize": 4096},
         "cluster": {"ciliumHealth": {"state": "Ok"}},
@@ -58,7 +57,6 @@ def build(
         "masquerading": _masquerading(dp, config),
         "controllers": _controllers(now),
         "proxy": _proxy(node, v),
-        "identity-range": {"min-identity": 256, "max-identity": 65535},
         "hubble": _hubble(dp, node),
         "bpf-maps": {
             "dynamic-size-ratio": dp.map_size_ratio,
@@ -67,7 +65,7 @@ def build(
         "clock-source": {"mode": dp.clock_source, "hertz": int(node.host.get("hz", "250"))},
         "encryption": {"mode": "Disabled"},
     }
-    model.update(_version_specific(dp, v))
+    model.update(_version_specific(dp, v, config))
     return model
 
 
@@ -79,6 +77,13 @@ def build_tag(version: str) -> str:
 def pod_ip(node: NodeProfile, host: int) -> str:
     base = node.pod_cidr.split("/")[0].rsplit(".", 1)[0]
     return f"{base}.{host}"
+
+
+def _kvstore(v: Version) -> dict[str, Any]:
+    # Without a kvstore the state reads "Ok" with the message "Disabled" up to 1.16 (every real output
+    # of tests/fixtures/status_lines up to 1.15.6; still so in the 1.17.0-dev build of PR 35542); from
+    # the 1.17 release the state itself is "Disabled" with no message (1.17.2, cilium/cilium#23517).
+    return {"state": "Disabled", "msg": ""} if v >= (1, 17) else {"state": "Ok", "msg": "Disabled"}
 
 
 def _kubernetes(kubernetes_version: str, node: NodeProfile) -> dict[str, Any]:
@@ -184,8 +189,17 @@ def _hubble(dp: Datapath, node: NodeProfile) -> dict[str, Any]:
     }
 
 
-def _version_specific(dp: Datapath, v: Version) -> dict[str, Any]:
+def _version_specific(dp: Datapath, v: Version, config: dict[str, str]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
+    if v >= (1, 11):  # "Host firewall:" is absent from the real 1.10.4 output (cilium/cilium#17371)
+        extra["host-firewall"] = {"mode": "Disabled"}
+    if v >= (1, 12):
+        # CNI chaining status came with PR 18345 (1.12; real 1.12.2 and 1.12.13 outputs print it,
+        # cilium/cilium#21651, #27995); the identity range line is in 1.12.13 (#27995's label width)
+        # and absent from 1.10.4 (#17371) and the 1.11 development build of PR 17165.
+        chaining = config.get("cni-chaining-mode") or "none"
+        extra["cni-chaining"] = {"mode": chaining}
+        extra["identity-range"] = {"min-identity": 256, "max-identity": 65535}
     if v >= (1, 13):
         extra["ipv6-big-tcp"] = {"enabled": dp.ipv6_big_tcp}
     if v >= (1, 14):
@@ -193,9 +207,13 @@ def _version_specific(dp: Datapath, v: Version) -> dict[str, Any]:
             on = getattr(dp, f"{family}_big_tcp")
             size = dp.big_tcp_size if on else 65536
             extra[f"{family}-big-tcp"] = {"enabled": on, "maxGRO": size, "maxGSO": size}
-        extra["cni-chaining"] = {"mode": "none"}
-        path = "/host/etc/cni/net.d/05-cilium.conflist"
-        extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
+        if extra["cni-chaining"]["mode"] == "none":
+            # The agent reports the CNI config file it writes (write-cni-conf-when-ready); a chained
+            # install leaves the file to the other plugin, and the real 1.15.1 output of a portmap
+            # chain has no such line (cilium/cilium#32065), the 1.15.6 one of a plain install has it
+            # (#33669).
+            path = "/host/etc/cni/net.d/05-cilium.conflist"
+            extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
     if v >= (1, 15):
         extra["srv6"] = {"enabled": False}
     host = "BPF" if dp.host_routing == "bpf" else "Legacy"
