@@ -87,7 +87,11 @@ def render(meta: dict[str, Any]) -> str:
     over = spec.get("node", {})
     node = dataclasses.replace(
         node,
-        nic=dataclasses.replace(node.nic, name=over.get("nic", node.nic.name)),
+        nic=dataclasses.replace(
+            node.nic,
+            name=over.get("nic", node.nic.name),
+            ipv6_link_local=over.get("ipv6_link_local", node.nic.ipv6_link_local),
+        ),
         internal_ip=over.get("internal_ip", node.internal_ip),
         pod_cidr=over.get("pod_cidr", node.pod_cidr),
         cpus=over.get("cpus", node.cpus),

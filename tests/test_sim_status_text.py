@@ -78,7 +78,8 @@ def test_116_routing_attach_and_device_mode_lines():
     assert "Device Mode:             veth" in text
     # one space before "[IPv4": the real outputs print no IPv6 exclusion CIDR (tests/fixtures/status_lines)
     assert "Masquerading:            BPF   [enp1s0]   10.42.0.0/16 [IPv4: Enabled, IPv6: Disabled]" in text
-    assert "KubeProxyReplacement:    True   [enp1s0   192.168.7.11 (Direct Routing)]" in text
+    # one empty address entry per address before the addresses (1.15+), hence two spaces (#30910)
+    assert "KubeProxyReplacement:    True   [enp1s0  192.168.7.11 (Direct Routing)]" in text
     assert "Host Routing" not in text and "Modules Health:" in text
 
 

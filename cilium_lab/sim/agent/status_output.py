@@ -5,8 +5,8 @@ by `go_tabwriter.align` as Go's tabwriter aligns it, so label runs of
 spaces come out as the real CLI's do. Line order and formats follow FormatStatusResponse in
 cilium/cilium pkg/client/client.go and the status command (reference B.1, B.3): "Host Routing:" up
 to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes from 1.14, Socket LB
-Coverage from 1.14, DSR Dispatch Mode from 1.15, device names tab-separated from their addresses
-from 1.15, Attach/Device Mode and Modules Health from 1.16.
+Coverage from 1.14, DSR Dispatch Mode from 1.15, Attach/Device Mode and Modules Health from 1.16.
+The lines are checked against real outputs of 1.10 to 1.17 (tests/fixtures/status_lines).
 
 Independent of the status parser in cilium_lab.cilium (which is tested against this output).
 Approximations: Modules Health counts, the cluster-health header rows of 1.17+, no "Annotations:"
@@ -87,10 +87,11 @@ def _kpr_devices(sr: dict[str, Any], v: Version, bracket: bool) -> str:
     # 1.17.2 output (cilium/cilium#23517) although the agent still detects its devices.
     if kpr["mode"] in ("Disabled", "False") or not kpr["deviceList"]:
         return ""
-    sep = "\t" if v >= (1, 15) else " "
     parts = []
     for dev in kpr["deviceList"]:
-        text = f"{dev['name']}{sep}{' '.join(dev['ip'])}"
+        # "%s %s" of the name and the joined addresses (FormatStatusResponse); the run of spaces in
+        # 1.15+ outputs comes from the empty entries the agent puts before the addresses.
+        text = f"{dev['name']} {' '.join(dev['ip'])}"
         parts.append(text + (" (Direct Routing)" if dev["name"] == kpr["directRoutingDevice"] else ""))
     joined = ", ".join(parts)
     return f"[{joined}]" if bracket else joined

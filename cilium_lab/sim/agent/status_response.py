@@ -122,10 +122,33 @@ def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
     return {
         "mode": dp.kpr_mode,
         "devices": [nic.name] if listed else [],
-        "deviceList": [{"name": nic.name, "ip": [node.internal_ip]}] if listed else [],
+        "deviceList": [{"name": nic.name, "ip": _device_ips(node, v)}] if listed else [],
         "directRoutingDevice": nic.name if listed else "",
         "features": features,
     }
+
+
+def _device_ips(node: NodeProfile, v: Version) -> list[str]:
+    """The device's addresses as the agent reports them.
+
+    Up to 1.14 the agent lists the NodePort IPv4 address (daemon/cmd/status.go
+    getKubeProxyReplacementStatus, node.GetNodePortIPv4AddrsWithDevices). From 1.15 it lists every
+    address of the device, after as many empty strings (`IP: make([]string, len(dev.Addrs))`, then
+    `append`), which is why the real outputs print one more space after the name than the device has
+    addresses: "[enp0s4  10.4.1.6" (#30910), "[ens3   192.168.44.37 fe80::..." (#32065).
+    """
+    if v < (1, 15):
+        return [node.internal_ip]
+    addrs = [node.internal_ip] + ([_link_local(node.nic.mac)] if node.nic.ipv6_link_local else [])
+    return [""] * len(addrs) + addrs
+
+
+def _link_local(mac: str) -> str:
+    """The fe80:: address the kernel derives from the MAC (modified EUI-64, RFC 4291 appendix A)."""
+    b = [int(x, 16) for x in mac.split(":")]
+    eui = [b[0] ^ 0x02, b[1], b[2], 0xFF, 0xFE, b[3], b[4], b[5]]
+    groups = [f"{eui[i] << 8 | eui[i + 1]:x}" for i in range(0, 8, 2)]
+    return "fe80::" + ":".join(groups)
 
 
 def _bandwidth(dp: Datapath, node: NodeProfile) -> dict[str, Any]:
@@ -207,12 +230,13 @@ def _version_specific(dp: Datapath, v: Version, config: dict[str, str]) -> dict[
             on = getattr(dp, f"{family}_big_tcp")
             size = dp.big_tcp_size if on else 65536
             extra[f"{family}-big-tcp"] = {"enabled": on, "maxGRO": size, "maxGSO": size}
-        if extra["cni-chaining"]["mode"] == "none":
-            # The agent reports the CNI config file it writes (write-cni-conf-when-ready); a chained
-            # install leaves the file to the other plugin, and the real 1.15.1 output of a portmap
-            # chain has no such line (cilium/cilium#32065), the 1.15.6 one of a plain install has it
-            # (#33669).
-            path = "/host/etc/cni/net.d/05-cilium.conflist"
+        # The agent reports the CNI config file it writes (write-cni-conf-when-ready). The chart sets
+        # that key for a plain install; where the emulated ConfigMap does not say, a chained install
+        # is taken to leave the file to the other plugin: the real 1.15.1 output of a portmap chain
+        # has no such line (cilium/cilium#32065), the 1.15.6 one of a plain install has it (#33669).
+        default = "/host/etc/cni/net.d/05-cilium.conflist" if extra["cni-chaining"]["mode"] == "none" else ""
+        path = config.get("write-cni-conf-when-ready", default)
+        if path:
             extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
     if v >= (1, 15):
         extra["srv6"] = {"enabled": False}
