@@ -144,10 +144,12 @@ def _masquerading(sr: dict[str, Any], v: Version) -> str:
         return "Disabled"
     if m["mode"] == "BPF":
         devices = ", ".join(d["name"] for d in sr["kube-proxy-replacement"]["deviceList"])
-        # Only the IPv4 exclusion CIDR is printed, then one space: the real 1.13.4, 1.14 development
-        # and 1.16.5 outputs (tests/fixtures/status, cilium/cilium#25984) and FormatStatusResponse in
-        # pkg/client/client.go ("no SNAT Exclusion IPv6 CIDR is listed in status output").
         status = f"BPF\t[{devices}]\t{m['snat-exclusion-cidr-v4']}"
+        if v >= (1, 14):
+            # the (empty) IPv6 exclusion CIDR follows from v1.14.0 (FormatStatusResponse, reference B.1),
+            # hence two spaces before "[IPv4" in the real 1.18.4 and 1.18.6 outputs; 1.13.4 and the
+            # 1.14 development build of June 2023 (cilium/cilium#25984) print one
+            status += " "
     else:
         status = "IPTables"
     on = {True: "Enabled", False: "Disabled"}
@@ -162,20 +164,25 @@ def _tail(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
         rows += [f"  {c['name']}\t10s ago\tnever\t0\tno error\t" for c in ctrls]
         out += align("\n".join(rows), minwidth=0).split("\n")
     p = sr["proxy"]
-    envoy = f", Envoy: {p['envoy-deployment-mode']}" if "envoy-deployment-mode" in p else ""
-    out.append(
-        f"Proxy Status:\tOK, ip {p['ip']}, {p['total-redirects']} redirects active on ports {p['port-range']}{envoy}"
-    )
+    if p is None:  # FormatStatusResponse, when the agent runs no L7 proxy
+        out.append("Proxy Status:\tNo managed proxy redirect")
+    else:
+        envoy = f", Envoy: {p['envoy-deployment-mode']}" if "envoy-deployment-mode" in p else ""
+        out.append(
+            f"Proxy Status:\tOK, ip {p['ip']}, {p['total-redirects']} redirects active on ports "
+            f"{p['port-range']}{envoy}"
+        )
     if "identity-range" in sr:
         ir = sr["identity-range"]
         out.append(f"Global Identity Range:\tmin {ir['min-identity']}, max {ir['max-identity']}")
     out.append(_hubble(sr["hubble"]))
     if verbose:
         out += _kpr_details(sr, v) + _bpf_maps(sr["bpf-maps"])
-    # A cell for the message follows the mode from 1.13 (FormatStatusResponse at v1.13.0-rc5, reference
-    # B.1), which widens the Hubble/Encryption/Cluster health column; 1.10.4 (cilium/cilium#17371) and
-    # the 1.11 development build of PR 17165 print the mode alone.
-    out.append(f"Encryption:\t{sr['encryption']['mode']}" + ("\t" if v >= (1, 13) else ""))
+    # A cell for the message follows the mode from 1.14, which widens the Hubble/Encryption/Cluster
+    # health column ("Hubble:   Ok              Current/Max..." in the real 1.14 development, 1.15 and
+    # later outputs); 1.10.4 (cilium/cilium#17371) and three real 1.13.0/1.13.4 outputs
+    # (littlejo/cilium-eks-cookbook and others) print the mode alone ("Hubble:   Ok   Current/Max...").
+    out.append(f"Encryption:\t{sr['encryption']['mode']}" + ("\t" if v >= (1, 14) else ""))
     return out
 
 
@@ -193,9 +200,10 @@ def _kpr_details(sr: dict[str, Any], v: Version) -> list[str]:
     f, np = kpr["features"], kpr["features"]["nodePort"]
     on = {True: "Enabled", False: "Disabled"}
     rows = [f"  Status:\t{kpr['mode']}", f"  Socket LB:\t{on[f['socketLB']['enabled']]}"]
-    if v >= (1, 16):
-        rows.append("  Socket LB Tracing:\tEnabled")
-    if v >= (1, 14):
+    if v >= (1, 13):
+        # both lines are in the real 1.13.4 --verbose output (littlejo/cilium-eks-cookbook); tracing
+        # follows socket LB (daemon/cmd/status.go getKubeProxyReplacementStatus)
+        rows.append(f"  Socket LB Tracing:\t{on[f['socketLB']['enabled']]}")
         rows.append("  Socket LB Coverage:\tFull")
     devices = _kpr_devices(sr, v, bracket=False)
     if devices:

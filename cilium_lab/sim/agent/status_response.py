@@ -52,12 +52,12 @@ def build(
         "cilium": {"state": "Ok", "msg": f"{version} ({build_tag(version)})"},
         "nodeMonitor": {"cpus": node.cpus, "npages": 64, "pagesize": 4096},
         "cluster": {"ciliumHealth": {"state": "Ok"}},
-        "ipam": {"status": f"IPv4: 5/254 allocated from {node.pod_cidr}, "},
+        "ipam": {"status": _ipam(node, config)},
         "bandwidth-manager": _bandwidth(dp, node),
         "masquerading": _masquerading(dp, config),
         "controllers": _controllers(now),
-        "proxy": _proxy(node, v),
-        "hubble": _hubble(dp, node),
+        "proxy": _proxy(node, v, config),
+        "hubble": _hubble(dp, node, config),
         "bpf-maps": {
             "dynamic-size-ratio": dp.map_size_ratio,
             "maps": [{"name": k, "size": s} for k, s in dp.map_sizes.items()],
@@ -115,7 +115,9 @@ def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
         "sessionAffinity": {"enabled": dp.kpr},
         "hostPort": {"enabled": dp.kpr},
         "externalIPs": {"enabled": dp.kpr},
-        "gracefulTermination": {"enabled": dp.kpr},
+        # EnableK8sTerminatingEndpoint defaults to true whatever KPR does: "Graceful Termination: Enabled"
+        # with KPR disabled in the real 1.13.4 --verbose output (littlejo/cilium-eks-cookbook)
+        "gracefulTermination": {"enabled": True},
         "nat46X64": {},
     }
     listed = dp.kpr or v >= (1, 15) or dp.bandwidth_manager  # devices are detected when something needs them
@@ -126,6 +128,25 @@ def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
         "directRoutingDevice": nic.name if listed else "",
         "features": features,
     }
+
+
+def _cni_file(extra: dict[str, Any], v: Version, config: dict[str, str]) -> None:
+    """The "CNI Config file" status: what the agent did with the CNI configuration (1.13+).
+
+    The agent writes it when write-cni-conf-when-ready is set. The 1.13 chart leaves that unset and the
+    agent says so ("CNI configuration file management disabled", real 1.13.0/1.13.4 outputs); from 1.14
+    the chart sets it for a plain install, and an agent that writes none reports nothing (real 1.15.1
+    outputs, cilium/cilium#30910, #32065), while one that writes reports the file (#33669, #23517).
+    Where the emulated ConfigMap does not say, a chained install is taken to leave the file to the other
+    plugin.
+    """
+    chained = extra["cni-chaining"]["mode"] != "none"
+    default = "" if v < (1, 14) or chained else "/host/etc/cni/net.d/05-cilium.conflist"
+    path = config.get("write-cni-conf-when-ready", default)
+    if path:
+        extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
+    elif v < (1, 14):
+        extra["cni-file"] = {"msg": "CNI configuration file management disabled"}
 
 
 def _device_ips(node: NodeProfile, v: Version) -> list[str]:
@@ -187,14 +208,27 @@ def _controllers(now: str) -> list[dict[str, Any]]:
     ]
 
 
-def _proxy(node: NodeProfile, v: Version) -> dict[str, Any]:
+def _ipam(node: NodeProfile, config: dict[str, str]) -> str:
+    # In ENI mode the pool is the node's ENI addresses, with no CIDR (real 1.13.4 EKS outputs,
+    # littlejo/cilium-eks-cookbook); the cluster-pool and kubernetes modes name the node's pod CIDR.
+    if config.get("ipam") == "eni":
+        return "IPv4: 5/15 allocated, "
+    return f"IPv4: 5/254 allocated from {node.pod_cidr}, "
+
+
+def _proxy(node: NodeProfile, v: Version, config: dict[str, str]) -> dict[str, Any] | None:
+    if config.get("enable-l7-proxy", "true") == "false":
+        return None  # "Proxy Status: No managed proxy redirect" (real 1.18.4 output with l7Proxy=false)
     proxy = {"ip": pod_ip(node, 92), "port-range": "10000-20000", "total-redirects": 0}
     if v >= (1, 14):
-        proxy["envoy-deployment-mode"] = "external" if v >= (1, 16) else "embedded"
+        # the chart runs Envoy as its own DaemonSet by default from 1.16 (external-envoy-proxy);
+        # an install that keeps it in the agent reports "embedded" (real 1.18.6 kind output)
+        external = config.get("external-envoy-proxy", "true" if v >= (1, 16) else "false") == "true"
+        proxy["envoy-deployment-mode"] = "external" if external else "embedded"
     return proxy
 
 
-def _hubble(dp: Datapath, node: NodeProfile) -> dict[str, Any]:
+def _hubble(dp: Datapath, node: NodeProfile, config: dict[str, str]) -> dict[str, Any]:
     if not dp.hubble:
         return {"state": "Disabled"}
     seed = int(hashlib.sha1(node.name.encode()).hexdigest()[:6], 16)
@@ -208,7 +242,8 @@ def _hubble(dp: Datapath, node: NodeProfile) -> dict[str, Any]:
             "seen-flows": int(seen),
             "uptime": uptime_s * 10**9,
         },
-        "metrics": {"state": "Disabled"},
+        # the metrics server runs when metrics are configured (chart: hubble.metrics.enabled)
+        "metrics": {"state": "Ok" if config.get("hubble-metrics", "").strip() else "Disabled"},
     }
 
 
@@ -230,14 +265,8 @@ def _version_specific(dp: Datapath, v: Version, config: dict[str, str]) -> dict[
             on = getattr(dp, f"{family}_big_tcp")
             size = dp.big_tcp_size if on else 65536
             extra[f"{family}-big-tcp"] = {"enabled": on, "maxGRO": size, "maxGSO": size}
-        # The agent reports the CNI config file it writes (write-cni-conf-when-ready). The chart sets
-        # that key for a plain install; where the emulated ConfigMap does not say, a chained install
-        # is taken to leave the file to the other plugin: the real 1.15.1 output of a portmap chain
-        # has no such line (cilium/cilium#32065), the 1.15.6 one of a plain install has it (#33669).
-        default = "/host/etc/cni/net.d/05-cilium.conflist" if extra["cni-chaining"]["mode"] == "none" else ""
-        path = config.get("write-cni-conf-when-ready", default)
-        if path:
-            extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
+    if v >= (1, 13):
+        _cni_file(extra, v, config)
     if v >= (1, 15):
         extra["srv6"] = {"enabled": False}
     host = "BPF" if dp.host_routing == "bpf" else "Legacy"
