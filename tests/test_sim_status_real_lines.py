@@ -62,6 +62,7 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     ("module counts", "Modules Health:", r"Stopped\(\d+\) Degraded\(\d+\) OK\(\d+\)", "<module counts>"),
 )
 _ALLOCATION = re.compile(r"^  \S+ \(.+\)$")
+_CONTROLLERS = re.compile(r"^  Name +Last success +Last error +Count +Message$")
 
 
 def load(path: Path) -> tuple[dict[str, Any], str]:
@@ -82,11 +83,17 @@ def as_released(meta: dict[str, Any], body: str) -> str:
 
 
 def normalise(text: str) -> list[str]:
-    """The lines with RULES applied, trailing blanks dropped (threads strip them unevenly) and the rows
-    under "Allocated addresses:" (one per pod on that node) folded into one."""
+    """The lines with RULES applied, trailing blanks dropped (threads strip them unevenly), the rows
+    under "Allocated addresses:" (one per pod on that node) folded into one, and the --verbose controller
+    table (one row per controller and endpoint, with their timings) folded into one."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.rstrip()
+        if _CONTROLLERS.match(line):
+            out.append("  <controller table>")
+            continue
+        if out and out[-1] == "  <controller table>" and line.startswith("  "):
+            continue
         if _ALLOCATION.match(line) and out and out[-1] in ("Allocated addresses:", "  <allocations>"):
             if out[-1] != "  <allocations>":
                 out.append("  <allocations>")
@@ -114,6 +121,8 @@ def render(meta: dict[str, Any]) -> str:
         internal_ip=over.get("internal_ip", node.internal_ip),
         pod_cidr=over.get("pod_cidr", node.pod_cidr),
         cpus=over.get("cpus", node.cpus),
+        memory_gib=over.get("memory_gib", node.memory_gib),
+        name=over.get("name", node.name),
     )
     config = {**profile.cilium_config, **{k: str(v) for k, v in spec.get("config", {}).items()}}
     boot = startup.boot(spec["version"], config, node)
@@ -127,6 +136,7 @@ def render(meta: dict[str, Any]) -> str:
         kubernetes_version=spec["kubernetes_version"],
         cluster_nodes=spec.get("cluster_nodes", 1),
         now=NOW,
+        peers=[tuple(peer) for peer in spec.get("peers", ())],
     )
 
 
@@ -172,13 +182,14 @@ def test_parser_reads_real_and_rendered_lines_alike(path: Path) -> None:
 
 
 def raw_window(meta: dict[str, Any], body: str, rendered: str) -> list[str]:
-    """The rendered lines, as printed, from the window's first label to its last."""
-    real, lines = body.splitlines(), rendered.splitlines()
+    """The rendered lines, as printed, that the window covers: the longest run from the start (head)
+    or to the end (tail) that normalises to as many lines as the fixture does."""
+    want, lines = len(normalise(as_released(meta, body))), rendered.splitlines()
     if meta["window"] == "head":
-        last = real[-1].split(":")[0] + ":"
-        return lines[: next(i for i, line in enumerate(lines) if line.startswith(last)) + 1]
-    first = real[0].split(":")[0] + ":"
-    return lines[max(i for i, line in enumerate(lines) if line.startswith(first)) :]
+        ends = [n for n in range(len(lines) + 1) if len(normalise("\n".join(lines[:n]))) == want]
+        return lines[: max(ends)]
+    starts = [n for n in range(len(lines) + 1) if len(normalise("\n".join(lines[n:]))) == want]
+    return lines[min(starts) :]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

@@ -15,6 +15,7 @@ row in the 1.16+ KPR details.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cilium_lab.sim.agent import status_response
@@ -34,13 +35,18 @@ def render_text(
     kubernetes_version: str = "v1.26.6+k3s1",
     cluster_nodes: int = 1,
     now: str = "2023-07-10T08:15:22Z",
+    peers: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The text of `cilium-dbg status [--verbose]` on `node`, ending with a newline."""
+    """The text of `cilium-dbg status [--verbose]` on `node`, ending with a newline.
+
+    `peers` are the cluster's nodes as (name, InternalIP); --verbose lists them under "Cluster health:"
+    (this node among them or not: it is listed first, as "(localhost)").
+    """
     v = parse_version(version)
     sr = status_response.build(dp, node, version, config, kubernetes_version, now)
     lines = _head(sr, v) + (_addresses(node) if verbose else [])
     lines += _features(sr, v, verbose) + _tail(sr, v, verbose)
-    lines += _health(v, cluster_nodes, now)
+    lines += _health(v, cluster_nodes, now, _health_rows(node, peers) if verbose else [])
     return align("\n".join(lines) + "\n")
 
 
@@ -240,11 +246,22 @@ def _bpf_maps(maps: dict[str, Any]) -> list[str]:
     return [f"BPF Maps:\tdynamic sizing: {sizing}", *align("\n".join(rows), minwidth=0).split("\n")]
 
 
-def _health(v: Version, cluster_nodes: int, now: str) -> list[str]:
+def _health_rows(node: NodeProfile, peers: Sequence[tuple[str, str]]) -> list[str]:
+    others = sorted((name, ip) for name, ip in peers if name != node.name)
+    rows = [(f"{node.name} (localhost)", node.internal_ip), *others]
+    return [f"  {name}\t{ip}\treachable\treachable" for name, ip in rows]
+
+
+def _health(v: Version, cluster_nodes: int, now: str, rows: list[str]) -> list[str]:
     line = f"Cluster health:\t{cluster_nodes}/{cluster_nodes} reachable\t({now})"
     out = [line + ("\t(Probe interval: 1m43.45s)" if v >= (1, 18) else "")]
     if v >= (1, 17):
         out.append("Name\tIP\tNode\tEndpoints")
+    elif rows:
+        # --verbose lists every node, in the same tabwriter as the lines above, so the node names widen
+        # the label column of "Encryption:" and "Cluster health:" (real 1.13.4 --verbose output,
+        # littlejo/cilium-eks-cookbook install-cilium-eks-helm.md)
+        out += ["  Name\tIP\tNode\tEndpoints", *rows]
     if v >= (1, 16):
         out.append("Modules Health:\tStopped(0) Degraded(0) OK(58)")
     return out

@@ -58,10 +58,7 @@ def build(
         "controllers": _controllers(now),
         "proxy": _proxy(node, v, config),
         "hubble": _hubble(dp, node, config),
-        "bpf-maps": {
-            "dynamic-size-ratio": dp.map_size_ratio,
-            "maps": [{"name": k, "size": s} for k, s in dp.map_sizes.items()],
-        },
+        "bpf-maps": {"dynamic-size-ratio": dp.map_size_ratio, "maps": _bpf_maps(dp, node, v, config)},
         "clock-source": {"mode": dp.clock_source, "hertz": int(node.host.get("hz", "250"))},
         "encryption": {"mode": "Disabled"},
     }
@@ -128,6 +125,44 @@ def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
         "directRoutingDevice": nic.name if listed else "",
         "features": features,
     }
+
+
+def _bpf_maps(dp: Datapath, node: NodeProfile, v: Version, config: dict[str, str]) -> list[dict[str, Any]]:
+    """The "BPF Maps" table of --verbose: the agent's own list, which changes between releases."""
+    if v >= (1, 14):  # not checked against a real output of these releases: the emulator's own list
+        return [{"name": k, "size": s} for k, s in dp.map_sizes.items()]
+    # The 1.13 list, names, order and fixed sizes as the real 1.13.4 --verbose output prints them
+    # (littlejo/cilium-eks-cookbook install-cilium-eks-helm.md); "Events" and "Signal" have one entry
+    # per CPU; the sized ones follow the agent's map sizing.
+    sizes = dp.map_sizes
+    lb = int(config.get("bpf-lb-map-max") or 65536)
+    policy = int(config.get("bpf-policy-map-max") or 16384)
+    table = [
+        ("Non-TCP connection tracking", sizes["Non-TCP connection tracking"]),
+        ("TCP connection tracking", sizes["TCP connection tracking"]),
+        ("Endpoint policy", 65535),
+        ("Events", node.cpus),
+        ("IP cache", 512000),
+        ("IP masquerading agent", 16384),
+        ("IPv4 fragmentation", sizes["IPv4 fragmentation"]),
+        ("IPv4 service", lb),
+        ("IPv6 service", lb),
+        ("IPv4 service backend", lb),
+        ("IPv6 service backend", lb),
+        ("IPv4 service reverse NAT", lb),
+        ("IPv6 service reverse NAT", lb),
+        ("Metrics", 1024),
+        ("NAT", sizes["NAT"]),
+        ("Neighbor table", sizes["Neighbor table"]),
+        ("Global policy", policy),
+        ("Per endpoint policy", 65536),
+        ("Session affinity", lb),
+        ("Signal", node.cpus),
+        ("Sockmap", 65535),
+        ("Sock reverse NAT", sizes["Sock reverse NAT"]),
+        ("Tunnel", 65536),
+    ]
+    return [{"name": name, "size": size} for name, size in table]
 
 
 def _cni_file(extra: dict[str, Any], v: Version, config: dict[str, str]) -> None:
