@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from kubernetes import client
+from kubernetes import config as kube_config
+from kubernetes.stream import stream
+from waiting import wait_for
 
 from cilium_lab.cilium.parse import parse_status
 from cilium_lab.sim.agent import startup, status_output
@@ -165,3 +169,33 @@ def test_project_parser_reads_the_default_113_text():
     status = parse_status(render("1.13.4", {}))
     assert (status.kube_proxy_replacement, status.kpr_full) == ("Disabled", False)
     assert (status.host_routing, status.masquerading, status.ipv6_big_tcp) == ("Legacy", "IPTables", False)
+
+
+def test_verbose_status_through_kubectl_exec_lists_every_node_of_the_cluster(embedded):
+    """The shell passes the cluster's nodes to the renderer: `cilium status --verbose` in a 1.13 agent pod
+    lists all six nodes of the series' cluster under "Cluster health:", this one first as (localhost)."""
+    api = kube_config.new_client_from_config(config_file=str(embedded.kubeconfig), context="admin")
+    core = client.CoreV1Api(api)
+    pod = wait_for(
+        lambda: next(
+            (p for p in core.list_namespaced_pod("kube-system", field_selector="spec.nodeName=vm-2").items
+             if p.status.phase == "Running" and p.metadata.labels.get("k8s-app") == "cilium"),
+            None,
+        )
+    )  # fmt: skip
+    ws = stream(
+        core.connect_get_namespaced_pod_exec, pod.metadata.name, "kube-system",
+        command=["cilium", "status", "--verbose"], container="cilium-agent",
+        stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False,
+    )  # fmt: skip
+    ws.run_forever(timeout=10)
+    lines = ws.read_stdout().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Cluster health:"))
+    assert lines[start].split()[2] == "6/6"
+    table = lines[start + 1 :]
+    assert table[0].split() == ["Name", "IP", "Node", "Endpoints"]
+    names = [row.split()[0] for row in table[1:]]
+    assert names == ["vm-2", "board-1", "board-2", "board-3", "vm-1", "vm-3"]
+    assert table[1].split()[1] == "(localhost)"
+    # the node names share the tabwriter with the lines above: one label column for all of them
+    assert lines[start].index("6/6") == table[1].index("192.168.") == table[-1].index("192.168.")
