@@ -5,12 +5,14 @@ by `go_tabwriter.align` as Go's tabwriter aligns it, so label runs of
 spaces come out as the real CLI's do. Line order and formats follow FormatStatusResponse in
 cilium/cilium pkg/client/client.go and the status command (reference B.1, B.3): "Host Routing:" up
 to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes from 1.14, Socket LB
-Coverage from 1.14, DSR Dispatch Mode from 1.15, Attach/Device Mode and Modules Health from 1.16.
-The lines are checked against real outputs of 1.10 to 1.17 (tests/fixtures/status_lines).
+Tracing and Coverage from 1.13, DSR Dispatch Mode from 1.15, Attach/Device Mode and Modules Health
+from 1.16. The lines are checked against real outputs of 1.10, 1.13, 1.14, 1.15, 1.16, 1.17 and 1.18
+(tests/fixtures/status_lines; 1.13.4 also with --verbose).
 
 Independent of the status parser in cilium_lab.cilium (which is tested against this output).
-Approximations: Modules Health counts, the cluster-health header rows of 1.17+, no "Annotations:"
-row in the 1.16+ KPR details.
+Not checked against a real output, so approximations: the verbose blocks after 1.13 (the BPF map list
+of 1.14+, the KPR details of 1.16+ without an "Annotations:" row, the per-node health details of
+1.17+), Modules Health counts. Not modelled: an etcd kvstore, the host firewall, more than one device.
 """
 
 from __future__ import annotations
