@@ -71,17 +71,6 @@ def load(path: Path) -> tuple[dict[str, Any], str]:
     return yaml.safe_load(front), body
 
 
-def as_released(meta: dict[str, Any], body: str) -> str:
-    """The real text with the lines a pre-release build printed otherwise than the release the emulator
-    claims, replaced by the release's line (`release_lines` in the front matter, each with its reason).
-    Each listed line must be in the text: the list cannot hide a line the output does not have."""
-    for change in meta.get("release_lines", ()):
-        assert change["build"] in body.splitlines(), change["build"]
-        assert change["why"]
-        body = body.replace(change["build"], change["release"])
-    return body
-
-
 def normalise(text: str) -> list[str]:
     """The lines with RULES applied, trailing blanks dropped (threads strip them unevenly), the rows
     under "Allocated addresses:" (one per pod on that node) folded into one, and the --verbose controller
@@ -154,7 +143,7 @@ FILES = sorted(FIXTURES.glob("*/*.txt"))
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_rendered_lines_match_the_real_output(path: Path) -> None:
     meta, body = load(path)
-    real = normalise(as_released(meta, body))
+    real = normalise(body)
     rendered = normalise(render(meta))
     shown = window(meta, real, rendered)
     for number, (want, got) in enumerate(zip(real, shown, strict=False), 1):
@@ -184,7 +173,7 @@ def test_parser_reads_real_and_rendered_lines_alike(path: Path) -> None:
 def raw_window(meta: dict[str, Any], body: str, rendered: str) -> list[str]:
     """The rendered lines, as printed, that the window covers: the longest run from the start (head)
     or to the end (tail) that normalises to as many lines as the fixture does."""
-    want, lines = len(normalise(as_released(meta, body))), rendered.splitlines()
+    want, lines = len(normalise(body)), rendered.splitlines()
     if meta["window"] == "head":
         ends = [n for n in range(len(lines) + 1) if len(normalise("\n".join(lines[:n]))) == want]
         return lines[: max(ends)]

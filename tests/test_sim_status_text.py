@@ -81,7 +81,7 @@ def test_116_routing_attach_and_device_mode_lines():
     assert "BandwidthManager:        EDT with BPF [BBR] [enp1s0]" in text
     assert "Attach Mode:             Legacy TC" in text  # kernel 6.2 has no TCX
     assert "Device Mode:             veth" in text
-    assert "Masquerading:            BPF   [enp1s0]   10.42.0.0/16  [IPv4: Enabled, IPv6: Disabled]" in text
+    assert "Masquerading:            BPF   [enp1s0]   10.42.0.0/16 [IPv4: Enabled, IPv6: Disabled]" in text
     # one empty address entry per address before the addresses (1.15+), hence two spaces (#30910)
     assert "KubeProxyReplacement:    True   [enp1s0  192.168.7.11 (Direct Routing)]" in text
     assert "Host Routing" not in text and "Modules Health:" in text

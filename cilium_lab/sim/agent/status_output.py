@@ -153,10 +153,12 @@ def _masquerading(sr: dict[str, Any], v: Version) -> str:
     if m["mode"] == "BPF":
         devices = ", ".join(d["name"] for d in sr["kube-proxy-replacement"]["deviceList"])
         status = f"BPF\t[{devices}]\t{m['snat-exclusion-cidr-v4']}"
-        if v >= (1, 14):
-            # the (empty) IPv6 exclusion CIDR follows from v1.14.0 (FormatStatusResponse, reference B.1),
-            # hence two spaces before "[IPv4" in the real 1.18.4 and 1.18.6 outputs; 1.13.4 and the
-            # 1.14 development build of June 2023 (cilium/cilium#25984) print one
+        if v >= (1, 18):
+            # Two spaces before "[IPv4" (an empty IPv6 exclusion CIDR after the IPv4 one) in the real
+            # 1.18.4 and 1.18.6 outputs. One space in every earlier real output (1.13.4; the 1.14
+            # development build of cilium/cilium#25984; 1.15.1; 1.16.5; 1.17.6) and in
+            # FormatStatusResponse of the 1.14/1.15 era (pkg/client/client.go @00c1fdc6, which prints
+            # only SnatExclusionCidrV4), so not from v1.14.0 as reference B.1 has it.
             status += " "
     else:
         status = "IPTables"
@@ -222,8 +224,9 @@ def _kpr_details(sr: dict[str, Any], v: Version) -> list[str]:
             rows.append(f"    DSR Dispatch Mode:\t{np['dsrMode']}")
         rows.append(f"  Backend Selection:\t{np['algorithm']}")
     rows.append(f"  Session Affinity:\t{on[f['sessionAffinity']['enabled']]}")
-    if v < (1, 16):
-        rows.append(f"  Graceful Termination:\t{on[f['gracefulTermination']['enabled']]}")
+    # printed by every version checked: the real 1.13.4 --verbose output, FormatStatusResponse of the
+    # 1.14/1.15 era, and a real 1.17.6 (enterprise build) --verbose output in the code index
+    rows.append(f"  Graceful Termination:\t{on[f['gracefulTermination']['enabled']]}")
     rows.append("  NAT46/64 Support:\tDisabled")
     if np["enabled"]:
         rows.append(
