@@ -36,7 +36,6 @@ _IP = r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})"
 # emulator cannot know. Anything not listed here is compared as printed.
 RULES: tuple[tuple[str, str, str, str], ...] = (
     ("git hash of the build", "Cilium:", r"\((v\S+?)-[0-9a-f]{7,10}\)", r"(\1-<git hash>)"),
-    ("APIs the cluster registers", "Kubernetes APIs:", r"\[.*\]$", "[<registered APIs>]"),
     ("addresses of the devices", "KubeProxyReplacement:", rf"{_IP}(?: {_IP})*", "<addresses>"),
     ("addresses of the devices", "  Devices:", rf"{_IP}(?: {_IP})*", "<addresses>"),
     ("IPAM usage", "IPAM:", r"\d+/\d+ allocated", "<used>/<size> allocated"),

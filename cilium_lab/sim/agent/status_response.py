@@ -26,15 +26,43 @@ KNOWN_BUILDS = {
     "1.16.5": "b7b9a3d2",
     "1.18.6": "95896696",
 }
-K8S_APIS = (
-    "EndpointSliceOrEndpoint",
+# The resources the agent watches, as "Kubernetes APIs:" lists them, per release line, from real outputs
+# (tests/fixtures/status_lines): 1.10.4 and 1.13.4 (the EndpointSlice group follows the API server:
+# discovery/v1beta1 before Kubernetes 1.21), 1.15.1 to 1.17.2, and 1.18.4/1.18.6. The 1.14 list is taken
+# to be the 1.15 one (the 1.14.0-rc.0 output of cilium/cilium#26758 starts the same); 1.11/1.12 the 1.13
+# one (real 1.12 outputs differ only by CiliumEndpointSlice, which the emulator never enables).
+_K8S_APIS_113 = (
     "cilium/v2::CiliumClusterwideNetworkPolicy",
     "cilium/v2::CiliumEndpoint",
     "cilium/v2::CiliumNetworkPolicy",
     "cilium/v2::CiliumNode",
     "core/v1::Namespace",
+    "core/v1::Node",
     "core/v1::Pods",
     "core/v1::Service",
+    "discovery/v1::EndpointSlice",
+    "networking.k8s.io/v1::NetworkPolicy",
+)
+_K8S_APIS_114 = (
+    "EndpointSliceOrEndpoint",
+    "cilium/v2::CiliumClusterwideNetworkPolicy",
+    "cilium/v2::CiliumEndpoint",
+    "cilium/v2::CiliumNetworkPolicy",
+    "cilium/v2::CiliumNode",
+    "cilium/v2alpha1::CiliumCIDRGroup",
+    "core/v1::Namespace",
+    "core/v1::Pods",
+    "core/v1::Service",
+    "networking.k8s.io/v1::NetworkPolicy",
+)
+_K8S_APIS_118 = (
+    "EndpointSliceOrEndpoint",
+    "cilium/v2::CiliumCIDRGroup",
+    "cilium/v2::CiliumClusterwideNetworkPolicy",
+    "cilium/v2::CiliumEndpoint",
+    "cilium/v2::CiliumNetworkPolicy",
+    "cilium/v2::CiliumNode",
+    "core/v1::Pods",
     "networking.k8s.io/v1::NetworkPolicy",
 )
 CONTROLLERS = 29  # a fresh 1.13 agent with a few endpoints reports about this many
@@ -47,7 +75,7 @@ def build(
     v = parse_version(version)
     model: dict[str, Any] = {
         "kvstore": _kvstore(v),
-        "kubernetes": _kubernetes(kubernetes_version, node),
+        "kubernetes": _kubernetes(kubernetes_version, node, v),
         "kube-proxy-replacement": _kpr(dp, node, v),
         "cilium": {"state": "Ok", "msg": f"{version} ({build_tag(version)})"},
         "nodeMonitor": {"cpus": node.cpus, "npages": 64, "pagesize": 4096},
@@ -83,12 +111,20 @@ def _kvstore(v: Version) -> dict[str, Any]:
     return {"state": "Disabled", "msg": ""} if v >= (1, 17) else {"state": "Ok", "msg": "Disabled"}
 
 
-def _kubernetes(kubernetes_version: str, node: NodeProfile) -> dict[str, Any]:
+def _kubernetes(kubernetes_version: str, node: NodeProfile, v: Version) -> dict[str, Any]:
     short = ".".join(kubernetes_version.lstrip("v").split(".")[:2])
+    if v >= (1, 18):
+        apis = _K8S_APIS_118
+    elif v >= (1, 14):
+        apis = _K8S_APIS_114
+    else:
+        minor = int(short.split(".")[1]) if "." in short else 99
+        group = "discovery/v1beta1" if minor < 21 else "discovery/v1"
+        apis = tuple(a.replace("discovery/v1", group) for a in _K8S_APIS_113)
     return {
         "state": "Ok",
         "msg": f"{short} ({kubernetes_version}) [linux/{node.arch}]",
-        "k8s-api-versions": list(K8S_APIS),
+        "k8s-api-versions": list(apis),
     }
 
 
