@@ -194,6 +194,15 @@ def test_versions_covered() -> None:
     assert {"1.14", "1.15", "1.17"} <= minors
 
 
+def test_the_proxy_listens_on_the_router_address_as_in_the_real_verbose_output() -> None:
+    """A value the normalisation hides, checked across lines instead: the real 1.13.4 --verbose output
+    lists the Proxy Status address as the router's allocation, and so must the emulated one."""
+    meta, body = load(FIXTURES / "1.13" / "v1.13.4-eks-verbose-cookbook.txt")
+    for text in (body, render(meta)):
+        proxy = re.search(r"^Proxy Status: +OK, ip (\S+),", text, re.MULTILINE)
+        assert proxy and f"  {proxy[1]} (router)" in text.splitlines()
+
+
 def test_a_changed_line_fails_the_comparison() -> None:
     """The comparison is not blind: one real line altered no longer matches the rendered output."""
     path = FIXTURES / "1.15" / "v1.15.1-chaining-portmap-head-issue32065.txt"

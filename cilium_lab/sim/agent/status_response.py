@@ -290,7 +290,9 @@ def _ipam(node: NodeProfile, config: dict[str, str]) -> str:
 def _proxy(node: NodeProfile, v: Version, config: dict[str, str]) -> dict[str, Any] | None:
     if config.get("enable-l7-proxy", "true") == "false":
         return None  # "Proxy Status: No managed proxy redirect" (real 1.18.4 output with l7Proxy=false)
-    proxy = {"ip": pod_ip(node, 92), "port-range": "10000-20000", "total-redirects": 0}
+    # the proxy listens on the router (cilium_host) address: "Proxy Status: OK, ip 192.168.28.58" with
+    # "192.168.28.58 (router)" among the allocations of the real 1.13.4 --verbose output
+    proxy = {"ip": pod_ip(node, 1), "port-range": "10000-20000", "total-redirects": 0}
     if v >= (1, 14):
         # the chart runs Envoy as its own DaemonSet by default from 1.16 (external-envoy-proxy);
         # an install that keeps it in the agent reports "embedded" (real 1.18.6 kind output)
