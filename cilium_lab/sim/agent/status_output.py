@@ -58,7 +58,7 @@ def _head(sr: dict[str, Any], v: Version) -> list[str]:
         f"KVStore:\t{sr['kvstore']['state']}\t{sr['kvstore']['msg']}",
         f"Kubernetes:\t{k8s['state']}\t{k8s['msg']}",
         'Kubernetes APIs:\t["' + '", "'.join(sorted(k8s["k8s-api-versions"])) + '"]',
-        f"KubeProxyReplacement:\t{sr['kube-proxy-replacement']['mode']}\t{_kpr_devices(sr, v, bracket=True)}",
+        f"KubeProxyReplacement:\t{sr['kube-proxy-replacement']['mode']}\t{_kpr_devices(sr, bracket=True)}",
     ]
     if "host-firewall" in sr:
         out.append(f"Host firewall:\t{sr['host-firewall']['mode']}")
@@ -89,7 +89,7 @@ def _addresses(node: NodeProfile) -> list[str]:
     return ["Allocated addresses:", *rows]
 
 
-def _kpr_devices(sr: dict[str, Any], v: Version, bracket: bool) -> str:
+def _kpr_devices(sr: dict[str, Any], bracket: bool) -> str:
     kpr = sr["kube-proxy-replacement"]
     # No device list while KPR is off: "Disabled" (FormatStatusResponse), and "False" in the real
     # 1.17.2 output (cilium/cilium#23517) although the agent still detects its devices.
@@ -215,7 +215,7 @@ def _kpr_details(sr: dict[str, Any], v: Version) -> list[str]:
         # follows socket LB (daemon/cmd/status.go getKubeProxyReplacementStatus)
         rows.append(f"  Socket LB Tracing:\t{on[f['socketLB']['enabled']]}")
         rows.append("  Socket LB Coverage:\tFull")
-    devices = _kpr_devices(sr, v, bracket=False)
+    devices = _kpr_devices(sr, bracket=False)
     if devices:
         rows.append(f"  Devices:\t{devices}")
     if np["enabled"]:
