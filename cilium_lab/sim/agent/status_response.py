@@ -158,7 +158,7 @@ def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
         "mode": dp.kpr_mode,
         "devices": [nic.name] if listed else [],
         "deviceList": [{"name": nic.name, "ip": _device_ips(node, v)}] if listed else [],
-        "directRoutingDevice": nic.name if listed else "",
+        "directRoutingDevice": nic.name if listed and not _no_direct_routing(dp, v) else "",
         "features": features,
     }
 
@@ -206,18 +206,28 @@ def _cni_file(extra: dict[str, Any], v: Version, config: dict[str, str]) -> None
 
     The agent writes it when write-cni-conf-when-ready is set. The 1.13 chart leaves that unset and the
     agent says so ("CNI configuration file management disabled", real 1.13.0/1.13.4 outputs); from 1.14
-    the chart sets it for a plain install, and an agent that writes none reports nothing (real 1.15.1
-    outputs, cilium/cilium#30910, #32065), while one that writes reports the file (#33669, #23517).
+    an agent that writes none reports nothing (real 1.14.0 output, littlejo/cilium-networkpolicy-hubble;
+    1.15.1, cilium/cilium#30910, #32065), while one that writes reports the file (1.15.6 #33669, 1.16.5,
+    1.17.2 #23517, 1.18.4); installs write it by default from 1.15.
     Where the emulated ConfigMap does not say, a chained install is taken to leave the file to the other
     plugin.
     """
     chained = extra["cni-chaining"]["mode"] != "none"
-    default = "" if v < (1, 14) or chained else "/host/etc/cni/net.d/05-cilium.conflist"
+    # 1.14 installs leave the key unset too: five real 1.14.0-1.14.5 outputs have no such line
+    default = "" if v < (1, 15) or chained else "/host/etc/cni/net.d/05-cilium.conflist"
     path = config.get("write-cni-conf-when-ready", default)
     if path:
         extra["cni-file"] = {"path": path, "msg": f"successfully wrote CNI configuration file to {path}"}
     elif v < (1, 14):
         extra["cni-file"] = {"msg": "CNI configuration file management disabled"}
+
+
+def _no_direct_routing(dp: Datapath, v: Version) -> bool:
+    """Whether the agent names no direct-routing device: in tunnel mode from 1.12 to 1.14 (real 1.14.0
+    kind output, littlejo/cilium-networkpolicy-hubble: "Strict   [eth0 172.18.0.3]"), while 1.10.4 in
+    tunnel mode (cilium/cilium#17461) and 1.15.1 in tunnel mode (#32065) print "(Direct Routing)", as
+    every native-routing output does (1.13.4 EKS, littlejo/cilium-eks-cookbook)."""
+    return (1, 12) <= v < (1, 15) and dp.routing == "tunnel"
 
 
 def _device_ips(node: NodeProfile, v: Version) -> list[str]:
