@@ -66,6 +66,7 @@ class ExecContext:
     pod_ip: str | None = None
     kubernetes_version: str = ""  # the cluster's gitVersion, for the status "Kubernetes:" line
     cluster_nodes: int = 1  # nodes in the cluster, for the status "Cluster health:" line
+    peers: tuple[tuple[str, str], ...] = ()  # (name, InternalIP) of every node, for `status --verbose`
     perf: Mapping[str, Any] = field(default_factory=dict)  # Profile.perf: the model's per-profile overrides
     # Host changes (sim.state.host_settings): `node.host` is the node's state when the exec started; a command that
     # changes it calls write_host(changes) and continues with the returned node. None: read-only host.

@@ -5,16 +5,19 @@ by `go_tabwriter.align` as Go's tabwriter aligns it, so label runs of
 spaces come out as the real CLI's do. Line order and formats follow FormatStatusResponse in
 cilium/cilium pkg/client/client.go and the status command (reference B.1, B.3): "Host Routing:" up
 to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes from 1.14, Socket LB
-Coverage from 1.14, DSR Dispatch Mode from 1.15, device names tab-separated from their addresses
-from 1.15, Attach/Device Mode and Modules Health from 1.16.
+Tracing and Coverage from 1.13, DSR Dispatch Mode from 1.15, Attach/Device Mode and Modules Health
+from 1.16. The lines are checked against real outputs of 1.10, 1.13, 1.14, 1.15, 1.16, 1.17 and 1.18
+(tests/fixtures/status_lines; 1.13.4 also with --verbose).
 
 Independent of the status parser in cilium_lab.cilium (which is tested against this output).
-Approximations: Modules Health counts, the cluster-health header rows of 1.17+, no "Annotations:"
-row in the 1.16+ KPR details.
+Not checked against a real output, so approximations: the verbose blocks after 1.13 (the BPF map list
+of 1.14+, the KPR details of 1.16+ without an "Annotations:" row, the per-node health details of
+1.17+), Modules Health counts. Not modelled: an etcd kvstore, the host firewall, more than one device.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cilium_lab.sim.agent import status_response
@@ -34,13 +37,18 @@ def render_text(
     kubernetes_version: str = "v1.26.6+k3s1",
     cluster_nodes: int = 1,
     now: str = "2023-07-10T08:15:22Z",
+    peers: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The text of `cilium-dbg status [--verbose]` on `node`, ending with a newline."""
+    """The text of `cilium-dbg status [--verbose]` on `node`, ending with a newline.
+
+    `peers` are the cluster's nodes as (name, InternalIP); --verbose lists them under "Cluster health:"
+    (this node among them or not: it is listed first, as "(localhost)").
+    """
     v = parse_version(version)
     sr = status_response.build(dp, node, version, config, kubernetes_version, now)
     lines = _head(sr, v) + (_addresses(node) if verbose else [])
     lines += _features(sr, v, verbose) + _tail(sr, v, verbose)
-    lines += _health(v, cluster_nodes, now)
+    lines += _health(v, cluster_nodes, now, _health_rows(node, peers) if verbose else [])
     return align("\n".join(lines) + "\n")
 
 
@@ -50,13 +58,15 @@ def _head(sr: dict[str, Any], v: Version) -> list[str]:
         f"KVStore:\t{sr['kvstore']['state']}\t{sr['kvstore']['msg']}",
         f"Kubernetes:\t{k8s['state']}\t{k8s['msg']}",
         'Kubernetes APIs:\t["' + '", "'.join(sorted(k8s["k8s-api-versions"])) + '"]',
-        f"KubeProxyReplacement:\t{sr['kube-proxy-replacement']['mode']}\t{_kpr_devices(sr, v, bracket=True)}",
-        f"Host firewall:\t{sr['host-firewall']['mode']}",
+        f"KubeProxyReplacement:\t{sr['kube-proxy-replacement']['mode']}\t{_kpr_devices(sr, bracket=True)}",
     ]
+    if "host-firewall" in sr:
+        out.append(f"Host firewall:\t{sr['host-firewall']['mode']}")
     if "srv6" in sr:
         out.append("SRv6:\tDisabled")
     if "cni-chaining" in sr:
         out.append(f"CNI Chaining:\t{sr['cni-chaining']['mode']}")
+    if "cni-file" in sr:
         out.append(f"CNI Config file:\t{sr['cni-file']['msg']}")
     nm = sr["nodeMonitor"]
     out += [
@@ -79,14 +89,17 @@ def _addresses(node: NodeProfile) -> list[str]:
     return ["Allocated addresses:", *rows]
 
 
-def _kpr_devices(sr: dict[str, Any], v: Version, bracket: bool) -> str:
+def _kpr_devices(sr: dict[str, Any], bracket: bool) -> str:
     kpr = sr["kube-proxy-replacement"]
-    if kpr["mode"] == "Disabled" or not kpr["deviceList"]:
+    # No device list while KPR is off: "Disabled" (FormatStatusResponse), and "False" in the real
+    # 1.17.2 output (cilium/cilium#23517) although the agent still detects its devices.
+    if kpr["mode"] in ("Disabled", "False") or not kpr["deviceList"]:
         return ""
-    sep = "\t" if v >= (1, 15) else " "
     parts = []
     for dev in kpr["deviceList"]:
-        text = f"{dev['name']}{sep}{' '.join(dev['ip'])}"
+        # "%s %s" of the name and the joined addresses (FormatStatusResponse); the run of spaces in
+        # 1.15+ outputs comes from the empty entries the agent puts before the addresses.
+        text = f"{dev['name']} {' '.join(dev['ip'])}"
         parts.append(text + (" (Direct Routing)" if dev["name"] == kpr["directRoutingDevice"] else ""))
     joined = ", ".join(parts)
     return f"[{joined}]" if bracket else joined
@@ -140,7 +153,12 @@ def _masquerading(sr: dict[str, Any], v: Version) -> str:
     if m["mode"] == "BPF":
         devices = ", ".join(d["name"] for d in sr["kube-proxy-replacement"]["deviceList"])
         status = f"BPF\t[{devices}]\t{m['snat-exclusion-cidr-v4']}"
-        if v >= (1, 14):  # the (empty) IPv6 exclusion CIDR follows, hence two spaces (ref B.1)
+        if v >= (1, 18):
+            # Two spaces before "[IPv4" (an empty IPv6 exclusion CIDR after the IPv4 one) in the real
+            # 1.18.4 and 1.18.6 outputs. One space in every earlier real output (1.13.4; the 1.14
+            # development build of cilium/cilium#25984; 1.15.1; 1.16.5; 1.17.6) and in
+            # FormatStatusResponse of the 1.14/1.15 era (pkg/client/client.go @00c1fdc6, which prints
+            # only SnatExclusionCidrV4), so not from v1.14.0 as reference B.1 has it.
             status += " "
     else:
         status = "IPTables"
@@ -156,16 +174,25 @@ def _tail(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
         rows += [f"  {c['name']}\t10s ago\tnever\t0\tno error\t" for c in ctrls]
         out += align("\n".join(rows), minwidth=0).split("\n")
     p = sr["proxy"]
-    envoy = f", Envoy: {p['envoy-deployment-mode']}" if "envoy-deployment-mode" in p else ""
-    out.append(
-        f"Proxy Status:\tOK, ip {p['ip']}, {p['total-redirects']} redirects active on ports {p['port-range']}{envoy}"
-    )
-    ir = sr["identity-range"]
-    out.append(f"Global Identity Range:\tmin {ir['min-identity']}, max {ir['max-identity']}")
+    if p is None:  # FormatStatusResponse, when the agent runs no L7 proxy
+        out.append("Proxy Status:\tNo managed proxy redirect")
+    else:
+        envoy = f", Envoy: {p['envoy-deployment-mode']}" if "envoy-deployment-mode" in p else ""
+        out.append(
+            f"Proxy Status:\tOK, ip {p['ip']}, {p['total-redirects']} redirects active on ports "
+            f"{p['port-range']}{envoy}"
+        )
+    if "identity-range" in sr:
+        ir = sr["identity-range"]
+        out.append(f"Global Identity Range:\tmin {ir['min-identity']}, max {ir['max-identity']}")
     out.append(_hubble(sr["hubble"]))
     if verbose:
         out += _kpr_details(sr, v) + _bpf_maps(sr["bpf-maps"])
-    out.append(f"Encryption:\t{sr['encryption']['mode']}\t")
+    # A cell for the message follows the mode from 1.14, which widens the Hubble/Encryption/Cluster
+    # health column ("Hubble:   Ok              Current/Max..." in the real 1.14 development, 1.15 and
+    # later outputs); 1.10.4 (cilium/cilium#17371) and three real 1.13.0/1.13.4 outputs
+    # (littlejo/cilium-eks-cookbook and others) print the mode alone ("Hubble:   Ok   Current/Max...").
+    out.append(f"Encryption:\t{sr['encryption']['mode']}" + ("\t" if v >= (1, 14) else ""))
     return out
 
 
@@ -183,11 +210,12 @@ def _kpr_details(sr: dict[str, Any], v: Version) -> list[str]:
     f, np = kpr["features"], kpr["features"]["nodePort"]
     on = {True: "Enabled", False: "Disabled"}
     rows = [f"  Status:\t{kpr['mode']}", f"  Socket LB:\t{on[f['socketLB']['enabled']]}"]
-    if v >= (1, 16):
-        rows.append("  Socket LB Tracing:\tEnabled")
-    if v >= (1, 14):
+    if v >= (1, 13):
+        # both lines are in the real 1.13.4 --verbose output (littlejo/cilium-eks-cookbook); tracing
+        # follows socket LB (daemon/cmd/status.go getKubeProxyReplacementStatus)
+        rows.append(f"  Socket LB Tracing:\t{on[f['socketLB']['enabled']]}")
         rows.append("  Socket LB Coverage:\tFull")
-    devices = _kpr_devices(sr, v, bracket=False)
+    devices = _kpr_devices(sr, bracket=False)
     if devices:
         rows.append(f"  Devices:\t{devices}")
     if np["enabled"]:
@@ -196,8 +224,9 @@ def _kpr_details(sr: dict[str, Any], v: Version) -> list[str]:
             rows.append(f"    DSR Dispatch Mode:\t{np['dsrMode']}")
         rows.append(f"  Backend Selection:\t{np['algorithm']}")
     rows.append(f"  Session Affinity:\t{on[f['sessionAffinity']['enabled']]}")
-    if v < (1, 16):
-        rows.append(f"  Graceful Termination:\t{on[f['gracefulTermination']['enabled']]}")
+    # printed by every version checked: the real 1.13.4 --verbose output, FormatStatusResponse of the
+    # 1.14/1.15 era, and a real 1.17.6 (enterprise build) --verbose output in the code index
+    rows.append(f"  Graceful Termination:\t{on[f['gracefulTermination']['enabled']]}")
     rows.append("  NAT46/64 Support:\tDisabled")
     if np["enabled"]:
         rows.append(
@@ -222,11 +251,22 @@ def _bpf_maps(maps: dict[str, Any]) -> list[str]:
     return [f"BPF Maps:\tdynamic sizing: {sizing}", *align("\n".join(rows), minwidth=0).split("\n")]
 
 
-def _health(v: Version, cluster_nodes: int, now: str) -> list[str]:
+def _health_rows(node: NodeProfile, peers: Sequence[tuple[str, str]]) -> list[str]:
+    others = sorted((name, ip) for name, ip in peers if name != node.name)
+    rows = [(f"{node.name} (localhost)", node.internal_ip), *others]
+    return [f"  {name}\t{ip}\treachable\treachable" for name, ip in rows]
+
+
+def _health(v: Version, cluster_nodes: int, now: str, rows: list[str]) -> list[str]:
     line = f"Cluster health:\t{cluster_nodes}/{cluster_nodes} reachable\t({now})"
     out = [line + ("\t(Probe interval: 1m43.45s)" if v >= (1, 18) else "")]
     if v >= (1, 17):
         out.append("Name\tIP\tNode\tEndpoints")
+    elif rows:
+        # --verbose lists every node, in the same tabwriter as the lines above, so the node names widen
+        # the label column of "Encryption:" and "Cluster health:" (real 1.13.4 --verbose output,
+        # littlejo/cilium-eks-cookbook install-cilium-eks-helm.md)
+        out += ["  Name\tIP\tNode\tEndpoints", *rows]
     if v >= (1, 16):
         out.append("Modules Health:\tStopped(0) Degraded(0) OK(58)")
     return out

@@ -137,6 +137,10 @@ class Backend:
             pod_ip=pod.get("status", {}).get("podIP"),
             kubernetes_version=self.profile.kubernetes_version,
             cluster_nodes=len(self.store.view("nodes")),
+            peers=tuple(
+                (n["metadata"]["name"], self.node_profile(n["metadata"]["name"]).internal_ip)
+                for n in self.store.view("nodes")
+            ),
             perf=self.profile.perf,
             write_host=lambda changes: self._write_host(node.name, changes),
         )

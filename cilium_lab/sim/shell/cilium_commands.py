@@ -90,6 +90,7 @@ def _status(ctx: ExecContext, name: str, args: list[str]) -> ExecResult:
         kubernetes_version=k8s,
         cluster_nodes=nodes,
         now=now,
+        peers=ctx.peers,
     )
     return ok(text)
 

@@ -28,6 +28,7 @@ class Nic:
     xdp_native: bool = False  # driver has native XDP support
     big_tcp: bool = False  # driver accepts GSO/GRO sizes above 64k
     mac: str = "52:54:00:00:00:01"
+    ipv6_link_local: bool = False  # the NIC carries an fe80:: address (Cilium 1.15+ lists it)
 
 
 @dataclass(frozen=True)
