@@ -175,7 +175,8 @@ async def _control_loop(app: web.Application) -> None:
     controllers = Controllers(backend)
     while not app[STOPPING].is_set():
         try:
-            controllers.tick()
+            if controllers.due():
+                controllers.tick()
             app[ON_TICK]()
         except Exception:  # keep serving; the failure is an emulator bug worth a traceback in the log
             log.exception("embedded cluster controller tick failed")
