@@ -163,7 +163,7 @@ def _run_all(
                     result = run_sample(
                         conn, deployment, scenario, test, duration=p.duration, streams=p.streams
                     )
-                    for row in rows_for(
+                    rows = rows_for(
                         result,
                         store=store,
                         lab=lab,
@@ -174,8 +174,8 @@ def _run_all(
                         index=index,
                         deployment=deployment,
                         simulated=simulated,
-                    ):
-                        store.append(row)
+                    )
+                    store.append_all(rows)
                     counter.update(1)
 
 
