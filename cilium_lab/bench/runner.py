@@ -9,6 +9,7 @@ biasing the last one. A failed sample is stored with its reason and the measurem
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,8 +42,9 @@ class Measurement:
     server_node: str
     samples: pd.DataFrame  # the rows this call appended
 
-    @property
+    @functools.cached_property
     def summary(self) -> pd.DataFrame:
+        """Computed once (bootstrap CIs are not free): callers read it, none changes it."""
         return tables.summary(self.samples)
 
     @property
