@@ -1,11 +1,12 @@
 """The control loop of the embedded cluster: the DaemonSet controller and the pod lifecycle driver.
 
 Runs as an asyncio task of the server; `tick()` runs with the store lock held and asks `kubelet` for
-scheduling and container starts. The loop checks every `Timing.tick` seconds but ticks only when `due()`:
-the store or the faults changed since the last tick, or a pod waits on the clock (Pending, or a crash-loop
-back-off), or a second has passed (a heartbeat, for any input not tracked here). An idle cluster then costs
-next to no CPU, where a full tick every 10 ms copied every DaemonSet a hundred times a second. The
-DaemonSet controller keeps one pod per eligible node, labels pods with a hash of the pod template (controller-revision-hash)
+scheduling and container starts. The loop wakes on store writes and fault changes (and every `Timing.tick`
+seconds while a pod waits on the clock) but ticks only when `due()`: the store or the faults changed since
+the last tick, or a pod waits on the clock (Pending, or a crash-loop back-off), or a second has passed (a
+heartbeat, for any input not tracked here). An idle cluster then costs next to no CPU, where a full tick
+every 10 ms copied every DaemonSet a hundred times a second. The DaemonSet controller keeps one pod per
+eligible node, labels pods with a hash of the pod template (controller-revision-hash)
 and rolls a changed template out node by node: old pods that are unavailable go at once, then one
 available old pod at a time while fewer than maxUnavailable pods are unavailable (RollingUpdate, as
 the real controller does). Status counters (desired/current/ready/updated/available,
@@ -23,6 +24,7 @@ import copy
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cilium_lab.sim.control import kubelet
@@ -52,10 +54,12 @@ class Controllers:
         self._last_tick = 0.0
         self._waiting = False  # the last tick left a pod that waits on the clock
         self._faults_changed = False
+        self.wake: Callable[[], None] = lambda: None  # the loop's: called when a fault changes
         backend.faults.on_change = self._on_faults_changed
 
     def _on_faults_changed(self) -> None:
         self._faults_changed = True
+        self.wake()
 
     def due(self, now: float | None = None) -> bool:
         """Whether a tick could change anything now (see the module docstring)."""
