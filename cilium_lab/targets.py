@@ -21,10 +21,13 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cilium_lab.errors import InputError
 from cilium_lab.results.labels import LIVE, LOCAL_KERNEL, SIMULATED
+
+if TYPE_CHECKING:
+    from cilium_lab.sim.cluster import EmbeddedCluster
 
 _SPEC = re.compile(r"^(?:sim:(?P<profile>[A-Za-z0-9_.\-/]+)|kube(?::(?P<context>[^\s]+))?|(?P<local>local))$")
 
@@ -135,19 +138,17 @@ def embedded_kubeconfig(profile: str, seed: int = 0) -> Iterator[str]:
     from cilium_lab.sim.cluster import EmbeddedCluster
 
     with EmbeddedCluster(profile=profile, seed=seed) as embedded:
-        _start_ledger(str(embedded.kubeconfig))
+        _start_ledger(embedded)
         yield str(embedded.kubeconfig)
 
 
 LEDGER_NAMESPACE, LEDGER = "kube-system", "cilium-lab-series"
 
 
-def _start_ledger(kubeconfig: str) -> None:
-    from cilium_lab.cluster import configmaps
-    from cilium_lab.cluster import connect as cluster_connect
-
-    conn = cluster_connect.connect(kubeconfig, "")
-    configmaps.create(conn, LEDGER_NAMESPACE, LEDGER, {"owner": "one cilium-lab run", "done": ""})
+def _start_ledger(embedded: EmbeddedCluster) -> None:
+    # written by the run that started the cluster, before anyone connects: the batch's own process then
+    # never imports the Kubernetes client (its labs read and write the ledger through the client as usual)
+    embedded.add_configmap(LEDGER_NAMESPACE, LEDGER, {"owner": "one cilium-lab run", "done": ""})
 
 
 def series_done(target: Target) -> set[int] | None:
@@ -185,4 +186,4 @@ def _start_embedded(target: Target, profile: str, seed: int) -> None:
     target._closers.append(embedded.stop)
     target.started_embedded = True
     atexit.register(embedded.stop)
-    _start_ledger(target.kubeconfig)
+    _start_ledger(embedded)

@@ -7,10 +7,12 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import kubernetes.client as k8s
 import pytest
 import yaml
 
 from cilium_lab.cluster import apierrors
+from cilium_lab.cluster import connect as connect_module
 from cilium_lab.cluster.connect import connect
 from cilium_lab.errors import ClusterError, InputError
 
@@ -38,10 +40,11 @@ def _free_port() -> int:
 @pytest.fixture
 def answering():
     """A server on 127.0.0.1 answering every GET with the status code the test sets."""
-    state = {"code": 200}
+    state = {"code": 200, "auth": []}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            state["auth"].append(self.headers.get("Authorization"))
             body = {"major": "1", "minor": "29", "gitVersion": "v1.29.0"}
             if state["code"] != 200:
                 body = {
@@ -73,6 +76,23 @@ def test_connects_and_reports_context_and_server(tmp_path, answering):
     conn = connect(_kubeconfig(tmp_path, url, contexts=("lab", "other")), "other")
     assert conn.context == "other"
     assert conn.server == url
+
+
+def test_every_request_carries_the_token_while_the_refresh_runs_at_most_once_a_second(
+    tmp_path, answering, monkeypatch
+):
+    url, state = answering
+    conn = connect(_kubeconfig(tmp_path, url))
+    monkeypatch.setattr(connect_module.time, "monotonic", lambda: 1000.0)  # all within one second
+    for _ in range(5):
+        k8s.VersionApi(conn.api_client).get_code(_preload_content=False)
+    assert state["auth"][-5:] == ["Bearer t0ken"] * 5
+    calls = []
+    throttled = connect_module._at_most_every(1.0, calls.append)
+    for now in (1000.0, 1000.5, 1000.99, 1001.0, 1001.2, 1002.5):
+        monkeypatch.setattr(connect_module.time, "monotonic", lambda now=now: now)
+        throttled("configuration")
+    assert len(calls) == 3  # at 1000.0, 1001.0 and 1002.5
 
 
 def test_current_context_is_the_default(tmp_path, answering):

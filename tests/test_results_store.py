@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,20 @@ def test_every_append_is_on_disk_before_it_returns(tmp_path):
     store.append(row(store, phase="before", value=900.0))
     lines = (tmp_path / "run-1" / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["value"] == 900.0
+
+
+def test_one_samples_rows_are_written_together_with_one_fsync(tmp_path, monkeypatch):
+    store = ResultStore(tmp_path, "run-1")
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    store.append_all([row(store, phase="before", value=v, sample=3) for v in (1.0, 2.0, 3.0)])
+    assert len(synced) == 1
+    assert list(store.frame()["value"]) == [1.0, 2.0, 3.0]
+    other = ResultStore(tmp_path, "run-2")
+    with pytest.raises(InputError, match="belongs to run 'run-2'"):
+        store.append_all([row(store, phase="after", value=4.0), row(other, phase="after", value=5.0)])
+    assert len(store.frame()) == 3  # a batch with a stranger's row writes nothing
 
 
 def test_a_torn_last_line_loses_only_that_line(tmp_path):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from cilium_lab import scrub
 from cilium_lab.sim.cluster import EmbeddedCluster
@@ -200,3 +202,28 @@ def test_structured_data_keeps_json_valid_and_drops_a_credential_key_whole():
         "server": "https://***@h:1",
         "user": {"name": "admin", "token": scrub.REDACTED},
     }
+
+
+_PIECES = st.sampled_from(
+    [
+        "token", "TOKEN", "id-token", "password", "passwd", "secret", "api_key", "apikey", "client-key-data",
+        "client_secret", "certificate-authority-data", "Bearer ", "bearer\t", "eyJhbGciOi", ".abcd", "https://",
+        "u:p@", "@", ":", "=", " ", '"', "'", "&quot;", "\\\"", "\n", "-----BEGIN RSA KEY-----",
+        "-----END RSA KEY-----", "LS0tLS1CRUdJTiBQ", "abc", "XYZ", "0123", "/", "?", "&",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+@example("see https://u:p@host")  # one text per pattern, so that a precheck missing one fails at once
+@example("Authorization: Bearer abc.def")
+@example("jwt eyJabcd.efgh.ij")
+@example('{"token": "x", "password"="y"}')
+@example("-----BEGIN RSA KEY-----\nabc\n-----END RSA KEY-----")
+@example("data LS0tLS1CRUdJTiBQ")
+def test_the_quick_precheck_never_skips_a_text_a_pattern_would_change(text):
+    unconditional = text
+    for pattern, replacement in scrub._PATTERNS:
+        unconditional = pattern.sub(replacement, unconditional)
+    assert scrub.scrub(text) == unconditional

@@ -9,6 +9,7 @@ biasing the last one. A failed sample is stored with its reason and the measurem
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,8 +42,9 @@ class Measurement:
     server_node: str
     samples: pd.DataFrame  # the rows this call appended
 
-    @property
+    @functools.cached_property
     def summary(self) -> pd.DataFrame:
+        """Computed once (bootstrap CIs are not free): callers read it, none changes it."""
         return tables.summary(self.samples)
 
     @property
@@ -163,7 +165,7 @@ def _run_all(
                     result = run_sample(
                         conn, deployment, scenario, test, duration=p.duration, streams=p.streams
                     )
-                    for row in rows_for(
+                    rows = rows_for(
                         result,
                         store=store,
                         lab=lab,
@@ -174,8 +176,8 @@ def _run_all(
                         index=index,
                         deployment=deployment,
                         simulated=simulated,
-                    ):
-                        store.append(row)
+                    )
+                    store.append_all(rows)
                     counter.update(1)
 
 

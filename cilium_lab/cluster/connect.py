@@ -10,6 +10,8 @@ touched, so connections to several clusters live side by side.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,11 @@ from cilium_lab.errors import ClusterError, InputError
 
 IN_CLUSTER = "in-cluster"
 PROBE_TIMEOUT = 10.0
+# the client's token refresh hook runs before every request and sets host, CA and token again each time
+# (kubernetes/config/kube_config.py, KubeConfigLoader._set_config): once a second is enough, since an
+# expiring token is renewed 5 minutes ahead (EXPIRY_SKEW_PREVENTION_DELAY there) and an in-cluster token file
+# is read again each minute (incluster_config.py, token_refresh_period)
+REFRESH_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ def connect(kubeconfig: str = "", context: str = "") -> Connection:
     configuration = k8s.Configuration()
     configuration.retries = 0  # one attempt per request; `apierrors.call` retries reads itself
     used_context, source = _load(kubeconfig, context, configuration)
+    if configuration.refresh_api_key_hook is not None:
+        configuration.refresh_api_key_hook = _at_most_every(REFRESH_EVERY, configuration.refresh_api_key_hook)
     api_client = k8s.ApiClient(configuration)
     conn = Connection(
         api_client=api_client,
@@ -137,6 +146,18 @@ def connect(kubeconfig: str = "", context: str = "") -> Connection:
     )
     _probe(conn)
     return conn
+
+
+def _at_most_every(seconds: float, hook: Callable[[k8s.Configuration], None]) -> Callable[..., None]:
+    last = [-float("inf")]
+
+    def refresh(configuration: k8s.Configuration) -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            hook(configuration)
+
+    return refresh
 
 
 def _probe(conn: Connection) -> None:

@@ -87,6 +87,11 @@ class EmbeddedCluster:
         self._write_kubeconfig()
         return token
 
+    def add_configmap(self, namespace: str, name: str, data: dict[str, str]) -> None:
+        """Create a ConfigMap in the cluster directly, as its initial objects are: for the one who started
+        it, which then needs no API client of its own (importing one costs about a CPU-second)."""
+        bootstrap.add_configmap(self.backend, namespace, name, data)
+
     def advance(self, seconds: float) -> None:
         self.backend.clock.advance(seconds)
 

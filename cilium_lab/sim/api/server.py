@@ -11,6 +11,7 @@ sends. The app runs the controller loop (`control.controllers`) and the state sa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -170,16 +171,38 @@ async def get_clock(request: web.Request) -> web.Response:
     return respond({"virtualSeconds": _admin(request).clock.now()})
 
 
+IDLE_WAIT = (
+    0.25  # seconds the loop sleeps with nothing due (the state file's save debounce: `Saver.interval`)
+)
+
+
 async def _control_loop(app: web.Application) -> None:
+    """Tick when due; between ticks sleep until a store write or a fault wakes the loop, `Timing.tick`
+    while a pod waits on the clock, else `IDLE_WAIT` (an idle cluster wakes 4 times a second, not 100)."""
     backend: Backend = app[BACKEND]
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+
+    def poke(*_: object) -> None:  # from whichever thread wrote to the store
+        loop.call_soon_threadsafe(wake.set)
+
     controllers = Controllers(backend)
-    while not app[STOPPING].is_set():
-        try:
-            controllers.tick()
-            app[ON_TICK]()
-        except Exception:  # keep serving; the failure is an emulator bug worth a traceback in the log
-            log.exception("embedded cluster controller tick failed")
-        await asyncio.sleep(backend.timing.tick)
+    controllers.wake = poke
+    _, unsubscribe = backend.store.subscribe(poke)
+    try:
+        while not app[STOPPING].is_set():
+            wake.clear()
+            try:
+                if controllers.due():
+                    controllers.tick()
+                app[ON_TICK]()
+            except Exception:  # keep serving; the failure is an emulator bug worth a traceback in the log
+                log.exception("embedded cluster controller tick failed")
+            timeout = backend.timing.tick if controllers.due() else IDLE_WAIT
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout)
+    finally:
+        unsubscribe()
 
 
 async def _start_background(app: web.Application) -> None:
@@ -190,6 +213,8 @@ async def _start_background(app: web.Application) -> None:
 async def _stop_background(app: web.Application) -> None:
     app[STOPPING].set()
     app[LOOP_TASK].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await app[LOOP_TASK]  # done before the event loop closes (it may be inside wait_for)
 
 
 def build_app(backend: Backend, on_tick: Callable[[], None] = lambda: None) -> web.Application:

@@ -209,8 +209,20 @@ def install(backend: Backend) -> None:
     created += _rbac()
     with store.lock:
         for key, obj in created:
-            res = backend.registry.by_key(key)
-            namespace = obj["metadata"].get("namespace")
-            store.create(key, admission.prepare(store, res, namespace, obj, profile.service_cidr))
+            _create(backend, key, obj)
     backend.users.add("admin", ("system:masters",))
     backend.users.add("readonly", (READONLY_GROUP,))
+
+
+def add_configmap(backend: Backend, namespace: str, name: str, data: dict[str, str]) -> None:
+    """Create a ConfigMap as the initial objects are created (admission defaults, a resourceVersion)."""
+    with backend.store.lock:
+        _create(
+            backend, "configmaps", {"metadata": {"name": name, "namespace": namespace}, "data": dict(data)}
+        )
+
+
+def _create(backend: Backend, key: str, obj: Obj) -> None:
+    store, res = backend.store, backend.registry.by_key(key)
+    namespace = obj["metadata"].get("namespace")
+    store.create(key, admission.prepare(store, res, namespace, obj, backend.profile.service_cidr))
