@@ -53,7 +53,7 @@ pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
 
 ROOT = Path(__file__).resolve().parents[1]
 RBAC = ROOT / "deploy" / "rbac.yaml"
-CRD = ROOT / "tests" / "fixtures" / "crds" / "ciliumnodeconfigs.yaml"
+CRD = ROOT / "cilium_lab" / "data" / "crds" / "ciliumnodeconfigs.yaml"  # the manifest the node side installs
 NS = "kube-system"
 USERS = {"inspector": ("cilium-lab-inspectors",), "operator": ("cilium-lab-operators",),
          "host-operator": ("cilium-lab-host-operators",)}  # fmt: skip
