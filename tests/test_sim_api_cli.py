@@ -114,4 +114,4 @@ def test_the_python_api_never_writes_through_an_existing_file(tmp_path):
     cluster = EmbeddedCluster(kubeconfig=str(existing))
     with pytest.raises(InputError, match=f"cannot write the kubeconfig to {existing}: File exists"):
         cluster.start()
-    assert existing.read_text() == "mine\n" and not cluster._thread.is_alive()
+    assert existing.read_text() == "mine\n" and not cluster.serving

@@ -11,28 +11,24 @@ always acts as admin). Only 127.0.0.1 is ever bound.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import yaml
-from aiohttp import web
 
-from cilium_lab.errors import ClusterError, InputError
+from cilium_lab.errors import InputError
 from cilium_lab.sim.api import server, tls
+from cilium_lab.sim.api.threaded_site import ThreadedSite
 from cilium_lab.sim.control import bootstrap, state_file
 from cilium_lab.sim.control.backend import Backend, Timing
 from cilium_lab.sim.control.faults import Faults
 from cilium_lab.sim.state import profiles
 
 log = logging.getLogger(__name__)
-HOST = "127.0.0.1"
-START_TIMEOUT = 10.0
 
 
 class EmbeddedCluster:
@@ -57,9 +53,7 @@ class EmbeddedCluster:
         self._overwrite = overwrite  # replace an existing file at `kubeconfig` (else it must not exist)
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._certificate: tls.Certificate | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
+        self._site: ThreadedSite | None = None
         self._saver: state_file.Saver | None = None
         self.url = ""
         self.kubeconfig = ""
@@ -92,6 +86,11 @@ class EmbeddedCluster:
         it, which then needs no API client of its own (importing one costs about a CPU-second)."""
         bootstrap.add_configmap(self.backend, namespace, name, data)
 
+    @property
+    def serving(self) -> bool:
+        """Whether the API server's thread still runs (False once stopped, or when it never started)."""
+        return bool(self._site and self._site.serving)
+
     def advance(self, seconds: float) -> None:
         self.backend.clock.advance(seconds)
 
@@ -109,16 +108,16 @@ class EmbeddedCluster:
                 "openssl not found: the embedded cluster serves plain http and anonymous requests act as admin"
             )
             self.backend.anonymous = next(i for i in self.backend.users.tokens.values() if i.user == "admin")
-        started = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._serve, args=(started, errors), name="embedded-cluster", daemon=True
+        on_tick = self._saver.maybe_save if self._saver else (lambda: None)
+        self._site = ThreadedSite(
+            lambda: server.build_app(self.backend, on_tick),
+            what="the embedded cluster",
+            thread="embedded-cluster",
+            port=self.port,
+            ssl_context=self._certificate.server_context() if self._certificate else None,
         )
-        self._thread.start()
-        if not started.wait(START_TIMEOUT) or errors:
-            raise ClusterError(
-                f"the embedded cluster did not start on {HOST}:{self.port}: {errors[0] if errors else 'timeout'}"
-            )
+        self._site.start()
+        self.port, self.url = self._site.port, self._site.url
         try:
             self._write_kubeconfig()
         except OSError as err:
@@ -129,33 +128,9 @@ class EmbeddedCluster:
             ) from None
         return self
 
-    def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
-        on_tick = self._saver.maybe_save if self._saver else (lambda: None)
-        self._runner = web.AppRunner(
-            server.build_app(self.backend, on_tick), shutdown_timeout=1.0, access_log=None
-        )
-        try:
-            self._loop.run_until_complete(self._runner.setup())
-            context = self._certificate.server_context() if self._certificate else None
-            site = web.TCPSite(self._runner, HOST, self.port, ssl_context=context)
-            self._loop.run_until_complete(site.start())
-            self.port = self._runner.addresses[0][1]
-            self.url = f"{'https' if context else 'http'}://{HOST}:{self.port}"
-        except OSError as err:
-            errors.append(err)
-            started.set()
-            return
-        started.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
-        self._loop.close()
-
     def stop(self) -> None:
-        if self._loop and self._thread and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+        if self._site:
+            self._site.stop()
         if self._saver:
             self._saver.save()
         if self._tmpdir:

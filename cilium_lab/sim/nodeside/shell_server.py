@@ -22,17 +22,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import threading
 from typing import Any
 
 from aiohttp import web
 
-from cilium_lab.errors import ClusterError
+from cilium_lab.sim.api.threaded_site import ThreadedSite
 from cilium_lab.sim.control import behaviour, kubelet
 from cilium_lab.sim.control.backend import Backend
 
-HOST = "127.0.0.1"
-START_TIMEOUT = 10.0
 BACKEND = web.AppKey("backend", Backend)
 
 
@@ -136,42 +133,15 @@ class ShellServer:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._site = ThreadedSite(lambda: build_app(backend), what="the node shell", thread="node-shell")
 
     def start(self) -> ShellServer:
-        started = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._serve, args=(started, errors), name="node-shell", daemon=True
-        )
-        self._thread.start()
-        if not started.wait(START_TIMEOUT) or errors:
-            raise ClusterError(
-                f"the node shell did not start on {HOST}: {errors[0] if errors else 'timeout'}"
-            )
+        self._site.start()
+        self.url = self._site.url
         return self
 
-    def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
-        self._loop = loop = asyncio.new_event_loop()
-        runner = web.AppRunner(build_app(self.backend), shutdown_timeout=1.0, access_log=None)
-        try:
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.TCPSite(runner, HOST, 0).start())
-            self.url = f"http://{HOST}:{runner.addresses[0][1]}"
-        except OSError as err:
-            errors.append(err)
-            started.set()
-            return
-        started.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
     def stop(self) -> None:
-        if self._loop and self._thread and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+        self._site.stop()
 
     def __enter__(self) -> ShellServer:
         return self.start()
