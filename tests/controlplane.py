@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,20 +24,15 @@ import kubernetes.client as k8s
 import kubernetes.config as k8s_config
 import pytest
 
+from cilium_lab.sim.nodeside import process as program
+
 ROOT = Path(__file__).resolve().parent.parent
 BINARY = Path(os.environ.get("CILIUM_LAB_CONTROLPLANE", ROOT / "controlplane/bin/cilium-lab-controlplane"))
 READY_TIMEOUT = 240.0  # seconds; the first start on a loaded 2-core machine takes tens of seconds
 STOP_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
-class KubeletEndpoint:
-    """One emulated node's kubelet endpoint (`kubelet: NAME IP PORT`): HTTPS with a serving certificate
-    from the control plane's CA, answering the API server's exec, containerLogs and healthz calls."""
-
-    node: str
-    ip: str
-    port: int
+KubeletEndpoint = program.Kubelet  # one emulated node's kubelet endpoint, as the program announces it
 
 
 @dataclass(frozen=True)
@@ -120,20 +114,20 @@ def start(
             start_new_session=True,  # its own process group: the controller manager child goes with it
         )
     try:
-        lines, kubelet_lines = _read_ready(process, log_path)
-        endpoints = {}
-        for line in kubelet_lines:
-            node, ip, port = line.split()
-            endpoints[node] = KubeletEndpoint(node, ip, int(port))
-        if set(endpoints) != set(kubelets or {}):
-            raise AssertionError(f"kubelet lines {kubelet_lines} do not match --kubelet {kubelets}")
+        assert process.stdout is not None
+        ready = program.read_ready(process.stdout, READY_TIMEOUT)
+        if ready is None:
+            _stop(process, signal.SIGTERM, log_path)
+            raise AssertionError(f"the control plane did not become ready:\n{_tail(log_path)}")
+        if set(ready.kubelets) != set(kubelets or {}):
+            raise AssertionError(f"kubelet lines {ready.kubelets} do not match --kubelet {kubelets}")
         plane = ControlPlane(
-            kubeconfig=lines["kubeconfig"],
-            server=lines["ready"].split()[0],
-            version=lines["ready"].split()[-1],
+            kubeconfig=ready.kubeconfig,
+            server=ready.server,
+            version=ready.version,
             process=process,
             workdir=workdir,
-            kubelets=endpoints,
+            kubelets=ready.kubelets,
         )
         _wait_readyz(plane.kubeconfig)
         yield plane
@@ -143,32 +137,6 @@ def start(
         raise AssertionError(f"the control plane exited {process.returncode}:\n{_tail(log_path)}")
     if workdir.exists():
         raise AssertionError(f"the control plane left its working directory {workdir} behind")
-
-
-def _read_ready(process: subprocess.Popen[str], log_path: Path) -> tuple[dict[str, str], list[str]]:
-    """`kubeconfig: <path>`, the `kubelet: <node> <ip> <port>` lines and `ready: <url> kube-apiserver
-    <version>` from its stdout, within the timeout."""
-    lines: dict[str, str] = {}
-    kubelet_lines: list[str] = []
-    done = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            key, _, value = line.strip().partition(": ")
-            if key == "kubelet":
-                kubelet_lines.append(value)
-                continue
-            lines[key] = value
-            if key == "ready":
-                break
-        done.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not done.wait(READY_TIMEOUT) or "ready" not in lines or "kubeconfig" not in lines:
-        _stop(process, signal.SIGTERM, log_path)
-        raise AssertionError(f"the control plane did not become ready:\n{_tail(log_path)}")
-    return lines, kubelet_lines
 
 
 def _wait_readyz(kubeconfig: str) -> None:

@@ -17,6 +17,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from cilium_lab.errors import ClusterError, InputError
 
@@ -43,11 +44,50 @@ def serves_kubelets(program: Path) -> bool:
     return "kubelet-shell" in done.stdout + done.stderr
 
 
-@dataclass
+@dataclass(frozen=True)
 class Kubelet:
+    """One emulated node's kubelet endpoint (`kubelet: NAME IP PORT`): HTTPS with a serving certificate from
+    the program's CA, answering the API server's exec, containerLogs and healthz calls."""
+
     node: str
     ip: str
     port: int
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What the program announces on stdout before it serves."""
+
+    kubeconfig: str
+    server: str
+    version: str
+    kubelets: dict[str, Kubelet]
+
+
+def read_ready(stdout: IO[str], timeout: float = READY_TIMEOUT) -> Ready | None:
+    """The `kubelet: NAME IP PORT` lines, `kubeconfig: PATH` and `ready: URL kube-apiserver VERSION` from the
+    program's stdout, read in a thread of their own (a program that hangs cannot block the caller); None when
+    `kubeconfig:` and `ready:` did not both come within `timeout` seconds."""
+    lines: dict[str, str] = {}
+    kubelets: dict[str, Kubelet] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        for line in stdout:
+            key, _, value = line.strip().partition(": ")
+            if key == "kubelet":
+                node, ip, port = value.split()
+                kubelets[node] = Kubelet(node, ip, int(port))
+            lines[key] = value
+            if key == "ready":
+                break
+        done.set()
+
+    threading.Thread(target=read, name="controlplane-stdout", daemon=True).start()
+    if not done.wait(timeout) or "ready" not in lines or "kubeconfig" not in lines:
+        return None
+    server, *_, version = lines["ready"].split()
+    return Ready(lines["kubeconfig"], server, version, kubelets)
 
 
 @dataclass
@@ -90,27 +130,12 @@ class ControlPlaneProcess:
         return self
 
     def _read_ready(self) -> None:
-        lines: dict[str, str] = {}
-        done = threading.Event()
         assert self.process is not None and self.process.stdout is not None
-        stdout = self.process.stdout
-
-        def read() -> None:
-            for line in stdout:
-                key, _, value = line.strip().partition(": ")
-                if key == "kubelet":
-                    node, ip, port = value.split()
-                    self.kubelets[node] = Kubelet(node, ip, int(port))
-                lines[key] = value
-                if key == "ready":
-                    break
-            done.set()
-
-        threading.Thread(target=read, name="controlplane-stdout", daemon=True).start()
-        if not done.wait(READY_TIMEOUT) or "ready" not in lines or "kubeconfig" not in lines:
+        ready = read_ready(self.process.stdout)
+        if ready is None:
             raise ClusterError(f"the real control plane did not become ready:\n{self.log_tail()}")
-        self.kubeconfig = lines["kubeconfig"]
-        self.server, *_, self.version = lines["ready"].split()
+        self.kubeconfig, self.server, self.version = ready.kubeconfig, ready.server, ready.version
+        self.kubelets = ready.kubelets
 
     def returncode(self) -> int | None:
         """Its exit code once it ended, None while it runs (or before it started)."""
