@@ -171,9 +171,8 @@ async def get_clock(request: web.Request) -> web.Response:
     return respond({"virtualSeconds": _admin(request).clock.now()})
 
 
-IDLE_WAIT = (
-    0.25  # seconds the loop sleeps with nothing due (the state file's save debounce: `Saver.interval`)
-)
+# seconds the loop sleeps with nothing due (the state file's save debounce: `Saver.interval`)
+IDLE_WAIT = 0.25
 
 
 async def _control_loop(app: web.Application) -> None:
