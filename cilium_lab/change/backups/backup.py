@@ -31,6 +31,7 @@ from cilium_lab.change.backups.backup_format import (
 from cilium_lab.change.files import write_atomic
 from cilium_lab.cluster import apierrors, configmaps, discover, identity, nodeconfig, objects
 from cilium_lab.cluster.connect import Connection
+from cilium_lab.errors import ClusterError
 
 __all__ = [
     "PREFIX",
@@ -129,7 +130,12 @@ def load_file(path: str | Path) -> Backup:
     return from_file(path)
 
 
-def discard_cluster_copy(conn: Connection, backup: Backup) -> None:
-    """Remove the backup ConfigMap (when the change never happened); the file on disk stays."""
-    with contextlib.suppress(apierrors.NotFound):
-        configmaps.delete(conn, backup.namespace, backup.configmap_backup)
+def discard_cluster_copy(conn: Connection, backup: Backup) -> str | None:
+    """Remove the backup ConfigMap (when the change never happened); the file on disk stays. A copy the
+    cluster would not delete stays too: the warning to report is returned (None when it is gone)."""
+    try:
+        with contextlib.suppress(apierrors.NotFound):
+            configmaps.delete(conn, backup.namespace, backup.configmap_backup)
+    except ClusterError as err:
+        return f"the backup configmap {backup.configmap_backup} stays: {err}"
+    return None

@@ -28,7 +28,7 @@ from cilium_lab.change.recording import Progress, recording
 from cilium_lab.change.restarts import NodesNotReady
 from cilium_lab.cluster import discover, identity, objects, rollout, snapshot
 from cilium_lab.cluster.connect import Connection
-from cilium_lab.errors import ClusterError, InputError
+from cilium_lab.errors import InputError
 
 __all__ = [
     "FAILED",
@@ -289,13 +289,10 @@ class _Restore:
         return {"stamp": undo.stamp, "path": undo.path, "configmap": undo.configmap_backup}
 
     def discard(self) -> None:
-        if self.undo_backup is not None:
-            try:
-                backups.discard_cluster_copy(self.conn, self.undo_backup)
-            except ClusterError as err:
-                self.report.warnings.append(
-                    f"the backup configmap {self.undo_backup.configmap_backup} stays: {err}"
-                )
+        if self.undo_backup is not None and (
+            stays := backups.discard_cluster_copy(self.conn, self.undo_backup)
+        ):
+            self.report.warnings.append(stays)
 
     def forward(self, tx: transaction.Transaction) -> None:
         conn, install, saved, report = self.conn, self.install, self.saved, self.report

@@ -198,13 +198,8 @@ class _ConfigChange:
         return {"stamp": saved.stamp, "path": saved.path, "configmap": saved.configmap_backup}
 
     def discard(self) -> None:
-        if self.saved is not None:
-            try:
-                backup.discard_cluster_copy(self.conn, self.saved)
-            except ClusterError as err:
-                self.report.warnings.append(
-                    f"the backup configmap {self.saved.configmap_backup} stays: {err}"
-                )
+        if self.saved is not None and (stays := backup.discard_cluster_copy(self.conn, self.saved)):
+            self.report.warnings.append(stays)
 
     def forward(self, tx: transaction.Transaction) -> None:
         plan, report = self.plan, self.report
