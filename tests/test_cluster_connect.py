@@ -91,8 +91,39 @@ def test_every_request_carries_the_token_while_the_refresh_runs_at_most_once_a_s
     throttled = connect_module._at_most_every(1.0, calls.append)
     for now in (1000.0, 1000.5, 1000.99, 1001.0, 1001.2, 1002.5):
         monkeypatch.setattr(connect_module.time, "monotonic", lambda now=now: now)
-        throttled("configuration")
+        throttled(k8s.Configuration())
     assert len(calls) == 3  # at 1000.0, 1001.0 and 1002.5
+
+
+def test_the_throttle_stays_in_place_after_the_clients_hook_reinstalls_itself(
+    tmp_path, answering, monkeypatch
+):
+    """The kubeconfig loader's hook sets itself on the configuration again each time it runs: the throttle
+    must survive that, or every request after the first refresh pays the full refresh again."""
+    from kubernetes.config import kube_config
+
+    url, state = answering
+    refreshes = []
+    set_config = kube_config.KubeConfigLoader._set_config
+
+    def counted(self, configuration):  # type: ignore[no-untyped-def]
+        refreshes.append(1)
+        return set_config(self, configuration)
+
+    monkeypatch.setattr(kube_config.KubeConfigLoader, "_set_config", counted)
+    conn = connect(_kubeconfig(tmp_path, url))
+    throttled = conn.api_client.configuration.refresh_api_key_hook
+    clock = [connect_module.time.monotonic() + 10.0]  # past the refresh the connect made
+    monkeypatch.setattr(connect_module.time, "monotonic", lambda: clock[0])
+    before = len(refreshes)
+    for _ in range(10):
+        k8s.VersionApi(conn.api_client).get_code(_preload_content=False)
+    assert len(refreshes) - before == 1  # once within the second, not once per request
+    assert conn.api_client.configuration.refresh_api_key_hook is throttled
+    clock[0] += 1.5
+    k8s.VersionApi(conn.api_client).get_code(_preload_content=False)
+    assert len(refreshes) - before == 2  # and again once the second has passed
+    assert state["auth"][-11:] == ["Bearer t0ken"] * 11
 
 
 def test_current_context_is_the_default(tmp_path, answering):

@@ -150,12 +150,18 @@ def connect(kubeconfig: str = "", context: str = "") -> Connection:
 
 def _at_most_every(seconds: float, hook: Callable[[k8s.Configuration], None]) -> Callable[..., None]:
     last = [-float("inf")]
+    current = [hook]
 
     def refresh(configuration: k8s.Configuration) -> None:
         now = time.monotonic()
         if now - last[0] >= seconds:
             last[0] = now
-            hook(configuration)
+            current[0](configuration)
+            # the client's hook installs itself again on the configuration each time it runs
+            # (KubeConfigLoader._set_config): keep the newest one behind this throttle, not in its place
+            if configuration.refresh_api_key_hook is not refresh:
+                current[0] = configuration.refresh_api_key_hook or current[0]
+                configuration.refresh_api_key_hook = refresh
 
     return refresh
 
