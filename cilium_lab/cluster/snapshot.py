@@ -32,6 +32,10 @@ HOST_COMMANDS = {
     "tuned_profile": ("tuned-adm", "active"),
     "irqbalance": ("systemctl", "is-active", "irqbalance"),
 }
+# The default route's device per node, as the last snapshot found it: (server, node) -> device.
+# The device's link and driver depend on it, so without a guess they take a second exec after the route
+# is read; with it they go out in the first, and the second runs only when the route names another device.
+_DEVICE_SEEN: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ def _read_node(
     agent = _Agent(conn, install.namespace, pod.name, pool)
     # cilium_host carries the MTU the agent gives pods (the device MTU it chose or was told); it exists
     # only while an agent has set the node up.
+    seen_key = (conn.server, base.name)
+    guess = _DEVICE_SEEN.get(seen_key)
     first = agent.run_all(
         {
             "route": ("ip", "-o", "route", "show", "default"),
@@ -164,17 +170,17 @@ def _read_node(
             "status": install.status_command,
             "build": ("uname", "-v"),
             **{f"host:{k}": argv for k, argv in HOST_COMMANDS.items()},
+            **(_device_commands(guess) if guess else {}),
         }
     )
     route = first["route"].value or agent.run("ip", "route", "show", "default") or ""
     device = parse_default_route(route)
     mtu = max_mtu = driver = None
     if device:
-        second = agent.run_all(
-            {"link": ("ip", "-d", "link", "show", device), "driver": ("ethtool", "-i", device)}
-        )
-        mtu, max_mtu = parse_link(second["link"].value or "")
-        driver = parse_driver(second["driver"].value or "")
+        _DEVICE_SEEN[seen_key] = device
+        device_read = first if device == guess else agent.run_all(_device_commands(device))
+        mtu, max_mtu = parse_link(device_read["link"].value or "")
+        driver = parse_driver(device_read["driver"].value or "")
     pod_mtu, _ = parse_link(first["cilium_host"].value or "")
     status, problem = None, ""
     if first["status"].value:
@@ -198,6 +204,10 @@ def _read_node(
         kernel_build=(first["build"].value or "").strip() or None,
     )
     return facts, problem or agent.problem
+
+
+def _device_commands(device: str) -> dict[str, tuple[str, ...]]:
+    return {"link": ("ip", "-d", "link", "show", device), "driver": ("ethtool", "-i", device)}
 
 
 def take(
