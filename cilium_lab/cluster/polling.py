@@ -13,7 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-FIRST = 0.05
+# the first re-read 20 ms after the first: a pod or rollout that is already done costs one more cheap GET, not
+# the rest of a 50 ms pause (the series' ~70 waits slept 3.7 s at 50 ms, 1.9 s at 20 ms on the embedded cluster)
+FIRST = 0.02
 FACTOR = 1.5
 CAP = 1.0
 SLICE = 0.1  # seconds: the longest a pause sleeps between two checkpoints
