@@ -58,7 +58,7 @@ def _running_container(pod: dict[str, Any], container: str) -> None:
 async def log(request: web.Request, t: Target) -> web.Response:
     await authorize(request, t.attrs("get"))
     b = backend_of(request)
-    pod = b.store.get("pods", t.namespace or "", t.name or "")
+    pod = b.store.peek("pods", t.namespace or "", t.name or "")
     container = _container(pod, request.query.get("container"))
     if pod.get("status", {}).get("phase") == "Pending":
         raise k8s_errors.bad_request(
@@ -90,7 +90,7 @@ async def exec_(request: web.Request, t: Target) -> web.StreamResponse:
             "unable to upgrade connection: SPDY is not supported by this server; use websockets (kubectl >= 1.30)"
         )
     b = backend_of(request)
-    pod = b.store.get("pods", t.namespace or "", t.name or "")
+    pod = b.store.peek("pods", t.namespace or "", t.name or "")
     container = _container(pod, request.query.get("container"))
     _running_container(pod, container)
     argv = request.query.getall("command", [])

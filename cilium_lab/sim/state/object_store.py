@@ -57,6 +57,16 @@ class Store:
                 raise k8s_errors.not_found(resource.partition(".")[0], name, _group_of(resource))
             return copy.deepcopy(obj)
 
+    def peek(self, resource: str, namespace: str, name: str) -> Obj:
+        """Like `get`, without a copy: for the emulator's own hot read paths (every exec reads its pod),
+        which must never change what they get. Stored objects are replaced on write, never changed in
+        place, so what `peek` returned stays as it was."""
+        with self.lock:
+            obj = self._objects.get((resource, namespace, name))
+            if obj is None:
+                raise k8s_errors.not_found(resource.partition(".")[0], name, _group_of(resource))
+            return obj
+
     def find(self, resource: str, namespace: str, name: str) -> Obj | None:
         with self.lock:
             obj = self._objects.get((resource, namespace, name))

@@ -1,0 +1,45 @@
+"""The emulator's store hands out copies (`get`, `list`) or, for its own hot paths, the stored object itself
+(`peek`, `view`): what either returned must stay as it was when the object is written again."""
+
+from __future__ import annotations
+
+import pytest
+
+from cilium_lab.sim.state import k8s_errors
+from cilium_lab.sim.state.object_store import Store
+
+
+def _pod(phase: str) -> dict:
+    return {
+        "metadata": {"name": "p", "namespace": "ns"},
+        "spec": {"nodeName": "n1"},
+        "status": {"phase": phase},
+    }
+
+
+def test_what_peek_and_view_returned_is_not_changed_by_a_later_write():
+    store = Store()
+    store.create("pods", _pod("Pending"))
+    peeked, viewed = store.peek("pods", "ns", "p"), store.view("pods", "ns")[0]
+    current = store.get("pods", "ns", "p")
+    current["status"]["phase"] = "Running"
+    store.update("pods", current)
+    assert peeked["status"]["phase"] == viewed["status"]["phase"] == "Pending"
+    assert store.peek("pods", "ns", "p")["status"]["phase"] == "Running"
+    assert (
+        peeked["metadata"]["resourceVersion"] != store.peek("pods", "ns", "p")["metadata"]["resourceVersion"]
+    )
+
+
+def test_a_copy_from_get_does_not_reach_the_store():
+    store = Store()
+    store.create("pods", _pod("Pending"))
+    copy = store.get("pods", "ns", "p")
+    copy["status"]["phase"] = "Failed"
+    assert store.peek("pods", "ns", "p")["status"]["phase"] == "Pending"
+
+
+def test_peek_of_a_missing_object_is_the_servers_not_found():
+    with pytest.raises(k8s_errors.ApiError) as err:
+        Store().peek("pods", "ns", "gone")
+    assert err.value.code == 404
