@@ -43,3 +43,25 @@ def test_peek_of_a_missing_object_is_the_servers_not_found():
     with pytest.raises(k8s_errors.ApiError) as err:
         Store().peek("pods", "ns", "gone")
     assert err.value.code == 404
+
+
+def test_a_delete_leaves_what_peek_returned_and_its_event_carries_the_new_resource_version():
+    store = Store()
+    store.create("pods", _pod("Running"))
+    peeked = store.peek("pods", "ns", "p")
+    events = []
+    store.subscribe(events.append)
+    deleted = store.delete("pods", "ns", "p")
+    assert peeked["metadata"]["resourceVersion"] != deleted["metadata"]["resourceVersion"]
+    assert events[-1]["type"] == "DELETED"
+    assert events[-1]["object"]["metadata"]["resourceVersion"] == deleted["metadata"]["resourceVersion"]
+
+
+def test_the_writers_object_and_the_stored_one_are_independent():
+    store = Store()
+    mine = _pod("Pending")
+    returned = store.create("pods", mine)
+    returned["status"]["phase"] = "Failed"  # the writer may go on changing what it wrote
+    mine["spec"]["nodeName"] = "elsewhere"
+    stored = store.peek("pods", "ns", "p")
+    assert (stored["status"]["phase"], stored["spec"]["nodeName"]) == ("Pending", "n1")

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from cilium_lab.errors import InputError
-from cilium_lab.package_files import shipped
+from cilium_lab.package_files import load_yaml, shipped
 from cilium_lab.results.labels import SIMULATED
 
 PERFMODEL_FILE = shipped("data", "perfmodel.yaml")
@@ -28,7 +28,7 @@ KINDS = ("stream", "rr", "crr")
 @functools.cache
 def _load(path: Path = PERFMODEL_FILE) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        return load_yaml(path) or {}
     except (OSError, yaml.YAMLError) as err:
         raise InputError(f"cannot read the performance model's data {path}: {err}") from err
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import yaml
 
 from cilium_lab.errors import InputError
-from cilium_lab.package_files import shipped
+from cilium_lab.package_files import load_yaml, shipped
 from cilium_lab.sim.state.profiles import NodeProfile
 
 RULES_FILE = shipped("data", "agent_rules.yaml")
@@ -220,7 +220,7 @@ class Table:
 def load(path: Path = RULES_FILE) -> Table:
     """The checked table; InputError naming the row and the problem if the file is malformed."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path)
     except (OSError, yaml.YAMLError) as err:
         raise InputError(f"cannot read the agent rules {path}: {err}") from err
     for section in ("loggers", "stop_paths", "config_defaults", "map_sizing", "rules"):

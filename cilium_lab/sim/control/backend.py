@@ -99,9 +99,9 @@ class Backend:
     def node_config(self, node: str) -> dict[str, str]:
         """cilium-config data with the CiliumNodeConfig `defaults` of every object that selects `node`
         applied in name order (later names win; an assumption, the docs do not define the order)."""
-        cm = self.store.find("configmaps", CILIUM_NS, "cilium-config") or {}
+        cm = self.store.find("configmaps", CILIUM_NS, "cilium-config", copied=False) or {}
         config = dict(cm.get("data") or {})
-        node_obj = self.store.find("nodes", "", node) or {"metadata": {}}
+        node_obj = self.store.find("nodes", "", node, copied=False) or {"metadata": {}}
         labels = node_obj["metadata"].get("labels") or {}
         for cnc in self.store.view(CNC_KEY, CILIUM_NS):
             spec = cnc.get("spec") or {}
@@ -151,7 +151,7 @@ class Backend:
         return self.hosts.update(node, changes)
 
     def _cilium_version(self) -> str:
-        ds = self.store.find("daemonsets.apps", CILIUM_NS, "cilium")
+        ds = self.store.find("daemonsets.apps", CILIUM_NS, "cilium", copied=False)
         if ds:
             for c in ds["spec"]["template"]["spec"]["containers"]:
                 if version := image_version(c.get("image", "")):

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from cilium_lab.errors import InputError
-from cilium_lab.package_files import shipped
+from cilium_lab.package_files import load_yaml, shipped
 from cilium_lab.sim.state.profiles import NodeProfile
 
 PERFMODEL_FILE = shipped("data", "perfmodel.yaml")
@@ -53,7 +53,7 @@ class Hardware:
 def load(path: Path = PERFMODEL_FILE) -> dict[str, Any]:
     """The parsed constants; raises InputError naming the missing piece if the file is malformed."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path)
     except (OSError, yaml.YAMLError) as err:
         raise InputError(f"cannot read the performance model constants {path}: {err}") from err
     missing = [s for s in REQUIRED_SECTIONS if s not in (raw or {})]

@@ -67,10 +67,11 @@ class Store:
                 raise k8s_errors.not_found(resource.partition(".")[0], name, _group_of(resource))
             return obj
 
-    def find(self, resource: str, namespace: str, name: str) -> Obj | None:
+    def find(self, resource: str, namespace: str, name: str, *, copied: bool = True) -> Obj | None:
+        """The object or None; `copied=False` gives the stored object itself, as `peek` does."""
         with self.lock:
             obj = self._objects.get((resource, namespace, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            return copy.deepcopy(obj) if obj is not None and copied else obj
 
     def list(self, resource: str, namespace: str | None = None) -> list[Obj]:
         """Objects of one resource, sorted by namespace and name; `namespace=None` means all."""
@@ -130,7 +131,8 @@ class Store:
             if obj is None:
                 raise k8s_errors.not_found(resource.partition(".")[0], name, _group_of(resource))
             self.revision += 1
-            obj["metadata"]["resourceVersion"] = str(self.revision)
+            # a new dict: what `peek` or `view` handed out earlier keeps its resourceVersion
+            obj = {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(self.revision)}}
             self._emit("DELETED", key, obj)
             return copy.deepcopy(obj)
 
@@ -147,13 +149,15 @@ class Store:
     def _put(self, key: Key, obj: Obj, event_type: str) -> Obj:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
-        self._objects[key] = copy.deepcopy(obj)
-        self._emit(event_type, key, obj)
-        return copy.deepcopy(obj)
+        stored = copy.deepcopy(obj)  # the caller keeps `obj`; the store and the watch event share one copy
+        self._objects[key] = stored
+        self._emit(event_type, key, stored)
+        return obj
 
     # watch -----------------------------------------------------------------------------------------
     def _emit(self, event_type: str, key: Key, obj: Obj) -> None:
-        event = {"type": event_type, "key": key, "revision": self.revision, "object": copy.deepcopy(obj)}
+        # `obj` is a stored (or deleted) object, never changed in place: events carry it as it is
+        event = {"type": event_type, "key": key, "revision": self.revision, "object": obj}
         self._events.append(event)
         for listener in list(self._listeners):
             listener(event)

@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cilium_lab.errors import InputError
-from cilium_lab.package_files import shipped
+from cilium_lab.package_files import load_yaml, shipped
 
 PROFILE_DIR = shipped("data", "profiles")
 
@@ -78,7 +76,7 @@ def load(name_or_path: str) -> Profile:
             f"unknown simulator profile {name_or_path!r}: choose one of {', '.join(available())} "
             "or give a path to a profile YAML file"
         )
-    raw = yaml.safe_load(path.read_text())
+    raw = load_yaml(path)
     try:
         return _build(raw)
     except (KeyError, TypeError, ValueError) as err:
