@@ -65,3 +65,23 @@ def test_the_writers_object_and_the_stored_one_are_independent():
     mine["spec"]["nodeName"] = "elsewhere"
     stored = store.peek("pods", "ns", "p")
     assert (stored["status"]["phase"], stored["spec"]["nodeName"]) == ("Pending", "n1")
+
+
+def test_lists_by_resource_and_namespace_survive_mirror_delete_and_a_reload():
+    store = Store()
+    for ns, name in (("b", "p2"), ("a", "p1"), ("a", "p3")):
+        store.create("pods", {"metadata": {"name": name, "namespace": ns}})
+    store.create("configmaps", {"metadata": {"name": "c", "namespace": "a"}})
+    names = lambda objs: [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objs]  # noqa: E731
+    assert names(store.view("pods")) == [("a", "p1"), ("a", "p3"), ("b", "p2")]
+    assert names(store.list("pods", "a")) == [("a", "p1"), ("a", "p3")]
+    store.delete("pods", "a", "p1")
+    assert names(store.view("pods")) == [("a", "p3"), ("b", "p2")]
+    store.mirror("pods", [{"metadata": {"name": "m", "namespace": "x", "resourceVersion": "7"}}])
+    assert names(store.view("pods")) == [("x", "m")]
+    assert names(store.view("configmaps")) == [("a", "c")]
+    again = Store()
+    again.load(store.dump())
+    assert names(again.view("pods")) == [("x", "m")] and names(again.list("configmaps", "a")) == [("a", "c")]
+    with pytest.raises(k8s_errors.ApiError):
+        again.peek("pods", "a", "p3")

@@ -41,6 +41,9 @@ class Store:
         self.lock = threading.RLock()
         self.revision = 0
         self._objects: dict[Key, Obj] = {}
+        # the same objects by resource: a list or view reads one resource's objects, not every object
+        # stored (the events alone are hundreds)
+        self._by_resource: dict[str, dict[Key, Obj]] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=EVENT_LOG_SIZE)
         self._listeners: list[Listener] = []
 
@@ -76,19 +79,18 @@ class Store:
     def list(self, resource: str, namespace: str | None = None) -> list[Obj]:
         """Objects of one resource, sorted by namespace and name; `namespace=None` means all."""
         with self.lock:
-            keys = sorted(
-                k for k in self._objects if k[0] == resource and (namespace is None or k[1] == namespace)
-            )
-            return [copy.deepcopy(self._objects[k]) for k in keys]
+            return [copy.deepcopy(obj) for obj in self._select(resource, namespace)]
 
     def view(self, resource: str, namespace: str | None = None) -> list[Obj]:
         """Like `list`, without copies: for the emulator's own hot read paths (every exec resolves
         addresses), which must never change what they get."""
         with self.lock:
-            keys = sorted(
-                k for k in self._objects if k[0] == resource and (namespace is None or k[1] == namespace)
-            )
-            return [self._objects[k] for k in keys]
+            return self._select(resource, namespace)
+
+    def _select(self, resource: str, namespace: str | None) -> list[Obj]:
+        of_resource = self._by_resource.get(resource, {})
+        keys = sorted(k for k in of_resource if namespace is None or k[1] == namespace)
+        return [of_resource[k] for k in keys]
 
     # writes ----------------------------------------------------------------------------------------
     def create(self, resource: str, obj: Obj) -> Obj:
@@ -128,6 +130,7 @@ class Store:
         with self.lock:
             key = (resource, namespace, name)
             obj = self._objects.pop(key, None)
+            self._by_resource.get(resource, {}).pop(key, None)
             if obj is None:
                 raise k8s_errors.not_found(resource.partition(".")[0], name, _group_of(resource))
             self.revision += 1
@@ -140,19 +143,23 @@ class Store:
         """Hold exactly `objects` of `resource`, as another API server stored them (uid, resourceVersion and
         all, nothing stamped), with no watch events: the node side of a real control plane mirrors it."""
         with self.lock:
-            for key in [k for k in self._objects if k[0] == resource]:
+            for key in self._by_resource.pop(resource, {}):
                 del self._objects[key]
             for obj in objects:
                 meta = obj["metadata"]
-                self._objects[(resource, meta.get("namespace", ""), meta["name"])] = copy.deepcopy(obj)
+                self._set((resource, meta.get("namespace", ""), meta["name"]), copy.deepcopy(obj))
 
     def _put(self, key: Key, obj: Obj, event_type: str) -> Obj:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
         stored = copy.deepcopy(obj)  # the caller keeps `obj`; the store and the watch event share one copy
-        self._objects[key] = stored
+        self._set(key, stored)
         self._emit(event_type, key, stored)
         return obj
+
+    def _set(self, key: Key, obj: Obj) -> None:
+        self._objects[key] = obj
+        self._by_resource.setdefault(key[0], {})[key] = obj
 
     # watch -----------------------------------------------------------------------------------------
     def _emit(self, event_type: str, key: Key, obj: Obj) -> None:
@@ -193,7 +200,9 @@ class Store:
 
     def load(self, data: dict[str, Any]) -> None:
         with self.lock:
-            self._objects = {tuple(k): v for k, v in data["objects"]}  # type: ignore[misc]
+            self._objects, self._by_resource = {}, {}
+            for key, obj in data["objects"]:
+                self._set(tuple(key), obj)  # type: ignore[arg-type]
             self.revision = int(data["revision"])
             self._events.clear()
 

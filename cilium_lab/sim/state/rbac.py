@@ -100,9 +100,9 @@ def rule_allows(rule: dict[str, Any], attrs: Attributes) -> bool:
 def role_rules(store: Store, ref: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
     """The rules of the Role or ClusterRole a binding's roleRef names ([] when it does not exist)."""
     if ref.get("kind") == "ClusterRole":
-        role = store.find("clusterroles.rbac.authorization.k8s.io", "", ref["name"])
+        role = store.find("clusterroles.rbac.authorization.k8s.io", "", ref["name"], copied=False)
     else:
-        role = store.find("roles.rbac.authorization.k8s.io", namespace, ref["name"])
+        role = store.find("roles.rbac.authorization.k8s.io", namespace, ref["name"], copied=False)
     return (role or {}).get("rules") or []
 
 
@@ -110,11 +110,12 @@ def allowed(store: Store, who: Identity, attrs: Attributes) -> bool:
     """Whether the stored RBAC objects grant `who` the request `attrs`."""
     if MASTERS in who.groups:
         return True
-    bindings = [(b, "") for b in store.list("clusterrolebindings.rbac.authorization.k8s.io")]
+    # the stored objects themselves (`view`, no copies): every request is authorised here, and it only reads
+    bindings = [(b, "") for b in store.view("clusterrolebindings.rbac.authorization.k8s.io")]
     if attrs.namespace:
         bindings += [
             (b, attrs.namespace)
-            for b in store.list("rolebindings.rbac.authorization.k8s.io", attrs.namespace)
+            for b in store.view("rolebindings.rbac.authorization.k8s.io", attrs.namespace)
         ]
     for binding, namespace in bindings:
         if not any(subject_matches(s, who) for s in binding.get("subjects") or []):
