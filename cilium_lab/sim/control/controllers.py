@@ -79,9 +79,9 @@ class Controllers:
             # started from is the one seen, so a tick that wrote anything is followed by one more
             revision = self.b.store.revision
             kubelet.sync_nodes(self.b)
-            # read once per tick, not per use: every store read scans all objects (events among them),
-            # and while the lock is held only this tick writes (DaemonSets only their status)
-            daemonsets = self.b.store.list(DS_KEY)
+            # read once per tick, not per use; while the lock is held only this tick writes (DaemonSets
+            # only their status)
+            daemonsets = self.b.store.view(DS_KEY)  # the stored objects: read here, written as new dicts
             eligible = self._eligible_nodes(daemonsets)
             for ds in daemonsets:
                 self._sync_daemonset(ds, eligible[ds["metadata"]["uid"]])
@@ -174,8 +174,10 @@ class Controllers:
             if not status[field]:
                 status.pop(field)
         if status != ds.get("status"):
-            ds["status"] = status
-            self.b.store.update(DS_KEY, ds, check_version=False)
+            # a new object (the update stamps its metadata): `ds` is the stored one, never changed in place
+            self.b.store.update(
+                DS_KEY, {**ds, "metadata": dict(ds["metadata"]), "status": status}, check_version=False
+            )
 
     # pods --------------------------------------------------------------------------------------------
     def _sync_pods(self, now: float) -> None:
