@@ -102,7 +102,9 @@ def compare(
 def _compare_group(
     key: tuple, group: pd.DataFrame, before: str, after: str, tolerance: float, seed: int
 ) -> dict | None:
-    values = {phase: group[group["phase"] == phase]["value"].tolist() for phase in set(group["phase"])}
+    # numpy, not a boolean index of the frame per phase: that cost five times the comparison itself
+    phases, samples = group["phase"].to_numpy(), group["value"].to_numpy()
+    values = {phase: samples[phases == phase].tolist() for phase in set(phases.tolist())}
     if before not in values or after not in values:
         return None
     metric = key[2]
@@ -128,5 +130,5 @@ def _compare_group(
         "aa_ratio": drift,
         "lower_is_better": lower,
         "aggregation": stats.AGGREGATION,
-        "simulated": _simulated(group),
+        "simulated": bool(group["simulated"].to_numpy().astype(bool).any()),
     }
