@@ -202,12 +202,19 @@ def test_the_bootstrap_gives_scipys_percentile_interval_to_the_bit(samples, conf
     np.testing.assert_array_equal(ours, reference)  # equal bits (NaN where scipy gives NaN)
 
 
-def test_min_detectable_effect_uses_scipys_normal_quantiles():
+@pytest.mark.parametrize(("alpha", "power"), [(0.05, 0.8), (0.01, 0.9)])  # from the table, from scipy
+def test_min_detectable_effect_uses_scipys_normal_quantiles(alpha, power):
     from scipy.stats import norm
 
-    z = norm.ppf(0.975) + norm.ppf(0.8)
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
     expected = float(z * math.sqrt(math.pi / 2) * 0.07 * math.sqrt(1 / 5 + 1 / 6))
-    assert stats.min_detectable_effect(0.07, 5, 6) == expected
+    assert stats.min_detectable_effect(0.07, 5, 6, alpha=alpha, power=power) == expected
+
+
+def test_the_normal_quantile_table_is_scipys():
+    from scipy.special import ndtri
+
+    assert all(value == ndtri(p) for p, value in stats.NORMAL_QUANTILES.items())
 
 
 def test_intervals_are_memoised_on_their_exact_inputs():
