@@ -289,16 +289,21 @@ def _panels(rows: pd.DataFrame, by: list[str], first: tuple[str, ...]) -> list[t
 def _grid(titles: list[str], columns: int = MAX_COLUMNS) -> tuple[dict, dict[tuple[int, int], dict]]:
     """The layout of a grid of panels with these titles (a copy: the caller's to fill), and per cell
     (row, column) the axes a trace in it names ({"xaxis": "x2", "yaxis": "y2"})."""
-    layout, axes = _grid_of(tuple(titles), columns)
-    return copy.deepcopy(layout), axes
+    layout, axes = _grid_of(len(titles), columns)
+    layout = copy.deepcopy(layout)
+    for annotation, title in zip(layout["annotations"], titles, strict=True):  # one per title, in order
+        annotation["text"] = title
+    return layout, axes
 
 
 @functools.lru_cache(maxsize=64)
-def _grid_of(titles: tuple[str, ...], columns: int) -> tuple[dict, dict[tuple[int, int], dict]]:
-    # the labs' panels come in a handful of title sets: make_subplots runs once for each
-    cols = max(1, min(columns, len(titles)))
-    rows = max(1, math.ceil(len(titles) / cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles), vertical_spacing=0.45 / rows)
+def _grid_of(count: int, columns: int) -> tuple[dict, dict[tuple[int, int], dict]]:
+    # the labs' grids come in a handful of sizes: make_subplots runs once for each, the panel titles
+    # (annotations, in the order of the titles) filled in by `_grid`
+    cols = max(1, min(columns, count))
+    rows = max(1, math.ceil(count / cols))
+    titles = [f"panel {i + 1}" for i in range(count)]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.45 / rows)
     fig.update_annotations(font_size=PANEL_TITLE_SIZE)  # only the panel titles exist yet
     fig.update_layout(height=TOP_MARGIN + rows * PANEL_HEIGHT, barmode="group")
     layout = fig.to_plotly_json()["layout"]
