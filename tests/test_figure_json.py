@@ -51,6 +51,11 @@ def test_the_figure_shows_what_its_object_built_version_showed(kind):
     assert template == json.loads(json.dumps(white, cls=PlotlyJSONEncoder))
 
 
+@pytest.mark.parametrize("kind", ["journey", "scorecard_real"])
+def test_the_figure_object_carries_the_template_itself(kind):
+    assert KINDS[kind]().layout.template == pio.templates["plotly_white"]
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["write"]:
     for name in KINDS:
         figure = figure_json(name)
