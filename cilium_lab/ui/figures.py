@@ -101,7 +101,8 @@ def assemble(
     plotly_white on its own took three quarters of a figure's CPU time. What the figure shows is the
     same (tests/test_figure_json.py)."""
     head, note = _head(title, simulated, subtitle=subtitle, local=local)
-    _merge(layout, head | {"template": {}})
+    _merge(layout, head)
+    layout["template"] = {}
     if note:
         layout["annotations"] = [*layout.get("annotations", ()), note]
     checked = go.Figure({"data": data, "layout": layout}).to_plotly_json()
