@@ -10,7 +10,9 @@ whoever shows them can label them SIMULATED. Only ok samples count; failed ones 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from cilium_lab.bench import netperf
@@ -40,16 +42,16 @@ def summary(
     if phase is not None:
         frame = frame[frame["phase"] == phase]
     rows = []
-    for key, group in frame.groupby(SUMMARY_KEYS, sort=False):
-        # numpy, not pandas, within a group: boolean indexing of a frame per group cost more than the
-        # bootstrap (a batch summarises ~600 groups)
-        ok = group["ok"].to_numpy().astype(bool)
-        s = stats.summarize(group["value"].to_numpy()[ok].tolist(), seed=seed)
+    oks, values = frame["ok"].to_numpy().astype(bool), frame["value"].to_numpy()
+    simulated = frame["simulated"].to_numpy().astype(bool)
+    for key, members in _groups(frame, SUMMARY_KEYS, sort=False):
+        ok = oks[members]
+        s = stats.summarize(values[members][ok].tolist(), seed=seed)
         rows.append(
             dict(zip(SUMMARY_KEYS, key, strict=True))
             | {"median": s.median, "ci_low": s.ci_low, "ci_high": s.ci_high, "samples": s.n}
             | {"failed": int((~ok).sum()), "aggregation": stats.AGGREGATION}
-            | {"simulated": bool(group["simulated"].to_numpy().astype(bool).any())}
+            | {"simulated": bool(simulated[members].any())}
         )
     table = pd.DataFrame(
         rows,
@@ -90,19 +92,38 @@ def compare(
             raise InputError(
                 f"no ok samples for lab {lab!r} phase {phase!r}; measure it first (have: {sorted(phases)})"
             )
-    rows = [
-        _compare_group(key, group, before, after, tolerance, seed)
-        for key, group in frame.groupby(KEYS, sort=True)
-    ]
-    table = pd.DataFrame([r for r in rows if r is not None])
+    phases, values = frame["phase"].to_numpy(), frame["value"].to_numpy()
+    simulated = frame["simulated"].to_numpy().astype(bool)
+    rows = []
+    for key, members in _groups(frame, KEYS, sort=True):
+        row = _compare_group(key, phases[members], values[members], before, after, tolerance, seed)
+        if row is not None:
+            rows.append(row | {"simulated": bool(simulated[members].any())})
+    table = pd.DataFrame(rows)
     table.attrs["simulated"] = _simulated(frame)
     return table
 
 
+def _groups(frame: pd.DataFrame, keys: list[str], *, sort: bool) -> Iterator[tuple[tuple, np.ndarray]]:
+    """Each group's key and the positions of its rows, in the order of `frame.groupby(keys, sort=sort)`.
+    Positions into numpy columns, not a DataFrame per group: building those cost more than the
+    bootstrap (a batch summarises ~600 groups)."""
+    number = frame.groupby(keys, sort=sort).ngroup().to_numpy()  # rows of a NaN key: NaN, in no group
+    columns = frame[keys].to_numpy()
+    order = np.argsort(number, kind="stable")
+    counts = np.bincount(number[number >= 0].astype(np.int64))  # NaN sorts last
+    start = 0
+    for count in counts:
+        members = order[start : start + count]
+        start += count
+        yield tuple(columns[members[0]]), members
+
+
 def _compare_group(
-    key: tuple, group: pd.DataFrame, before: str, after: str, tolerance: float, seed: int
+    key: tuple, phases: np.ndarray, samples: np.ndarray, before: str, after: str, tolerance: float, seed: int
 ) -> dict | None:
-    values = {phase: group[group["phase"] == phase]["value"].tolist() for phase in set(group["phase"])}
+    """The comparison's row for one group (the phase and value of each of its samples)."""
+    values = {phase: samples[phases == phase].tolist() for phase in set(phases.tolist())}
     if before not in values or after not in values:
         return None
     metric = key[2]
@@ -128,5 +149,4 @@ def _compare_group(
         "aa_ratio": drift,
         "lower_is_better": lower,
         "aggregation": stats.AGGREGATION,
-        "simulated": _simulated(group),
     }

@@ -2,7 +2,7 @@
 paired A/B ratio of interleaved runs.
 
 Called by `bench.tables` (cluster benchmarks), `locallab.knob_runs` (the local kernel lab) and the
-figures; calls numpy and scipy only. Choices, and why:
+figures; calls numpy only (scipy.special for a normal quantile outside its table). Choices, and why:
 
 - Location is the median of per-sample values (robust to one disturbed run). For latency
   percentiles that means the median of per-sample p99 (never the mean of p99s, the k8s-netperf
@@ -27,16 +27,22 @@ figures; calls numpy and scipy only. Choices, and why:
   pairing cancels within one); a CI that contains 1 is "within noise".
 - The minimum detectable effect uses the normal approximation for the median's variance
   (pi/2 * sigma^2 / n) with a robust spread (1.4826 * MAD), two-sided alpha 0.05 and power 0.8.
+- The bootstrap is numpy's own, drawing and interpolating as `scipy.stats.bootstrap(method="percentile")`
+  does (scipy 1.17, stats/_resampling.py `bootstrap` and stats/_quantile.py `_quantile_hf`, "linear"):
+  the same seed gives the same interval, bit for bit (tests/test_results_stats.py checks it against
+  scipy). Importing scipy.stats took half a CPU-second in every kernel, and its generic quantile cost
+  more than the resampling. Each interval is memoised on its exact inputs: the summary tables and the
+  journey across labs ask for the same ones again.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 from cilium_lab.errors import InputError
 
@@ -47,6 +53,10 @@ VERDICTS = (IMPROVED, NO_CHANGE, REGRESSED, INCONCLUSIVE)
 AGGREGATION = "median of per-sample values"
 # 2,000 resamples: ample for 95 % percentile intervals (Efron & Tibshirani 1993, ch. 13: >= 1,000)
 RESAMPLES = 2000
+# intervals kept (a few hundred bytes each): a series of 17 labs asks for ~1,200 distinct ones
+CACHED_INTERVALS = 8192
+# scipy.special.ndtri(p) for the detectable effect's two-sided alpha 0.05 and power 0.8 (a test checks them)
+NORMAL_QUANTILES = {0.975: 1.959963984540054, 0.8: 0.8416212335729143}
 
 
 @dataclass(frozen=True)
@@ -90,12 +100,65 @@ def summarize(values: Sequence[float], *, confidence: float = 0.95, seed: int = 
     if data.size < 2 or np.ptp(data) == 0:
         ci = (math.nan, math.nan) if data.size < 2 else (median, median)
         return Summary(int(data.size), median, *ci)
-    res = sps.bootstrap(
-        (data,), np.median, confidence_level=confidence, n_resamples=RESAMPLES, method="percentile", rng=seed
-    )
-    return Summary(
-        int(data.size), median, float(res.confidence_interval.low), float(res.confidence_interval.high)
-    )
+    low, high = _interval("median", (data,), confidence, seed)
+    return Summary(int(data.size), median, low, high)
+
+
+def _ratio_of_medians(b: np.ndarray, a: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(a, axis=axis) / np.median(b, axis=axis)
+
+
+STATISTICS: dict[str, Callable[..., np.ndarray]] = {
+    "median": np.median,
+    "ratio_of_medians": _ratio_of_medians,
+}
+
+
+def _interval(
+    statistic: str, samples: tuple[np.ndarray, ...], confidence: float, seed: int
+) -> tuple[float, float]:
+    """The percentile-bootstrap interval, memoised on the samples' exact bits (not their float equality,
+    which would take -0.0 for 0.0)."""
+    key = tuple(np.ascontiguousarray(sample, dtype=float).tobytes() for sample in samples)
+    return _cached_interval(statistic, key, float(confidence), int(seed))
+
+
+@functools.lru_cache(maxsize=CACHED_INTERVALS)
+def _cached_interval(
+    statistic: str, samples: tuple[bytes, ...], confidence: float, seed: int
+) -> tuple[float, float]:
+    arrays = tuple(np.frombuffer(sample, dtype=float) for sample in samples)
+    return percentile_bootstrap(arrays, STATISTICS[statistic], confidence=confidence, seed=seed)
+
+
+def percentile_bootstrap(
+    samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], *, confidence: float, seed: int
+) -> tuple[float, float]:
+    """Two-sided percentile-bootstrap CI of `statistic(*samples, axis=-1)`, each sample (two or more
+    values) resampled on its own, RESAMPLES times. Draws the resamples from `default_rng(seed)` in
+    the order scipy.stats.bootstrap does and interpolates its quantiles as scipy.stats.quantile's
+    "linear" (Hyndman & Fan type 7) does, operation for operation: the same interval to the bit."""
+    rng = np.random.default_rng(seed)
+    resampled = [
+        sample[..., rng.integers(0, sample.shape[-1], (RESAMPLES, sample.shape[-1]), dtype="int64")]
+        for sample in samples
+    ]
+    estimates = np.asarray(statistic(*resampled, axis=-1), dtype=float)
+    if np.isnan(estimates).any():
+        return math.nan, math.nan  # as scipy propagates it
+    ordered = np.sort(estimates)
+    n = float(ordered.size)
+    alpha = np.asarray((1 - confidence) / 2, dtype=float)
+    p = np.stack((alpha, 1 - alpha))
+    position = p * n + (1 - p)  # type 7: 1-based position p * (n - 1) + 1
+    upper = position // 1
+    lower = upper - 1
+    weight = position % 1
+    weight[lower < 0] = 0
+    lower = np.clip(lower, 0.0, n - 1).astype(np.int64)
+    upper = np.clip(upper, 0.0, n - 1).astype(np.int64)
+    low, high = (1 - weight) * ordered[lower] + weight * ordered[upper]
+    return float(low), float(high)
 
 
 def relative_noise(*groups: Sequence[float]) -> float:
@@ -114,8 +177,24 @@ def min_detectable_effect(
     """Smallest relative change in the median these sample counts detect (normal approximation)."""
     if n_before < 2 or n_after < 2 or not math.isfinite(noise_cv):
         return math.nan
-    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
+    z = _z(alpha, power)
     return float(z * math.sqrt(math.pi / 2) * noise_cv * math.sqrt(1 / n_before + 1 / n_after))
+
+
+@functools.cache
+def _z(alpha: float, power: float) -> float:
+    return _normal_quantile(1 - alpha / 2) + _normal_quantile(power)
+
+
+def _normal_quantile(p: float) -> float:
+    """The standard normal quantile as scipy.stats.norm.ppf gives it (scipy.special.ndtri), to the bit
+    (statistics.NormalDist differs in the last bits): from the table for the labs' own alpha and power,
+    else from scipy, whose import costs a third of a CPU-second."""
+    if p in NORMAL_QUANTILES:
+        return NORMAL_QUANTILES[p]
+    from scipy.special import ndtri
+
+    return float(ndtri(p))
 
 
 def ratio_ci(before: np.ndarray, after: np.ndarray, *, confidence: float, seed: int) -> tuple[float, float]:
@@ -124,19 +203,7 @@ def ratio_ci(before: np.ndarray, after: np.ndarray, *, confidence: float, seed: 
         ratio = float(np.median(after) / np.median(before))
         return ratio, ratio
 
-    def ratio_of_medians(b: np.ndarray, a: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(a, axis=axis) / np.median(b, axis=axis)
-
-    res = sps.bootstrap(
-        (before, after),
-        ratio_of_medians,
-        paired=False,
-        confidence_level=confidence,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        rng=seed,
-    )
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return _interval("ratio_of_medians", (before, after), confidence, seed)
 
 
 def verdict(
@@ -216,15 +283,8 @@ def paired_ratio(
     point = float(np.median(ratios))
     if np.ptp(ratios) == 0:
         return PairedRatio(point, point, point)  # no spread to resample
-    res = sps.bootstrap(
-        (ratios,),
-        np.median,
-        confidence_level=confidence,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        rng=seed,
-    )
-    return PairedRatio(point, float(res.confidence_interval.low), float(res.confidence_interval.high))
+    low, high = _interval("median", (ratios,), confidence, seed)
+    return PairedRatio(point, low, high)
 
 
 def pair_spread(a: Sequence[float], b: Sequence[float]) -> float:
