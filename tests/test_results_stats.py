@@ -165,58 +165,6 @@ def test_paired_ratio_refuses_unpaired_or_too_few_samples():
         stats.paired_ratio([1.0, 2.0], [2.0, 3.0, 4.0])
 
 
-def _scipy_interval(samples: tuple, statistic, confidence: float, seed: int) -> tuple[float, float]:
-    from scipy.stats import bootstrap
-
-    res = bootstrap(
-        samples,
-        statistic,
-        paired=False,
-        confidence_level=confidence,
-        n_resamples=stats.RESAMPLES,
-        method="percentile",
-        rng=seed,
-    )
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-SHAPES = [  # (values of each sample): small counts as labs take them, ties, a wide spread, many values
-    ([100.0, 102.5, 98.0],),
-    ([5.0, 5.0, 5.0, 6.0],),
-    (list(np.random.default_rng(3).normal(1000, 40, 10)),),
-    (list(np.random.default_rng(4).lognormal(3, 1.5, 61)),),
-    ([1.0, 2.0], [3.0, 3.5, 4.0]),
-    (list(np.random.default_rng(5).normal(900, 30, 8)), list(np.random.default_rng(6).normal(1300, 90, 7))),
-    ([0.0, 0.0, 1.0], [2.0, 3.0]),  # a median of 0 before: ratios of inf
-]
-
-
-@pytest.mark.parametrize("samples", SHAPES)
-@pytest.mark.parametrize(("confidence", "seed"), [(0.95, 0), (0.9, 7), (0.99, 12345)])
-def test_the_bootstrap_gives_scipys_percentile_interval_to_the_bit(samples, confidence, seed):
-    arrays = tuple(np.asarray(s, dtype=float) for s in samples)
-    statistic = stats.STATISTICS["median" if len(arrays) == 1 else "ratio_of_medians"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ours = stats.percentile_bootstrap(arrays, statistic, confidence=confidence, seed=seed)
-        reference = _scipy_interval(arrays, statistic, confidence, seed)
-    np.testing.assert_array_equal(ours, reference)  # equal bits (NaN where scipy gives NaN)
-
-
-@pytest.mark.parametrize(("alpha", "power"), [(0.05, 0.8), (0.01, 0.9)])  # from the table, from scipy
-def test_min_detectable_effect_uses_scipys_normal_quantiles(alpha, power):
-    from scipy.stats import norm
-
-    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
-    expected = float(z * math.sqrt(math.pi / 2) * 0.07 * math.sqrt(1 / 5 + 1 / 6))
-    assert stats.min_detectable_effect(0.07, 5, 6, alpha=alpha, power=power) == expected
-
-
-def test_the_normal_quantile_table_is_scipys():
-    from scipy.special import ndtri
-
-    assert all(value == ndtri(p) for p, value in stats.NORMAL_QUANTILES.items())
-
-
 def test_intervals_are_memoised_on_their_exact_inputs():
     stats._cached_interval.cache_clear()
     values = normal(100, 5, 9, 2)

@@ -2,7 +2,7 @@
 paired A/B ratio of interleaved runs.
 
 Called by `bench.tables` (cluster benchmarks), `locallab.knob_runs` (the local kernel lab) and the
-figures; calls numpy only (scipy.special for a normal quantile outside its table). Choices, and why:
+figures; calls numpy and scipy only. Choices, and why:
 
 - Location is the median of per-sample values (robust to one disturbed run). For latency
   percentiles that means the median of per-sample p99 (never the mean of p99s, the k8s-netperf
@@ -27,12 +27,9 @@ figures; calls numpy only (scipy.special for a normal quantile outside its table
   pairing cancels within one); a CI that contains 1 is "within noise".
 - The minimum detectable effect uses the normal approximation for the median's variance
   (pi/2 * sigma^2 / n) with a robust spread (1.4826 * MAD), two-sided alpha 0.05 and power 0.8.
-- The bootstrap is numpy's own, drawing and interpolating as `scipy.stats.bootstrap(method="percentile")`
-  does (scipy 1.17, stats/_resampling.py `bootstrap` and stats/_quantile.py `_quantile_hf`, "linear"):
-  the same seed gives the same interval, bit for bit (tests/test_results_stats.py checks it against
-  scipy). Importing scipy.stats took half a CPU-second in every kernel, and its generic quantile cost
-  more than the resampling. Each interval is memoised on its exact inputs: the summary tables and the
-  journey across labs ask for the same ones again.
+- Intervals are scipy.stats.bootstrap's, each memoised on its exact inputs (values, confidence, seed:
+  the bootstrap is deterministic for them): the summary tables and the journey across labs ask for the
+  same ones again.
 """
 
 from __future__ import annotations
@@ -43,6 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from cilium_lab.errors import InputError
 
@@ -55,8 +53,6 @@ AGGREGATION = "median of per-sample values"
 RESAMPLES = 2000
 # intervals kept (a few hundred bytes each): a series of 17 labs asks for ~1,200 distinct ones
 CACHED_INTERVALS = 8192
-# scipy.special.ndtri(p) for the detectable effect's two-sided alpha 0.05 and power 0.8 (a test checks them)
-NORMAL_QUANTILES = {0.975: 1.959963984540054, 0.8: 0.8416212335729143}
 
 
 @dataclass(frozen=True)
@@ -134,31 +130,18 @@ def _cached_interval(
 def percentile_bootstrap(
     samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], *, confidence: float, seed: int
 ) -> tuple[float, float]:
-    """Two-sided percentile-bootstrap CI of `statistic(*samples, axis=-1)`, each sample (two or more
-    values) resampled on its own, RESAMPLES times. Draws the resamples from `default_rng(seed)` in
-    the order scipy.stats.bootstrap does and interpolates its quantiles as scipy.stats.quantile's
-    "linear" (Hyndman & Fan type 7) does, operation for operation: the same interval to the bit."""
-    rng = np.random.default_rng(seed)
-    resampled = [
-        sample[..., rng.integers(0, sample.shape[-1], (RESAMPLES, sample.shape[-1]), dtype="int64")]
-        for sample in samples
-    ]
-    estimates = np.asarray(statistic(*resampled, axis=-1), dtype=float)
-    if np.isnan(estimates).any():
-        return math.nan, math.nan  # as scipy propagates it
-    ordered = np.sort(estimates)
-    n = float(ordered.size)
-    alpha = np.asarray((1 - confidence) / 2, dtype=float)
-    p = np.stack((alpha, 1 - alpha))
-    position = p * n + (1 - p)  # type 7: 1-based position p * (n - 1) + 1
-    upper = position // 1
-    lower = upper - 1
-    weight = position % 1
-    weight[lower < 0] = 0
-    lower = np.clip(lower, 0.0, n - 1).astype(np.int64)
-    upper = np.clip(upper, 0.0, n - 1).astype(np.int64)
-    low, high = (1 - weight) * ordered[lower] + weight * ordered[upper]
-    return float(low), float(high)
+    """Two-sided percentile-bootstrap CI of `statistic(*samples, axis=-1)` (scipy.stats.bootstrap), each
+    sample resampled on its own, RESAMPLES times, from `seed`."""
+    res = sps.bootstrap(
+        tuple(samples),
+        statistic,
+        paired=False,
+        confidence_level=confidence,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        rng=seed,
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def relative_noise(*groups: Sequence[float]) -> float:
@@ -177,24 +160,8 @@ def min_detectable_effect(
     """Smallest relative change in the median these sample counts detect (normal approximation)."""
     if n_before < 2 or n_after < 2 or not math.isfinite(noise_cv):
         return math.nan
-    z = _z(alpha, power)
+    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
     return float(z * math.sqrt(math.pi / 2) * noise_cv * math.sqrt(1 / n_before + 1 / n_after))
-
-
-@functools.cache
-def _z(alpha: float, power: float) -> float:
-    return _normal_quantile(1 - alpha / 2) + _normal_quantile(power)
-
-
-def _normal_quantile(p: float) -> float:
-    """The standard normal quantile as scipy.stats.norm.ppf gives it (scipy.special.ndtri), to the bit
-    (statistics.NormalDist differs in the last bits): from the table for the labs' own alpha and power,
-    else from scipy, whose import costs a third of a CPU-second."""
-    if p in NORMAL_QUANTILES:
-        return NORMAL_QUANTILES[p]
-    from scipy.special import ndtri
-
-    return float(ndtri(p))
 
 
 def ratio_ci(before: np.ndarray, after: np.ndarray, *, confidence: float, seed: int) -> tuple[float, float]:
