@@ -110,7 +110,8 @@ def measure(
     check_word(phase, "phase")
     p = plan(tests=tests, scenario=scenario, samples=samples, duration=duration, streams=streams)
     multi = streams if "TCP_STREAM_MULTI" in p.tests else 1
-    start_rows = len(store.frame())
+    before = store.frame()  # read once: where this measurement's rows start, and its first sample index
+    start_rows, offset = len(before), _next_index(before, lab, phase)
     with pods.deployed(
         conn,
         run_id=store.run_id,
@@ -131,6 +132,7 @@ def measure(
             conn,
             deployment,
             p,
+            offset=offset,
             store=store,
             lab=lab,
             phase=phase,
@@ -147,6 +149,7 @@ def _run_all(
     deployment: pods.Deployment,
     p: Plan,
     *,
+    offset: int,
     store: ResultStore,
     lab: str,
     phase: str,
@@ -157,7 +160,6 @@ def _run_all(
     steps = len(p.tests) * len(p.scenarios)
     label = f"lab {lab} {phase}" + (f" ({SIMULATED})" if simulated else "")
     progress.announce(label, samples=p.samples, tests=steps, duration=p.duration)
-    offset = _next_index(store, lab, phase)
     with progress.bar(p.samples * steps, desc=label, enabled=bar, interactive=interactive) as counter:
         for index in range(offset, offset + p.samples):
             for scenario in p.scenarios:
@@ -245,7 +247,6 @@ def rows_for(
     ]
 
 
-def _next_index(store: ResultStore, lab: str, phase: str) -> int:
-    frame = store.frame()
+def _next_index(frame: pd.DataFrame, lab: str, phase: str) -> int:
     mine = frame[(frame["lab"] == lab) & (frame["phase"] == phase)]
     return int(mine["sample"].max()) + 1 if not mine.empty else 0
