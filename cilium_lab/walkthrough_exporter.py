@@ -25,10 +25,13 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 NO_ALT = "No description has been provided for this image"  # nbconvert's text, word for word
 FOCUSABLE = frozenset({"jp-Cell-inputWrapper", "jp-OutputArea-output"})  # the classes nbconvert selects
 
-_ATTRIBUTE = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?"""
-# what the HTML tokenizer does not read as tags (script and style text, comments), or a <div>/<img> start tag
+# no "<" in a name or an unquoted value (HTML allows one, well-formed pages have none): a tag left open
+# then ends its match at the next tag instead of scanning the rest of the page, once per open tag
+_ATTRIBUTE = r"""[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?"""
+# what the HTML tokenizer does not read as tags (script and style text, comments; one left open runs to the
+# end of the page, as it does for a browser), or a <div>/<img> start tag
 _TAG = re.compile(
-    rf"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<(div|img)((?:\s+{_ATTRIBUTE})*)\s*(/?)>",
+    rf"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<(div|img)((?:\s+{_ATTRIBUTE})*)\s*(/?)>",
     re.S | re.I,
 )
 _ATTRIBUTES = re.compile(rf"\s+({_ATTRIBUTE})")
