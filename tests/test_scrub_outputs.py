@@ -210,6 +210,11 @@ _PIECES = st.sampled_from(
         "client_secret", "certificate-authority-data", "Bearer ", "bearer\t", "eyJhbGciOi", ".abcd", "https://",
         "u:p@", "@", ":", "=", " ", '"', "'", "&quot;", "\\\"", "\n", "-----BEGIN RSA KEY-----",
         "-----END RSA KEY-----", "LS0tLS1CRUdJTiBQ", "abc", "XYZ", "0123", "/", "?", "&",
+        # what scrub's per-pattern words must not miss: the other spellings, the words split by a
+        # replacement, and the non-ASCII letters (?i) reads as k, s and i but str.lower() does not
+        "api-key", "client_key", "Client-Key", "certificate-", "passw", "PassWd", "eyJ", "EYJ", "bear", "er",
+        "tok", "en", "://", "-", "[REDACTED]", "***", "\u212a", "\u017f", "\u0131", "\u0130", "to\u212aen",
+        "\u017fecret", "cl\u0131ent-key", "é",
     ]
 )  # fmt: skip
 
@@ -222,6 +227,8 @@ _PIECES = st.sampled_from(
 @example('{"token": "x", "password"="y"}')
 @example("-----BEGIN RSA KEY-----\nabc\n-----END RSA KEY-----")
 @example("data LS0tLS1CRUdJTiBQ")
+@example("\u017fecret: y")  # non-ASCII: every pattern runs ((?i) reads ſ as s, str.lower() does not)
+@example("https://u:p@h ?api-key=1 and Bearer x.y")
 def test_the_quick_precheck_never_skips_a_text_a_pattern_would_change(text):
     unconditional = text
     for pattern, replacement in scrub._PATTERNS:

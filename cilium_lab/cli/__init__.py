@@ -20,6 +20,13 @@ from typing import NoReturn
 from cilium_lab import __version__, exit_codes, scrub
 from cilium_lab.errors import LabError
 
+# nbformat (which papermill and nbconvert import) imports jsonschema, whose format checkers build ~40 lark
+# grammars for rfc3987-syntax's "iri" format when that package is installed (jupyter-events asks for it):
+# about 1 CPU-s in every `run` and `export`. nbformat's schemas use no "iri" format and cilium-lab checks
+# nothing else with jsonschema; None in sys.modules makes the import an ImportError, which jsonschema skips
+# (jsonschema/_format.py, 4.26: `with suppress(ImportError): from rfc3987_syntax import ...`).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 # verb modules, in the order `--help` lists them
 VERBS = (
     "labs",
