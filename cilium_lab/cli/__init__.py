@@ -20,13 +20,6 @@ from typing import NoReturn
 from cilium_lab import __version__, exit_codes, scrub
 from cilium_lab.errors import LabError
 
-# nbformat (which papermill and nbconvert import) imports jsonschema, whose format checkers build ~40 lark
-# grammars for rfc3987-syntax's "iri" format when that package is installed (jupyter-events asks for it):
-# about 1 CPU-s in every `run` and `export`. nbformat's schemas use no "iri" format and cilium-lab checks
-# nothing else with jsonschema; None in sys.modules makes the import an ImportError, which jsonschema skips
-# (jsonschema/_format.py, 4.26: `with suppress(ImportError): from rfc3987_syntax import ...`).
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
 # verb modules, in the order `--help` lists them
 VERBS = (
     "labs",
@@ -98,8 +91,9 @@ def _without_unused_iri_grammars() -> None:
     """nbformat (imported by papermill and nbconvert) imports jsonschema, which, when rfc3987-syntax is
     installed (jupyter-events' format-nongpl extra pulls it in), builds 38 lark grammars at import for
     its "iri" formats: over a second of CPU, the largest single cost of a batch's own process, for formats
-    no notebook schema uses. This process treats that optional module as absent (jsonschema then skips
-    those two format checks); a process that imported it already keeps it."""
+    no notebook schema uses. This process treats that optional module as absent: None in sys.modules makes
+    its import an ImportError, which jsonschema skips (jsonschema/_format.py, 4.26: `with
+    suppress(ImportError): from rfc3987_syntax import ...`); a process that imported it already keeps it."""
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
