@@ -58,6 +58,7 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
         "(Probe interval: <interval>)",
     ),
     ("the API server's minor version string (EKS: 27+)", "Kubernetes:", r"(\d+\.\d+)\+ \(", r"\1 ("),
+    ("WireGuard public key of the node", "Encryption:", r"Pubkey: [A-Za-z0-9+/]{43}=", "Pubkey: <key>"),
     ("module counts", "Modules Health:", r"Stopped\(\d+\) Degraded\(\d+\) OK\(\d+\)", "<module counts>"),
 )
 _ALLOCATION = re.compile(r"^  \S+ \(.+\)$")

@@ -47,7 +47,7 @@ def render_text(
     v = parse_version(version)
     sr = status_response.build(dp, node, version, config, kubernetes_version, now)
     lines = _head(sr, v) + (_addresses(node) if verbose else [])
-    lines += _features(sr, v, verbose) + _tail(sr, v, verbose)
+    lines += _features(sr, v, verbose) + _tail(sr, v, verbose, cluster_nodes)
     lines += _health(v, cluster_nodes, now, _health_rows(node, peers) if verbose else [])
     return align("\n".join(lines) + "\n")
 
@@ -166,7 +166,7 @@ def _masquerading(sr: dict[str, Any], v: Version) -> str:
     return f"{status} [IPv4: {on[protocols['ipv4']]}, IPv6: {on[protocols['ipv6']]}]"
 
 
-def _tail(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
+def _tail(sr: dict[str, Any], v: Version, verbose: bool, cluster_nodes: int) -> list[str]:
     ctrls = sr["controllers"]
     out = [f"Controller Status:\t{len(ctrls)}/{len(ctrls)} healthy"]
     if verbose:
@@ -192,8 +192,24 @@ def _tail(sr: dict[str, Any], v: Version, verbose: bool) -> list[str]:
     # health column ("Hubble:   Ok              Current/Max..." in the real 1.14 development, 1.15 and
     # later outputs); 1.10.4 (cilium/cilium#17371) and three real 1.13.0/1.13.4 outputs
     # (littlejo/cilium-eks-cookbook and others) print the mode alone ("Hubble:   Ok   Current/Max...").
-    out.append(f"Encryption:\t{sr['encryption']['mode']}" + ("\t" if v >= (1, 14) else ""))
+    out.append(
+        f"Encryption:\t{sr['encryption']['mode']}" + _encryption_details(sr["encryption"], v, cluster_nodes)
+    )
     return out
+
+
+def _encryption_details(enc: dict[str, Any], v: Version, cluster_nodes: int) -> str:
+    wg = enc.get("wireguard")
+    if wg is None:
+        return "\t" if v >= (1, 14) else ""
+    # "Wireguard       [NodeEncryption: Disabled, cilium_wg0 (Pubkey: ..., Port: 51871, Peers: 1)]"
+    # in the real 1.14.0 output of a two-node cluster (ruzickap/ruzickap.github.io,
+    # _posts/2023/2023-08-03-cilium-amazon-eks.md @2b74686d): every other node is a peer
+    ifaces = ", ".join(
+        f"{i['name']} (Pubkey: {i['public-key']}, Port: {i['listen-port']}, Peers: {max(cluster_nodes - 1, 0)})"
+        for i in wg["interfaces"]
+    )
+    return f"\t[NodeEncryption: {wg['node-encryption']}, {ifaces}]"
 
 
 def _hubble(h: dict[str, Any]) -> str:
