@@ -58,6 +58,13 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
         "(Probe interval: <interval>)",
     ),
     ("the API server's minor version string (EKS: 27+)", "Kubernetes:", r"(\d+\.\d+)\+ \(", r"\1 ("),
+    ("etcd session lease IDs (up to 1.13)", "KVStore:", r"lease-ID=[0-9a-f]+", "lease-ID=<lease>"),
+    (
+        "etcd endpoint and server version",
+        "KVStore:",
+        r"(has-quorum=true): \S+ - \d+\.\d+\.\d+ ",
+        r"\1: <endpoint> - <etcd version> ",
+    ),
     ("WireGuard public key of the node", "Encryption:", r"Pubkey: [A-Za-z0-9+/]{43}=", "Pubkey: <key>"),
     ("module counts", "Modules Health:", r"Stopped\(\d+\) Degraded\(\d+\) OK\(\d+\)", "<module counts>"),
 )

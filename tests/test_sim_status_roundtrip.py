@@ -32,9 +32,12 @@ FEATURES: dict[str, dict[str, str]] = {
     "bwm-bbr": {"enable-bandwidth-manager": "true", "enable-bbr": "true"},
     "big-tcp": {"enable-ipv4-big-tcp": "true", "enable-ipv6-big-tcp": "true", "enable-ipv6": "true"},
     "chained": {"cni-chaining-mode": "portmap"},
+    "wireguard": {"enable-wireguard": "true"},
+    "etcd": {"kvstore": "etcd", "kvstore-opt": '{"etcd.address": "https://etcd.kube-system.svc:2379"}'},
 }
 COMBOS = [(), ("kpr",), ("kpr", "bpf-masq"), ("kpr", "bpf-masq", "legacy-routing"), ("no-masq",)]
 COMBOS += [("kpr", "bpf-masq", "bwm-bbr"), ("kpr", "bpf-masq", "big-tcp"), ("chained",)]
+COMBOS += [("wireguard", "etcd")]
 
 
 def config_for(version: str, combo: tuple[str, ...]) -> dict[str, str]:
@@ -68,10 +71,11 @@ def boot(version: str, combo: tuple[str, ...]) -> tuple[Datapath, dict[str, str]
     return b.datapath, config
 
 
-def expected(dp: Datapath, version: str) -> dict[str, Any]:
+def expected(dp: Datapath, version: str, config: dict[str, str]) -> dict[str, Any]:
     """What each form must say about the features this agent runs."""
     v = parse_version(version)
     want: dict[str, Any] = {
+        "encryption": "Wireguard" if config.get("enable-wireguard") == "true" else "Disabled",
         "kube_proxy_replacement": dp.kpr_mode,
         "kpr_full": dp.kpr,
         "host_routing": "BPF" if dp.host_routing == "bpf" else "Legacy",
@@ -101,7 +105,7 @@ def test_text_verbose_json_and_yaml_parse_to_the_running_datapath(
     version: str, combo: tuple[str, ...]
 ) -> None:
     dp, config = boot(version, combo)
-    want = expected(dp, version)
+    want = expected(dp, version, config)
     kw = {"kubernetes_version": MODERN.kubernetes_version}
     plain = status_output.render_text(dp, NODE, version, config, **kw)
     verbose = status_output.render_text(dp, NODE, version, config, verbose=True, **kw)
@@ -114,6 +118,11 @@ def test_text_verbose_json_and_yaml_parse_to_the_running_datapath(
     assert full.nodeport_mode == mode
     for form, render in (("json", status_output_json.render_json), ("yaml", status_output_json.render_yaml)):
         check(parse_status(render(dp, NODE, version, config, **kw)), want, form)
+    kvstore = parse_status(plain).fields["KVStore"]
+    if "etcd" in combo:  # one endpoint, connected, with quorum (pkg/kvstore/etcd.go statusChecker)
+        assert kvstore.startswith("Ok etcd: 1/1 connected, ") and "has-quorum=true: https://etcd." in kvstore
+    else:
+        assert "etcd" not in kvstore
     chaining = parse_status(plain).fields.get("CNI Chaining")
     if parse_version(version) >= (1, 12):
         assert chaining == config.get("cni-chaining-mode", "none")
@@ -125,8 +134,8 @@ def test_the_matrix_reaches_every_state_it_claims() -> None:
     """The combos do turn each feature on and off somewhere: a matrix of one state tests nothing."""
     seen: dict[str, set[object]] = {}
     for version, combo in itertools.product(VERSIONS, COMBOS):
-        dp, _ = boot(version, combo)
-        for name, value in expected(dp, version).items():
+        dp, config = boot(version, combo)
+        for name, value in expected(dp, version, config).items():
             seen.setdefault(name, set()).add(value)
     assert seen["kpr_full"] == {True, False}
     assert seen["host_routing"] == {"BPF", "Legacy"}
@@ -134,3 +143,4 @@ def test_the_matrix_reaches_every_state_it_claims() -> None:
     assert seen["bandwidth_manager"] == {True, False} and "BBR" in seen["congestion_control"]
     assert seen["ipv4_big_tcp"] == {True, False} and seen["ipv6_big_tcp"] == {True, False}
     assert {"True", "False", "Strict", "Disabled"} <= seen["kube_proxy_replacement"]
+    assert seen["encryption"] == {"Wireguard", "Disabled"}

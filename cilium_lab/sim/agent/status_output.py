@@ -7,12 +7,14 @@ cilium/cilium pkg/client/client.go and the status command (reference B.1, B.3): 
 to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes from 1.14, Socket LB
 Tracing and Coverage from 1.13, DSR Dispatch Mode from 1.15, Attach/Device Mode and Modules Health
 from 1.16. The lines are checked against real outputs of 1.10, 1.13, 1.14, 1.15, 1.16, 1.17 and 1.18
-(tests/fixtures/status_lines; 1.13.4 also with --verbose).
+(tests/fixtures/status_lines; 1.13.4 also with --verbose and with an etcd kvstore; 1.14.0 with
+WireGuard and the Bandwidth Manager on CUBIC).
 
 Independent of the status parser in cilium_lab.cilium (which is tested against this output).
 Not checked against a real output, so approximations: the verbose blocks after 1.13 (the BPF map list
 of 1.14+, the KPR details of 1.16+ without an "Annotations:" row, the per-node health details of
-1.17+), Modules Health counts. Not modelled: an etcd kvstore, the host firewall, more than one device.
+1.17+), Modules Health counts, the etcd line of 1.14+ (from the source, pkg/kvstore/etcd.go). Not
+modelled: the host firewall, more than one device, IPsec.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 from cilium_lab.sim.agent.datapath import Datapath
@@ -75,8 +76,8 @@ def build(
     """The status model for `dp` on `node` under agent `version` at virtual time `now` (RFC 3339)."""
     v = parse_version(version)
     model: dict[str, Any] = {
-        "kvstore": _kvstore(v),
-        "kubernetes": _kubernetes(kubernetes_version, node, v),
+        "kvstore": _kvstore(v, node, config),
+        "kubernetes": _kubernetes(kubernetes_version, node, v, config),
         "kube-proxy-replacement": _kpr(dp, node, v),
         "cilium": {"state": "Ok", "msg": f"{version} ({build_tag(version)})"},
         "nodeMonitor": {"cpus": node.cpus, "npages": 64, "pagesize": 4096},
@@ -105,19 +106,46 @@ def pod_ip(node: NodeProfile, host: int) -> str:
     return f"{base}.{host}"
 
 
-def _kvstore(v: Version) -> dict[str, Any]:
+def _kvstore(v: Version, node: NodeProfile, config: dict[str, str]) -> dict[str, Any]:
+    if config.get("kvstore") == "etcd":
+        return {"state": "Ok", "msg": _etcd_status(v, node, config)}
     # Without a kvstore the state reads "Ok" with the message "Disabled" up to 1.16 (every real output
     # of tests/fixtures/status_lines up to 1.15.6; still so in the 1.17.0-dev build of PR 35542); from
     # the 1.17 release the state itself is "Disabled" with no message (1.17.2, cilium/cilium#23517).
     return {"state": "Disabled", "msg": ""} if v >= (1, 17) else {"state": "Ok", "msg": "Disabled"}
 
 
+ETCD_SERVER_VERSION = "3.5.0"  # the emulated cluster's etcd; a real one reports its own
+
+
+def _etcd_status(v: Version, node: NodeProfile, config: dict[str, str]) -> str:
+    """The etcd client's status line: one endpoint, reachable, with quorum and the leader role.
+
+    Formats from pkg/kvstore/etcd.go (statusChecker and determineEndpointStatus): lease IDs in hex up
+    to 1.13 (the real 1.13.4 output of cilium/cilium#27045), lease counts from the lease manager of
+    1.14 ("leases=%d, lock leases=%d"). The address is the "etcd.address" of kvstore-opt, else the
+    address the chart's etcd.endpoints defaults to.
+    """
+    try:
+        opts = json.loads(config.get("kvstore-opt") or "{}")
+    except json.JSONDecodeError:
+        opts = {}
+    address = opts.get("etcd.address", "https://CHANGE-ME:2379") if isinstance(opts, dict) else ""
+    endpoint = f"{address} - {ETCD_SERVER_VERSION} (Leader)"
+    if v >= (1, 14):
+        return f"etcd: 1/1 connected, leases=1, lock leases=1, has-quorum=true: {endpoint}"
+    lease = int(hashlib.sha1(node.name.encode()).hexdigest()[:15], 16)
+    return (
+        f"etcd: 1/1 connected, lease-ID={lease:x}, lock lease-ID={lease + 2:x}, has-quorum=true: {endpoint}"
+    )
+
+
 def _encryption(node: NodeProfile, config: dict[str, str]) -> dict[str, Any]:
     if config.get("enable-wireguard") != "true":
         return {"mode": "Disabled"}
     # One interface, cilium_wg0, on the agent's fixed UDP port 51871; the key pair is the node's own
-    # (a stand-in derived from its name); the peers are the other nodes, set by whoever knows the
-    # cluster (status_output). As in a real 1.14.0 output (ruzickap/ruzickap.github.io,
+    # (a stand-in derived from its name); the peers are the other nodes, counted by the text renderer,
+    # which knows the cluster (the JSON form omits the zero count). As in a real 1.14.0 output (ruzickap/ruzickap.github.io,
     # _posts/2023/2023-08-03-cilium-amazon-eks.md @2b74686d).
     key = base64.b64encode(hashlib.sha256(node.name.encode()).digest()).decode()
     on = config.get("encrypt-node") == "true"
@@ -130,7 +158,9 @@ def _encryption(node: NodeProfile, config: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _kubernetes(kubernetes_version: str, node: NodeProfile, v: Version) -> dict[str, Any]:
+def _kubernetes(
+    kubernetes_version: str, node: NodeProfile, v: Version, config: dict[str, str]
+) -> dict[str, Any]:
     short = ".".join(kubernetes_version.lstrip("v").split(".")[:2])
     if v >= (1, 18):
         apis = _K8S_APIS_118
@@ -140,6 +170,11 @@ def _kubernetes(kubernetes_version: str, node: NodeProfile, v: Version) -> dict[
         minor = int(short.split(".")[1]) if "." in short else 99
         group = "discovery/v1beta1" if minor < 21 else "discovery/v1"
         apis = tuple(a.replace("discovery/v1", group) for a in _K8S_APIS_113)
+    if config.get("kvstore") == "etcd":
+        # once connected to the kvstore the agent stops its CiliumEndpoint and CiliumNode watchers and
+        # drops both from the list (pkg/k8s/watchers cilium_endpoint.go and cilium_node.go, "Connected
+        # to key-value store, stopping ... watcher"); neither is in the real 1.13.4 output of #27045
+        apis = tuple(a for a in apis if a not in ("cilium/v2::CiliumEndpoint", "cilium/v2::CiliumNode"))
     return {
         "state": "Ok",
         "msg": f"{short} ({kubernetes_version}) [linux/{node.arch}]",
