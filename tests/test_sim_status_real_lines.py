@@ -65,6 +65,18 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
         r"(has-quorum=true): \S+ - \d+\.\d+\.\d+ ",
         r"\1: <endpoint> - <etcd version> ",
     ),
+    # entries = the node's memory x the ratio / bytes per entry: the host's RAM, which the profile's
+    # whole GiB cannot match; the ratios between these rows are checked across lines below
+    *(
+        (f"dynamically sized map ({name})", f"  {name} ", rf"^(  {name} +)\d+$", r"\1<entries>")
+        for name in (
+            "Non-TCP connection tracking",
+            "TCP connection tracking",
+            "NAT",
+            "Neighbor table",
+            "Sock reverse NAT",
+        )
+    ),
     ("WireGuard public key of the node", "Encryption:", r"Pubkey: [A-Za-z0-9+/]{43}=", "Pubkey: <key>"),
     ("module counts", "Modules Health:", r"Stopped\(\d+\) Degraded\(\d+\) OK\(\d+\)", "<module counts>"),
 )
@@ -113,6 +125,7 @@ def render(meta: dict[str, Any]) -> str:
             node.nic,
             name=over.get("nic", node.nic.name),
             ipv6_link_local=over.get("ipv6_link_local", node.nic.ipv6_link_local),
+            ipv6_global=over.get("ipv6_global", node.nic.ipv6_global),
         ),
         internal_ip=over.get("internal_ip", node.internal_ip),
         pod_cidr=over.get("pod_cidr", node.pod_cidr),
@@ -210,6 +223,26 @@ def test_the_proxy_listens_on_the_router_address_as_in_the_real_verbose_output()
     for text in (body, render(meta)):
         proxy = re.search(r"^Proxy Status: +OK, ip (\S+),", text, re.MULTILINE)
         assert proxy and f"  {proxy[1]} (router)" in text.splitlines()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        FIXTURES / "1.13" / "v1.13.4-eks-verbose-cookbook.txt",
+        FIXTURES / "1.15" / "v1.15.0-rc.1-kind-kpr-verbose-head-wcni-kind.txt",
+    ],
+    ids=["1.13.4", "1.15.0-rc.1"],
+)
+def test_dynamically_sized_maps_keep_the_agents_ratios(path: Path) -> None:
+    """What the map-size normalisation hides, checked across rows instead: in the real --verbose
+    outputs NAT and the neighbour table are as large as the TCP CT map, the non-TCP CT and socket
+    reverse-NAT maps half of it; so must they be in the emulated ones."""
+    meta, body = load(path)
+    for text in (body, render(meta)):
+        maps = parse_status(text).maps
+        tcp = maps["TCP connection tracking"]
+        assert maps["NAT"] == maps["Neighbor table"] == tcp
+        assert maps["Non-TCP connection tracking"] == maps["Sock reverse NAT"] == tcp // 2
 
 
 def test_a_changed_line_fails_the_comparison() -> None:

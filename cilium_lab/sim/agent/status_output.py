@@ -8,12 +8,12 @@ to 1.15, "Routing: Network: ... Host: ..." from 1.16, IPv4 BIG TCP and sizes fro
 Tracing and Coverage from 1.13, DSR Dispatch Mode from 1.15, Attach/Device Mode and Modules Health
 from 1.16. The lines are checked against real outputs of 1.10, 1.13, 1.14, 1.15, 1.16, 1.17 and 1.18
 (tests/fixtures/status_lines; 1.13.4 also with --verbose and with an etcd kvstore; 1.14.0 with
-WireGuard and the Bandwidth Manager on CUBIC).
+WireGuard and the Bandwidth Manager on CUBIC; 1.15.0-rc.1 --verbose up to the BPF map table).
 
 Independent of the status parser in cilium_lab.cilium (which is tested against this output).
-Not checked against a real output, so approximations: the verbose blocks after 1.13 (the BPF map list
-of 1.14+, the KPR details of 1.16+ without an "Annotations:" row, the per-node health details of
-1.17+), Modules Health counts, the etcd line of 1.14+ (from the source, pkg/kvstore/etcd.go). Not
+Not checked against a real output, so approximations: the verbose blocks after 1.15 (the BPF map list
+of 1.16+, the KPR details of 1.16+ without an "Annotations:" row, the per-node health details of
+1.17+), the "Modules Health:" tree that --verbose prints from 1.15 (absent here), Modules Health counts, the etcd line of 1.14+ (from the source, pkg/kvstore/etcd.go). Not
 modelled: the host firewall, more than one device, IPsec.
 """
 

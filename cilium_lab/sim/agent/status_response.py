@@ -219,22 +219,40 @@ def _kpr(dp: Datapath, node: NodeProfile, v: Version) -> dict[str, Any]:
 
 def _bpf_maps(dp: Datapath, node: NodeProfile, v: Version, config: dict[str, str]) -> list[dict[str, Any]]:
     """The "BPF Maps" table of --verbose: the agent's own list, which changes between releases."""
-    if v >= (1, 14):  # not checked against a real output of these releases: the emulator's own list
+    if v >= (1, 16):  # not checked against a real output of these releases: the emulator's own list
         return [{"name": k, "size": s} for k, s in dp.map_sizes.items()]
-    # The 1.13 list, names, order and fixed sizes as the real 1.13.4 --verbose output prints them
-    # (littlejo/cilium-eks-cookbook install-cilium-eks-helm.md); "Events" and "Signal" have one entry
-    # per CPU; the sized ones follow the agent's map sizing.
     sizes = dp.map_sizes
     lb = int(config.get("bpf-lb-map-max") or 65536)
     policy = int(config.get("bpf-policy-map-max") or 16384)
-    table = [
-        ("Non-TCP connection tracking", sizes["Non-TCP connection tracking"]),
-        ("TCP connection tracking", sizes["TCP connection tracking"]),
-        ("Endpoint policy", 65535),
-        ("Events", node.cpus),
-        ("IP cache", 512000),
-        ("IP masquerading agent", 16384),
-        ("IPv4 fragmentation", sizes["IPv4 fragmentation"]),
+    if v >= (1, 14):
+        # The 1.14/1.15 list as the real 1.15.0-rc.1 --verbose output prints it (BurlyLuo/wcni-kind
+        # @d578d07d, .../1-cilium-KPR/1-native-routing/cilium-status.verbose; a 1.14 output in the code
+        # index lists the same): the Auth map of mutual authentication first, one masquerading map per
+        # family, no per-CPU Events/Signal nor Sockmap rows.
+        table = [
+            ("Auth", 524288),
+            ("Non-TCP connection tracking", sizes["Non-TCP connection tracking"]),
+            ("TCP connection tracking", sizes["TCP connection tracking"]),
+            ("Endpoint policy", 65535),
+            ("IP cache", 512000),
+            ("IPv4 masquerading agent", 16384),
+            ("IPv6 masquerading agent", 16384),
+            ("IPv4 fragmentation", sizes["IPv4 fragmentation"]),
+        ]
+    else:
+        # The 1.13 list, names, order and fixed sizes as the real 1.13.4 --verbose output prints them
+        # (littlejo/cilium-eks-cookbook install-cilium-eks-helm.md); "Events" and "Signal" have one
+        # entry per CPU; the sized ones follow the agent's map sizing.
+        table = [
+            ("Non-TCP connection tracking", sizes["Non-TCP connection tracking"]),
+            ("TCP connection tracking", sizes["TCP connection tracking"]),
+            ("Endpoint policy", 65535),
+            ("Events", node.cpus),
+            ("IP cache", 512000),
+            ("IP masquerading agent", 16384),
+            ("IPv4 fragmentation", sizes["IPv4 fragmentation"]),
+        ]
+    table += [
         ("IPv4 service", lb),
         ("IPv6 service", lb),
         ("IPv4 service backend", lb),
@@ -245,13 +263,13 @@ def _bpf_maps(dp: Datapath, node: NodeProfile, v: Version, config: dict[str, str
         ("NAT", sizes["NAT"]),
         ("Neighbor table", sizes["Neighbor table"]),
         ("Global policy", policy),
-        ("Per endpoint policy", 65536),
-        ("Session affinity", lb),
-        ("Signal", node.cpus),
-        ("Sockmap", 65535),
-        ("Sock reverse NAT", sizes["Sock reverse NAT"]),
-        ("Tunnel", 65536),
     ]
+    if v < (1, 14):
+        table.append(("Per endpoint policy", 65536))
+    table.append(("Session affinity", lb))
+    if v < (1, 14):
+        table += [("Signal", node.cpus), ("Sockmap", 65535)]
+    table += [("Sock reverse NAT", sizes["Sock reverse NAT"]), ("Tunnel", 65536)]
     return [{"name": name, "size": size} for name, size in table]
 
 
@@ -295,7 +313,10 @@ def _device_ips(node: NodeProfile, v: Version) -> list[str]:
     """
     if v < (1, 15):
         return [node.internal_ip]
-    addrs = [node.internal_ip] + ([_link_local(node.nic.mac)] if node.nic.ipv6_link_local else [])
+    addrs = [node.internal_ip] + ([node.nic.ipv6_global] if node.nic.ipv6_global else [])
+    # IPv4, then the global IPv6, then the link-local one: "[eth0    172.18.0.2 fc00:f853:ccd:e793::2
+    # fe80::42:acff:fe12:2" in a real 1.15.0-rc.1 output (BurlyLuo/wcni-kind, kind with IPv6)
+    addrs += [_link_local(node.nic.mac)] if node.nic.ipv6_link_local else []
     return [""] * len(addrs) + addrs
 
 

@@ -27,6 +27,7 @@ class Nic:
     big_tcp: bool = False  # driver accepts GSO/GRO sizes above 64k
     mac: str = "52:54:00:00:00:01"
     ipv6_link_local: bool = False  # the NIC carries an fe80:: address (Cilium 1.15+ lists it)
+    ipv6_global: str = ""  # a global IPv6 address on the NIC, as a Docker network with IPv6 gives kind nodes
 
 
 @dataclass(frozen=True)
