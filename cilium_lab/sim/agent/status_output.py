@@ -13,8 +13,9 @@ WireGuard and the Bandwidth Manager on CUBIC; 1.15.0-rc.1 --verbose up to the BP
 Independent of the status parser in cilium_lab.cilium (which is tested against this output).
 Not checked against a real output, so approximations: the verbose blocks after 1.15 (the BPF map list
 of 1.16+, the KPR details of 1.16+ without an "Annotations:" row, the per-node health details of
-1.17+), the "Modules Health:" tree that --verbose prints from 1.15 (absent here), Modules Health counts, the etcd line of 1.14+ (from the source, pkg/kvstore/etcd.go). Not
-modelled: the host firewall, more than one device, IPsec.
+1.17+), the "Modules Health:" tree that --verbose prints from 1.15 (absent here), Modules Health
+counts, the etcd line of 1.14+ (from the source, pkg/kvstore/etcd.go). Not modelled: the host
+firewall, more than one device, IPsec.
 """
 
 from __future__ import annotations
