@@ -60,10 +60,10 @@ async def log(request: web.Request, t: Target) -> web.Response:
     b = backend_of(request)
     pod = b.store.peek("pods", t.namespace or "", t.name or "")
     container = _container(pod, request.query.get("container"))
-    if pod.get("status", {}).get("phase") == "Pending":
-        raise k8s_errors.bad_request(
-            f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: ContainerCreating'
-        )
+    try:  # the kubelet's choice of container, and its refusals (a 400 BadRequest through the API server)
+        kubelet.log_status(pod, container, request.query.get("previous") in ("true", "1"))
+    except kubelet.LogRefused as err:
+        raise k8s_errors.bad_request(str(err)) from None
     tail = request.query.get("tailLines")
     text = kubelet.container_log(b, pod, container, int(tail) if tail else None)
     return web.Response(text=text, content_type="text/plain")
