@@ -176,10 +176,18 @@ def test_a_crash_loop_shows_as_the_kubelet_reports_it(real: RealControlPlaneClus
         backoff = wait_for(lambda: events(admin, looping.name, "BackOff"), timeout=30)
         assert backoff[0]["type"] == "Warning"
         assert backoff[0]["source"] == {"component": "kubelet", "host": "vm-2"}
-        if real.serves_exec and shutil.which("kubectl"):
+        if (
+            real.serves_exec
+        ):  # the last run's log, with `previous` and without, through the node's kubelet endpoint
             pod = real.backend.store.get("pods", NS, looping.name)
             failed = "".join(f"{line}\n" for line in real.backend.boots[pod["metadata"]["uid"]].log)
-            on_real = crash_loop_answers(real.kubeconfig, looping.name)
+            for previous in (False, True):
+                log = admin.core.read_namespaced_pod_log(
+                    looping.name, NS, container="cilium-agent", previous=previous
+                )
+                assert log == failed
+            if shutil.which("kubectl"):
+                on_real = crash_loop_answers(real.kubeconfig, looping.name)
     finally:
         real.faults.clear()
     if real.serves_exec and shutil.which("kubectl"):

@@ -16,8 +16,9 @@ Commands run in the emulator's shell (`control.behaviour.run`) with the pod's `E
 side's `Backend`, exactly as the embedded cluster's pods/exec; logs are the emulator's container logs
 (`control.kubelet.container_log`). Simplifications: the emulator keeps one boot per pod (its last), so
 `previous` shows that boot's log too; `follow` returns what exists and ends; `timestamps` prefixes every
-line with the container's start time (a crash-looping one's: when its last run ended). No authentication: only loopback is bound, and the API server reaches it
-only through the kubelet endpoints, which check its client certificate.
+line with the container's start time (a crash-looping one's: when its last run ended). No authentication:
+only loopback is bound, and the API server reaches it only through the kubelet endpoints, which check its
+client certificate.
 """
 
 from __future__ import annotations
