@@ -190,14 +190,20 @@ func (k *kubelet) exec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := shellTarget{Node: k.node, Namespace: r.PathValue("namespace"), Pod: r.PathValue("pod"), Container: r.PathValue("container")}
-	// the kubelet answers 404 before upgrading when it has no such pod
-	known, err := k.shell.knows(r.Context(), target)
-	if err != nil {
+	// the kubelet refuses before upgrading (pkg/kubelet/server/server.go getExec, v1.32.13): 404 `pod does
+	// not exist` for a pod it does not run; then Kubelet.GetExec (kubelet_pods.go) finds only running
+	// containers (findContainer, GetPods(ctx, false)) and answers `container not found ("NAME")`, which
+	// streaming.WriteError (k8s.io/kubelet/pkg/cri/streaming) sends as a 500 with that text
+	running, err := k.shell.running(r.Context(), target)
+	switch {
+	case errors.Is(err, errUnknownPod):
+		kubeletError(w, "pod does not exist", http.StatusNotFound)
+		return
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
-	}
-	if !known {
-		http.Error(w, "pod does not exist", http.StatusNotFound) // the kubelet's text (getExec)
+	case !running:
+		kubeletError(w, fmt.Sprintf("container not found (%q)", target.Container), http.StatusInternalServerError)
 		return
 	}
 	command := r.URL.Query()["command"]
@@ -227,7 +233,14 @@ func (k *kubelet) containerLogs(w http.ResponseWriter, r *http.Request) {
 		if message == "" {
 			message = fmt.Sprintf("pod %q does not exist", r.PathValue("pod")) // the kubelet's text
 		}
-		http.Error(w, message, http.StatusNotFound)
+		kubeletError(w, message, http.StatusNotFound)
+		return
+	}
+	if resp.StatusCode == http.StatusBadRequest {
+		// the kubelet's refusal of the log of a container that never started (or with no previous one):
+		// Kubelet.validateContainerLogStatus (pkg/kubelet/kubelet_pods.go, v1.32.13), sent by getContainerLogs
+		// (pkg/kubelet/server/server.go) as a 400 with its text; the API server turns it into BadRequest
+		kubeletError(w, shellMessage(resp.Body), http.StatusBadRequest)
 		return
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -236,6 +249,14 @@ func (k *kubelet) containerLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.Copy(w, resp.Body)
+}
+
+// kubeletError writes one of the kubelet's own refusals as it does: the text alone, no trailing newline
+// (go-restful's Response.WriteError for getExec and getContainerLogs, streaming.WriteError for GetExec's).
+func kubeletError(w http.ResponseWriter, message string, status int) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8") // what net/http sniffs for the kubelet's text
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, message)
 }
 
 // boolParam normalises a query boolean as the API server sends it ("true", "1", ...) to true/false.
@@ -289,25 +310,29 @@ func (s *shellClient) get(ctx context.Context, path string, query url.Values) (*
 	return resp, nil
 }
 
-// knows asks the shell whether the container exists, by the log request it answers 404 to when not (the
-// interface has no lookup of its own; tailLines=0 keeps it empty).
-func (s *shellClient) knows(ctx context.Context, t shellTarget) (bool, error) {
-	resp, err := s.get(ctx, "/logs", url.Values{
+// running asks the shell whether the container runs (GET /running): errUnknownPod for a pod the node does
+// not run, else whether an exec may go to it.
+func (s *shellClient) running(ctx context.Context, t shellTarget) (bool, error) {
+	resp, err := s.get(ctx, "/running", url.Values{
 		"node": {t.Node}, "namespace": {t.Namespace}, "pod": {t.Pod}, "container": {t.Container},
-		"previous": {"false"}, "timestamps": {"false"}, "tailLines": {"0"},
 	})
 	if err != nil {
 		return false, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return true, nil
+		var answer struct {
+			Running bool `json:"running"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			return false, fmt.Errorf("the node shell's running answer: %w", err)
+		}
+		return answer.Running, nil
 	case http.StatusNotFound:
-		return false, nil
+		return false, errUnknownPod
 	}
-	return false, fmt.Errorf("the node shell answered %s to a log lookup", resp.Status)
+	return false, fmt.Errorf("the node shell answered %s to a running check: %s", resp.Status, shellMessage(resp.Body))
 }
 
 func (s *shellClient) exec(ctx context.Context, r execRequest) (execResult, error) {

@@ -33,6 +33,8 @@ pytestmark = [pytest.mark.controlplane, pytest.mark.xdist_group("controlplane")]
 
 NODE, NODE_IP = "emulated-a", "127.0.0.2"
 POD, GHOST, CONTAINER = "shell-pod", "ghost-pod", "main"  # GHOST exists in the API only, not in the shell
+STOPPED = "stopped-pod"  # the shell runs this pod, but its container does not run and never ran
+NEVER_STARTED = f'container "{CONTAINER}" in pod "{STOPPED}" is waiting to start: ContainerCreating'
 LOG = "first line\nsecond line\nthird line\n"
 
 
@@ -40,7 +42,7 @@ LOG = "first line\nsecond line\nthird line\n"
 class Shell:
     """The node side's shell, as small as the interface allows: exec echoes its command (and stdin),
     `fail` exits 3, `block` waits for `release` (at most a minute), logs are LOG; only POD's container on
-    NODE exists."""
+    NODE runs; STOPPED's is there but never started (/running says no, /logs refuses as the kubelet does)."""
 
     requests: list[dict] = field(default_factory=list)
     blocked: threading.Event = field(default_factory=threading.Event)  # a `block` command arrived
@@ -87,13 +89,16 @@ class Shell:
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 shell.requests.append({"path": url.path, **query})
-                if url.path != "/logs" or not shell.known(
-                    query.get("node", ""),
-                    query.get("namespace", ""),
-                    query.get("pod", ""),
-                    query.get("container", ""),
-                ):
+                where = [query.get(k, "") for k in ("node", "namespace", "pod", "container")]
+                stopped = where == [NODE, "default", STOPPED, CONTAINER]
+                if url.path not in ("/logs", "/running") or not (shell.known(*where) or stopped):
                     self.reply(404, json.dumps({"message": "no such container"}), "application/json")
+                    return
+                if url.path == "/running":
+                    self.reply(200, json.dumps({"running": not stopped}), "application/json")
+                    return
+                if stopped:
+                    self.reply(400, json.dumps({"message": NEVER_STARTED}), "application/json")
                     return
                 lines = LOG.splitlines(keepends=True)
                 if "tailLines" in query:
@@ -167,7 +172,9 @@ def serve_shell() -> Iterator[tuple[Shell, str]]:
 
 
 @contextmanager
-def node_with_pods(plane: ControlPlane, pods: tuple[str, ...] = (POD, GHOST)) -> Iterator[Connection]:
+def node_with_pods(
+    plane: ControlPlane, pods: tuple[str, ...] = (POD, GHOST, STOPPED)
+) -> Iterator[Connection]:
     """NODE registered at its kubelet endpoint and kept Ready, with `pods` Running on it."""
     admin = connect(plane.kubeconfig, context="admin")
     kubelet = plane.kubelets[NODE]
@@ -314,7 +321,7 @@ def test_unknown_pod(cluster: Cluster):
     with pytest.raises(k8s.ApiException) as raised:
         _exec(cluster, GHOST, ["true"], _headers={"sec-websocket-protocol": "v4.channel.k8s.io"})
     assert raised.value.reason.startswith("Handshake status 404 Not Found")
-    assert raised.value.reason.endswith("-+-+- pod does not exist\n")
+    assert raised.value.reason.endswith("-+-+- pod does not exist")  # the kubelet's text, no newline
 
     # logs: the kubelet's 404 becomes the API server's NotFound for pods/log, as on a real cluster
     with pytest.raises(k8s.ApiException) as raised:
@@ -323,6 +330,24 @@ def test_unknown_pod(cluster: Cluster):
     assert json.loads(raised.value.body)["details"] == {"name": GHOST, "kind": "pods/log"}
     assert cluster.shell.requests[-1] | {"path": "/logs", "pod": GHOST} == cluster.shell.requests[-1]
     assert not any(r.get("pod") == GHOST and r["path"] == "/exec" for r in cluster.shell.requests)
+
+
+def test_a_container_that_does_not_run(cluster: Cluster):
+    """A pod the node runs whose container does not run: an exec is refused before any upgrade as the kubelet
+    refuses it (GetExec's `container not found`, a 500), its log as the kubelet refuses a container that never
+    started (a 400, the API server's BadRequest)."""
+    done = _kubectl(cluster, "exec", STOPPED, "-c", CONTAINER, "--", "true")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f'error: Internal error occurred: unable to upgrade connection: container not found ("{CONTAINER}")\n'
+    )
+    assert cluster.shell.requests[-1] | {"path": "/running", "pod": STOPPED} == cluster.shell.requests[-1]
+    logs = _kubectl(cluster, "logs", STOPPED, "-c", CONTAINER)
+    assert (logs.returncode, logs.stderr) == (1, f"Error from server (BadRequest): {NEVER_STARTED}\n")
+    with pytest.raises(k8s.ApiException) as raised:
+        cluster.admin.core.read_namespaced_pod_log(STOPPED, "default", container=CONTAINER)
+    assert (raised.value.status, json.loads(raised.value.body)["message"]) == (400, NEVER_STARTED)
+    assert not any(r.get("pod") == STOPPED and r["path"] == "/exec" for r in cluster.shell.requests)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from cilium_lab.cluster import configmaps, discover, objects, rollout
 from cilium_lab.cluster import exec as cluster_exec
 from cilium_lab.cluster.connect import Connection, connect
 from cilium_lab.errors import InputError
+from cilium_lab.sim.cluster import EmbeddedCluster
 from cilium_lab.sim.control import behaviour
 from cilium_lab.sim.nodeside import process
 from cilium_lab.sim.nodeside.real_cluster import RealControlPlaneCluster
@@ -131,6 +132,37 @@ def test_a_config_change_rolls_out_through_the_real_controller(
         assert real.backend.boot_configs[pod["metadata"]["uid"]]["enable-bandwidth-manager"] == "true"
 
 
+def crash_loop_answers(kubeconfig: str, pod: str) -> dict[str, tuple[int, str, str]]:
+    """What kubectl shows (exit code, stdout, stderr) for a crash-looping agent: its log, its previous log and
+    an exec into it."""
+    base = ["kubectl", f"--kubeconfig={kubeconfig}", "--context=admin", "-n", NS]
+    steps = {
+        "logs": ["logs", pod, "-c", "cilium-agent"],
+        "logs -p": ["logs", pod, "-c", "cilium-agent", "-p"],
+        "exec": ["exec", pod, "-c", "cilium-agent", "--", "cilium", "status", "--brief"],
+    }
+    answers = {}
+    for step, args in steps.items():
+        done = subprocess.run([*base, *args], capture_output=True, text=True, timeout=60, check=False)
+        answers[step] = (done.returncode, done.stdout, done.stderr)
+    return answers
+
+
+def crash_loop_on_the_emulator() -> tuple[dict[str, tuple[int, str, str]], str]:
+    """`crash_loop_answers` on the embedded cluster with vm-2's agent crash-looping, and that agent's log."""
+    with EmbeddedCluster("seed-mixed", seed=0) as embedded:
+        embedded.faults.crash_loop("vm-2")
+        conn = connect(str(embedded.kubeconfig), context="admin")
+        install = discover.find(conn)
+        rollout.restart(conn, NS, install.daemonset)
+        result = rollout.wait(conn, install, timeout=ROLLOUT)
+        assert (result.state, result.crash_looping) == (rollout.CRASH_LOOP, ("vm-2",)), result.message
+        looping = discover.find(conn).agents["vm-2"]
+        pod = embedded.backend.store.get("pods", NS, looping.name)
+        boot = embedded.backend.boots[pod["metadata"]["uid"]]
+        return crash_loop_answers(str(embedded.kubeconfig), looping.name), "".join(f"{x}\n" for x in boot.log)
+
+
 def test_a_crash_loop_shows_as_the_kubelet_reports_it(real: RealControlPlaneCluster, admin: Connection):
     install = discover.find(admin)
     real.faults.crash_loop("vm-2")
@@ -144,13 +176,35 @@ def test_a_crash_loop_shows_as_the_kubelet_reports_it(real: RealControlPlaneClus
         backoff = wait_for(lambda: events(admin, looping.name, "BackOff"), timeout=30)
         assert backoff[0]["type"] == "Warning"
         assert backoff[0]["source"] == {"component": "kubelet", "host": "vm-2"}
-        if real.serves_exec:  # `kubectl logs -p`: the failed start, through the node's kubelet endpoint
-            log = admin.core.read_namespaced_pod_log(
-                looping.name, NS, container="cilium-agent", previous=True
-            )
-            assert "fault injected by the embedded cluster: agent crash loop" in log
+        if (
+            real.serves_exec
+        ):  # the last run's log, with `previous` and without, through the node's kubelet endpoint
+            pod = real.backend.store.get("pods", NS, looping.name)
+            failed = "".join(f"{line}\n" for line in real.backend.boots[pod["metadata"]["uid"]].log)
+            for previous in (False, True):
+                log = admin.core.read_namespaced_pod_log(
+                    looping.name, NS, container="cilium-agent", previous=previous
+                )
+                assert log == failed
+            if shutil.which("kubectl"):
+                on_real = crash_loop_answers(real.kubeconfig, looping.name)
     finally:
         real.faults.clear()
+    if real.serves_exec and shutil.which("kubectl"):
+        # through the node's kubelet endpoint, as a real kubelet answers for a container waiting to restart
+        # (Kubelet.validateContainerLogStatus, kubelet_pods.go 1.32.13): `kubectl logs` is the last run's
+        # output, and so is `-p` (both name lastState.terminated's container); an exec is refused before any
+        # upgrade (Kubelet.GetExec finds only running containers)
+        assert "fault injected by the embedded cluster: agent crash loop" in failed
+        assert on_real["logs"] == (0, failed, "")
+        assert on_real["logs -p"] == (0, failed, "")
+        refused = 'unable to upgrade connection: container not found ("cilium-agent")'
+        assert on_real["exec"] == (1, "", f"error: Internal error occurred: {refused}\n")
+        # the embedded cluster (pods/log and pods/exec of its own API server) answers the same case alike
+        on_emulator, failed_there = crash_loop_on_the_emulator()
+        assert on_emulator["logs"] == (0, failed_there, "")
+        assert on_emulator["logs -p"] == (0, failed_there, "")
+        assert on_emulator["exec"] == on_real["exec"]
     wait_for(lambda: discover.find(admin).agents["vm-2"].ready, timeout=ROLLOUT)
     result = rollout.wait(admin, discover.find(admin), timeout=ROLLOUT)
     assert result.state == rollout.DONE, result.message

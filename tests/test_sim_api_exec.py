@@ -192,3 +192,44 @@ def test_watch_from_a_forgotten_version_is_gone(monkeypatch):
             ):
                 pass
     assert err.value.status == 410
+
+
+def test_a_container_that_does_not_run_is_refused_as_the_kubelet_refuses_it():
+    """Exec and logs of a bound pod whose container never started (its node is NotReady), and `-p` of one that
+    never restarted: the answers of a real API server and kubelet 1.32 (tests/test_controlplane_kubelet.py
+    and test_controlplane_nodeside.py get the same through the real control plane)."""
+    with EmbeddedCluster("seed-mixed", seed=7) as cluster:
+        core = client.CoreV1Api(
+            config.new_client_from_config(config_file=cluster.kubeconfig, context="admin")
+        )
+        cluster.faults.node_not_ready("vm-3")
+        body = {"metadata": {"name": "stuck"}, "spec": {"nodeName": "vm-3", "containers": [{"name": "main", "image": "pause:3"}]}}  # fmt: skip
+        core.create_namespaced_pod("default", body)
+        with pytest.raises(ApiException) as err:
+            core.read_namespaced_pod_log("stuck", "default")
+        never = 'container "main" in pod "stuck" is waiting to start: ContainerCreating'
+        assert (err.value.status, json.loads(err.value.body)["message"]) == (400, never)
+        # v5 offered: the API server translates it to SPDY, the kubelet's refusal comes back as a Status
+        ws = stream(
+            core.connect_get_namespaced_pod_exec, "stuck", "default", command=["true"],
+            stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False,
+        )  # fmt: skip
+        ws.run_forever(timeout=10)
+        status = json.loads(ws.read_channel(3))
+        refused = 'unable to upgrade connection: container not found ("main")'
+        assert (status["code"], status["reason"]) == (500, "InternalError")
+        assert status["message"] == f"Internal error occurred: {refused}"
+        # v4 only: proxied to the kubelet, whose 500 is the handshake's answer
+        with pytest.raises(ApiException) as err:
+            stream(
+                core.connect_get_namespaced_pod_exec, "stuck", "default", command=["true"], stdout=True,
+                stderr=True, stdin=False, tty=False, _headers={"sec-websocket-protocol": "v4.channel.k8s.io"},
+            )  # fmt: skip
+        assert err.value.reason.startswith("Handshake status 500")
+        assert err.value.reason.endswith('-+-+- container not found ("main")')
+        # a running container that never restarted has no previous log
+        agent = agent_on(core, "vm-1").metadata.name
+        with pytest.raises(ApiException) as err:
+            core.read_namespaced_pod_log(agent, "kube-system", container="cilium-agent", previous=True)
+        previous = f'previous terminated container "cilium-agent" in pod "{agent}" not found'
+        assert (err.value.status, json.loads(err.value.body)["message"]) == (400, previous)

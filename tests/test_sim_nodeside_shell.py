@@ -66,12 +66,17 @@ def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return err.code, json.loads(err.read())
 
 
-def get_logs(url: str, **query: str) -> tuple[int, str]:
+def get_logs(url: str, path: str = "/logs", **query: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(f"{url}/logs?{urllib.parse.urlencode(query)}", timeout=30) as response:
+        with urllib.request.urlopen(f"{url}{path}?{urllib.parse.urlencode(query)}", timeout=30) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode()
+
+
+def get_running(url: str, **query: str) -> tuple[int, dict[str, Any]]:
+    status, text = get_logs(url, "/running", **query)
+    return status, json.loads(text)
 
 
 def exec_body(pod: dict[str, Any], command: list[str], **extra: Any) -> dict[str, Any]:
@@ -148,13 +153,50 @@ def test_logs_are_the_agent_boot_log(backend: Backend, shell: str):
     status, stamped = get_logs(shell, **where, tailLines="1", timestamps="true")
     started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
     assert stamped == f"{started} {boot.log[-1]}\n"
-    status, _ = get_logs(shell, **where, previous="true")
-    assert status == 404  # no restart yet, so no previous container
+    status, text = get_logs(shell, **where, previous="true")
+    # no restart yet, so no previous container: the kubelet's 400 (validateContainerLogStatus)
+    message = f'previous terminated container "cilium-agent" in pod "{where["pod"]}" not found'
+    assert (status, json.loads(text)) == (400, {"message": message})
     assert get_logs(shell, **{**where, "node": "vm-1"})[0] == 404
+    status, text = get_logs(shell, **{**where, "container": "sidecar"})
+    assert (status, json.loads(text)["message"]) == (
+        404,
+        f'container "sidecar" not found in pod "{where["pod"]}"',
+    )
     assert get_logs(shell, **where, tailLines="many")[0] == 400
+    assert get_running(shell, **where) == (200, {"running": True})
+    assert get_running(shell, **{**where, "node": "vm-1"})[0] == 404
 
 
-def test_a_crash_looping_agent_logs_its_failed_start_as_previous_and_takes_no_exec():
+def test_logs_of_a_container_that_never_started_are_refused_as_the_kubelet_refuses_them(backend: Backend):
+    pod = agent(backend, "vm-3")
+    where = {
+        "node": "vm-3",
+        "namespace": "kube-system",
+        "pod": pod["metadata"]["name"],
+        "container": "cilium-agent",
+    }
+    name = pod["metadata"]["name"]
+    waiting = {**pod, "status": {**pod["status"], "containerStatuses": [{**pod["status"]["containerStatuses"][0],
+               "state": {"waiting": {"reason": "ImagePullBackOff"}}, "restartCount": 0}]}}  # fmt: skip
+    pending = {**pod, "status": {"phase": "Pending"}}
+    for changed, message in (
+        (
+            waiting,
+            f'container "cilium-agent" in pod "{name}" is waiting to start: trying and failing to pull image',
+        ),
+        (pending, f'container "cilium-agent" in pod "{name}" is waiting to start: ContainerCreating'),
+    ):
+        b = Backend(profiles.load("seed-mixed"), seed=3)
+        b.store.create("pods", {**changed, "metadata": {k: v for k, v in pod["metadata"].items()
+                                                         if k in ("name", "namespace", "uid")}})  # fmt: skip
+        with ShellServer(b) as server:
+            status, text = get_logs(server.url, **where)
+            assert (status, json.loads(text)) == (400, {"message": message})
+            assert get_running(server.url, **where)[1]["running"] is False
+
+
+def test_a_crash_looping_agent_logs_its_last_run_and_takes_no_exec():
     b = started(crash_looping=("vm-2",))
     pod = agent(b, "vm-2")
     assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
@@ -165,8 +207,16 @@ def test_a_crash_looping_agent_logs_its_failed_start_as_previous_and_takes_no_ex
         "container": "cilium-agent",
     }
     with ShellServer(b) as server:
-        status, text = get_logs(server.url, **where, previous="true")
-        assert status == 200 and "fault injected by the embedded cluster: agent crash loop" in text
-        assert get_logs(server.url, **where)[0] == 404  # not running: the Go side refuses an exec on this
+        boot = b.boots[pod["metadata"]["uid"]]
+        failed = "".join(f"{line}\n" for line in boot.log)
+        assert "fault injected by the embedded cluster: agent crash loop" in failed
+        # waiting to restart: the kubelet shows the last run's log, with -p and without (both lastState's)
+        assert get_logs(server.url, **where, previous="true") == (200, failed)
+        assert get_logs(server.url, **where) == (200, failed)
+        # not running: the Go side refuses an exec on this, before any upgrade
+        assert get_running(server.url, **where) == (
+            200,
+            {"running": False, "message": 'container not found ("cilium-agent")'},
+        )
         status, answer = post(server.url, exec_body(pod, ["cilium", "status"]))
         assert status == 404 and answer["message"] == 'container not found ("cilium-agent")'

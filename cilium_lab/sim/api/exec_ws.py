@@ -8,6 +8,11 @@ Success or Failure with reason NonZeroExitCode and a cause ExitCode, as the kube
 command runs in `control.behaviour.run` with an `ExecContext` from the backend; stdin is not read (the
 emulated commands take none). SPDY upgrades (kubectl before 1.30) are refused with 400 BadRequest
 "unable to upgrade connection: ..." since this server has no SPDY; kubectl >= 1.30 never sends them.
+An exec into a container that does not run (Pending, crash-looping) is refused as kube-apiserver and the
+kubelet refuse it: to a client offering v5 as a Status on the error channel (500, `unable to upgrade
+connection: container not found ("NAME")`), to older ones with the kubelet's 500 before the upgrade. Logs
+pick the container as the kubelet does (`control.kubelet.log_status`): a crash-looping one's last run, with
+or without `previous`; one that never started, or `previous` with no earlier run, is a 400 in its words.
 A websocket exec is a GET, authorized as `get` on pods/exec; from Kubernetes 1.35 (the profile's version) also
 as `create`, as kube-apiserver does (kubernetes/kubernetes#134577, AuthorizePodWebsocketUpgradeCreatePermission).
 """
@@ -45,14 +50,31 @@ def _container(pod: dict[str, Any], wanted: str | None) -> str:
     return wanted or names[0]
 
 
-def _running_container(pod: dict[str, Any], container: str) -> None:
-    """Refuse as the kubelet does when the container is not running (Pending, crash-looping)."""
+def _has_host(pod: dict[str, Any]) -> None:
     if not pod["spec"].get("nodeName"):
         raise k8s_errors.bad_request(f"pod {pod['metadata']['name']} does not have a host assigned")
+
+
+def _not_running(pod: dict[str, Any], container: str) -> str | None:
+    """The kubelet's refusal of an exec into a container that does not run (Pending, crash-looping): its
+    Kubelet.GetExec finds only running containers (pkg/kubelet/kubelet_pods.go, 1.32.13); None when it runs."""
     statuses = pod.get("status", {}).get("containerStatuses", [])
     status = next((cs for cs in statuses if cs["name"] == container), {})
-    if "running" not in status.get("state", {}):
-        raise k8s_errors.bad_request(f'unable to upgrade connection: container not found ("{container}")')
+    return None if "running" in status.get("state", {}) else f'container not found ("{container}")'
+
+
+def _offers_v5(request: web.Request) -> bool:
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    return PROTOCOLS[0] in {p.strip() for p in offered.split(",")}
+
+
+def upgrade_failed(refusal: str) -> dict[str, Any]:
+    """The Status kube-apiserver sends on a v5 client's error channel when the kubelet refused the upgrade
+    (StreamTranslatorHandler, k8s.io/apiserver/pkg/util/proxy/streamtranslator.go, 1.32: NewInternalError of
+    the SPDY client's `unable to upgrade connection: ...`)."""
+    cause = f"unable to upgrade connection: {refusal}"
+    return {"metadata": {}, "status": "Failure", "message": f"Internal error occurred: {cause}",
+            "reason": "InternalError", "details": {"causes": [{"message": cause}]}, "code": 500}  # fmt: skip
 
 
 async def log(request: web.Request, t: Target) -> web.Response:
@@ -60,10 +82,10 @@ async def log(request: web.Request, t: Target) -> web.Response:
     b = backend_of(request)
     pod = b.store.peek("pods", t.namespace or "", t.name or "")
     container = _container(pod, request.query.get("container"))
-    if pod.get("status", {}).get("phase") == "Pending":
-        raise k8s_errors.bad_request(
-            f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: ContainerCreating'
-        )
+    try:  # the kubelet's choice of container, and its refusals (a 400 BadRequest through the API server)
+        kubelet.log_status(pod, container, request.query.get("previous") in ("true", "1"))
+    except kubelet.LogRefused as err:
+        raise k8s_errors.bad_request(str(err)) from None
     tail = request.query.get("tailLines")
     text = kubelet.container_log(b, pod, container, int(tail) if tail else None)
     return web.Response(text=text, content_type="text/plain")
@@ -92,14 +114,23 @@ async def exec_(request: web.Request, t: Target) -> web.StreamResponse:
     b = backend_of(request)
     pod = b.store.peek("pods", t.namespace or "", t.name or "")
     container = _container(pod, request.query.get("container"))
-    _running_container(pod, container)
+    _has_host(pod)
     argv = request.query.getall("command", [])
     if not argv:
         raise k8s_errors.bad_request("you must specify at least 1 command")
+    refusal = _not_running(pod, container)
+    if refusal and not _offers_v5(request):
+        # v4 and older are proxied to the kubelet: its refusal (streaming.WriteError, a 500) is the answer
+        return web.Response(status=500, text=refusal, content_type="text/plain", charset="utf-8")
     ws = web.WebSocketResponse(protocols=PROTOCOLS)
     if not ws.can_prepare(request).ok:
         raise k8s_errors.bad_request("Upgrade request required")
     await ws.prepare(request)
+    if refusal:  # v5 is translated to SPDY towards the kubelet: its refusal comes back as a Status
+        await _Channels(ws).send(STATUS, json.dumps(upgrade_failed(refusal)).encode())
+        await _drain(ws)
+        await ws.close()
+        return ws
     b.exec_log.append((t.namespace or "", t.name or "", container, tuple(argv)))
     context = b.exec_context(pod, container)
     result = await asyncio.get_running_loop().run_in_executor(None, behaviour.run, context, argv)

@@ -293,6 +293,47 @@ def container_log(b: Backend, pod: Pod, container: str, tail_lines: int | None =
     return "".join(f"{line}\n" for line in lines)
 
 
+class LogRefused(Exception):
+    """The kubelet's refusal of a container's log, in its words (a 400 BadRequest on a real cluster)."""
+
+
+# Kubelet.validateContainerLogStatus words the two image-pull reasons in its own way (kubelet_pods.go, 1.32.13)
+_WAITING_WORDS = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
+
+
+def log_status(pod: Pod, container: str, previous: bool) -> dict[str, Any]:
+    """The status of the container whose log `kubectl logs` gets, as the kubelet picks it
+    (Kubelet.validateContainerLogStatus, pkg/kubelet/kubelet_pods.go, Kubernetes 1.32.13): with `previous` the
+    last terminated one; else the running one, or the one that last ran for a container waiting to restart
+    (CrashLoopBackOff); LogRefused, in the kubelet's words, when there is none. Simplifications: a container
+    the kubelet has not started yet has no status here (the kubelet's says waiting, ContainerCreating); a
+    restarted container has no lastState here, so `restartCount` stands for it; and the emulator keeps only the
+    last boot per pod, so the previous log and a crash-looping container's current one are the same text
+    (as on a real node while the container waits: both name lastState.terminated's container)."""
+    name = pod["metadata"]["name"]
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    status = next((cs for cs in statuses if cs["name"] == container), None)
+    if status is None:
+        raise LogRefused(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+    state = status.get("state") or {}
+    ran = "terminated" in (status.get("lastState") or {}) or bool(status.get("restartCount"))
+    if previous:
+        if not ran:
+            raise LogRefused(f'previous terminated container "{container}" in pod "{name}" not found')
+        return status
+    if "running" in state or "terminated" in state or ran:
+        return status
+    reason = (state.get("waiting") or {}).get("reason")
+    if reason is None:
+        raise LogRefused(f'container "{container}" in pod "{name}" is waiting to start - no logs yet')
+    raise LogRefused(
+        f'container "{container}" in pod "{name}" is waiting to start: {_WAITING_WORDS.get(reason, reason)}'
+    )
+
+
 def crash_looping(pod: Pod) -> bool:
     return any(
         (cs.get("state", {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"

@@ -4,17 +4,21 @@ The contract with the Go side (controlplane/, the kubelet endpoints that speak S
 server with Kubernetes' own streaming code):
   POST /exec  {"node", "namespace", "pod", "container", "command": [..], "stdin": base64 or null, "tty"}
               -> 200 {"stdout", "stderr", "exit_code"}
+  GET  /running?node=&namespace=&pod=&container=  -> 200 {"running": bool, "message" when not}
   GET  /logs?node=&namespace=&pod=&container=&previous=&tailLines=&timestamps=&follow=  -> 200 text/plain
-An unknown pod (not mirrored, or bound to another node), an unknown container or one that is not running
-answers 404 {"message"} with the kubelet's words, which the Go side turns into the kubelet's error. Commands
-run in the emulator's shell (`control.behaviour.run`) with the pod's `ExecContext` from the node side's
-`Backend`, exactly as the embedded cluster's pods/exec; logs are the emulator's container logs
-(`control.kubelet.container_log`). Logs of a container that is not running are refused unless `previous`
-is asked for (the Go side asks /logs whether a container runs before it accepts an exec, as the kubelet
-refuses one before upgrading), so `kubectl logs -p` shows a crash-looping agent's failed start.
-Simplifications: `previous` shows the current boot's log (the emulator keeps one boot per pod), `follow`
-returns what exists and ends, `timestamps` prefixes every line with the container's start time. No authentication: only loopback is bound, and the API server reaches it
-only through the kubelet endpoints, which check its client certificate.
+A pod the node does not run (not mirrored, or bound to another node) answers 404 {"message"} everywhere,
+which the Go side turns into the kubelet's 404. /exec answers 404 too for a container that is not running;
+the Go side asks /running first and refuses such an exec as the kubelet does (`container not found`). /logs
+answers as the kubelet does (`control.kubelet.log_status`): the running container's log, or for one waiting
+to restart (CrashLoopBackOff) the last run's, `previous` the last terminated one's; 404 for a container the
+pod does not have, 400 {"message"} in the kubelet's words for one that never started or has no previous run.
+Commands run in the emulator's shell (`control.behaviour.run`) with the pod's `ExecContext` from the node
+side's `Backend`, exactly as the embedded cluster's pods/exec; logs are the emulator's container logs
+(`control.kubelet.container_log`). Simplifications: the emulator keeps one boot per pod (its last), so
+`previous` shows that boot's log too; `follow` returns what exists and ends; `timestamps` prefixes every
+line with the container's start time (a crash-looping one's: when its last run ended). No authentication:
+only loopback is bound, and the API server reaches it only through the kubelet endpoints, which check its
+client certificate.
 """
 
 from __future__ import annotations
@@ -71,27 +75,36 @@ def exec_in_pod(b: Backend, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def container_log(b: Backend, query: dict[str, str]) -> str:
-    """The container's log as the contract's GET /logs answers it."""
+    """The container's log as the contract's GET /logs answers it; LogRefused (a 400) as the kubelet refuses."""
     pod = _pod(b, query.get("node", ""), query.get("namespace", ""), query.get("pod", ""))
     container = query.get("container", "")
-    status = _running(pod, container) if query.get("previous") != "true" else _any_status(pod, container)
+    if container not in {c["name"] for c in pod["spec"]["containers"]}:
+        # the kubelet's 404 (getContainerLogs, pkg/kubelet/server/server.go, Kubernetes 1.32.13)
+        raise NotFound(f'container "{container}" not found in pod "{pod["metadata"]["name"]}"')
+    status = kubelet.log_status(pod, container, query.get("previous") == "true")
     tail = query.get("tailLines")
     text = kubelet.container_log(b, pod, container, int(tail) if tail else None)
     if query.get("timestamps") == "true":
-        started = ((status.get("state") or {}).get("running") or {}).get("startedAt", "")
+        state = status.get("state") or {}
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        started = (
+            (state.get("running") or {}).get("startedAt")
+            or last.get("startedAt")
+            or last.get("finishedAt", "")
+        )
         text = "".join(f"{started} {line}\n" for line in text.splitlines())
     return text
 
 
-def _any_status(pod: dict[str, Any], container: str) -> dict[str, Any]:
-    """The status of a container that ran before (restarted, or terminated and waiting to restart)."""
-    statuses = pod.get("status", {}).get("containerStatuses") or []
-    status = next((cs for cs in statuses if cs["name"] == container), None)
-    if status is None or not (status.get("restartCount") or "terminated" in (status.get("lastState") or {})):
-        raise NotFound(
-            f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
-        )
-    return status
+def running(b: Backend, query: dict[str, str]) -> dict[str, Any]:
+    """The contract's GET /running: whether an exec may go to the container (NotFound for a pod the node does
+    not run)."""
+    pod = _pod(b, query.get("node", ""), query.get("namespace", ""), query.get("pod", ""))
+    try:
+        _running(pod, query.get("container", ""))
+    except NotFound as err:
+        return {"running": False, "message": str(err)}
+    return {"running": True}
 
 
 async def _exec(request: web.Request) -> web.Response:
@@ -114,9 +127,19 @@ async def _logs(request: web.Request) -> web.Response:
         text = container_log(request.app[BACKEND], dict(request.query))
     except NotFound as err:
         return web.json_response({"message": str(err)}, status=404)
+    except kubelet.LogRefused as err:
+        return web.json_response({"message": str(err)}, status=400)
     except ValueError as err:
         return web.json_response({"message": f"bad logs request: {err}"}, status=400)
     return web.Response(text=text, content_type="text/plain")
+
+
+async def _running_check(request: web.Request) -> web.Response:
+    try:
+        answer = running(request.app[BACKEND], dict(request.query))
+    except NotFound as err:
+        return web.json_response({"message": str(err)}, status=404)
+    return web.json_response(answer)
 
 
 def build_app(backend: Backend) -> web.Application:
@@ -124,6 +147,7 @@ def build_app(backend: Backend) -> web.Application:
     app[BACKEND] = backend
     app.router.add_post("/exec", _exec)
     app.router.add_get("/logs", _logs)
+    app.router.add_get("/running", _running_check)
     return app
 
 
