@@ -233,3 +233,23 @@ def test_a_container_that_does_not_run_is_refused_as_the_kubelet_refuses_it():
             core.read_namespaced_pod_log(agent, "kube-system", container="cilium-agent", previous=True)
         previous = f'previous terminated container "cilium-agent" in pod "{agent}" not found'
         assert (err.value.status, json.loads(err.value.body)["message"]) == (400, previous)
+
+
+def test_the_library_reports_an_exec_into_a_container_that_does_not_run_as_not_run_not_as_exit_127():
+    """`cluster.exec.run` promises a ClusterError when a command cannot run: the API server's "unable to
+    upgrade connection" on the error channel is that, not a command that was not found (exit 127)."""
+    from cilium_lab.cluster import exec as pod_exec
+    from cilium_lab.cluster.connect import connect
+    from cilium_lab.errors import ClusterError
+
+    with EmbeddedCluster("seed-mixed", seed=7) as cluster:
+        conn = connect(str(cluster.kubeconfig))
+        cluster.faults.node_not_ready("vm-3")
+        body = {"metadata": {"name": "stuck"}, "spec": {"nodeName": "vm-3", "containers": [{"name": "main", "image": "pause:3"}]}}  # fmt: skip
+        conn.core.create_namespaced_pod("default", body)
+        with pytest.raises(ClusterError, match=r"could not run: .*container not found \(\"main\"\)"):
+            pod_exec.run(conn, "default", "stuck", ["true"])
+        missing = pod_exec.run(
+            conn, "kube-system", agent_on(conn.core, "vm-1").metadata.name, ["no-such-tool"]
+        )
+        assert missing.code == 127  # a command that is not there is still the shell's 127

@@ -25,6 +25,9 @@ from cilium_lab.cluster.connect import Connection
 from cilium_lab.errors import ClusterError, InputError
 
 Target = tuple[str, str]  # (namespace, pod)
+# the error channel's message when the exec never reached a running container (kubectl prints "error:
+# Internal error occurred: unable to upgrade connection: container not found (...)")
+NOT_STARTED = "unable to upgrade connection"
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,11 @@ def _collect(client, timeout: float, what: str) -> ExecOutput:  # type: ignore[n
     stdout.append(client.read_stdout(timeout=0) if client.peek_stdout() else "")
     stderr.append(client.read_stderr(timeout=0) if client.peek_stderr() else "")
     code, message = exit_code(client.read_channel(ERROR_CHANNEL) or "")
+    if NOT_STARTED in message:
+        # the API server could not reach a running container (it is not running, or the pod is gone):
+        # the command never ran, so there is no exit code to report (staging/src/k8s.io/apiserver/pkg/
+        # util/proxy/streamtranslator.go sends this on the error channel to a v5 client)
+        raise ClusterError(f"{what} could not run: {message}")
     if message:
         stderr.append(message)
     return ExecOutput("".join(stdout), "".join(stderr), code)
