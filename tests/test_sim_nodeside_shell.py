@@ -136,14 +136,19 @@ def test_exec_refuses_a_pod_on_another_node_or_unknown(backend: Backend, shell: 
     assert status == 400
 
 
-def test_logs_are_the_agent_boot_log(backend: Backend, shell: str):
-    pod = agent(backend, "vm-3")
-    where = {
-        "node": "vm-3",
+def agent_container(pod: dict, node: str) -> dict[str, str]:
+    """The query that names the agent container of `pod` on `node`, for /logs and /running."""
+    return {
+        "node": node,
         "namespace": "kube-system",
         "pod": pod["metadata"]["name"],
         "container": "cilium-agent",
     }
+
+
+def test_logs_are_the_agent_boot_log(backend: Backend, shell: str):
+    pod = agent(backend, "vm-3")
+    where = agent_container(pod, "vm-3")
     status, text = get_logs(shell, **where)
     boot = backend.boots[pod["metadata"]["uid"]]
     assert (status, text) == (200, "".join(f"{line}\n" for line in boot.log))
@@ -170,12 +175,7 @@ def test_logs_are_the_agent_boot_log(backend: Backend, shell: str):
 
 def test_logs_of_a_container_that_never_started_are_refused_as_the_kubelet_refuses_them(backend: Backend):
     pod = agent(backend, "vm-3")
-    where = {
-        "node": "vm-3",
-        "namespace": "kube-system",
-        "pod": pod["metadata"]["name"],
-        "container": "cilium-agent",
-    }
+    where = agent_container(pod, "vm-3")
     name = pod["metadata"]["name"]
     waiting = {**pod, "status": {**pod["status"], "containerStatuses": [{**pod["status"]["containerStatuses"][0],
                "state": {"waiting": {"reason": "ImagePullBackOff"}}, "restartCount": 0}]}}  # fmt: skip
