@@ -54,7 +54,7 @@ def to_html(notebook: Path, out: Path | None = None) -> Path:
         raise LabError(f"{notebook.name}: the walkthrough would load a script from the internet; not written")
     body = body.replace("<head>", f"<head>\n{GENERATOR}", 1)
     out = outputs.place(Path(out) if out else notebook.with_suffix(".html"), _walkthrough)
-    _write_plotlyjs(out.parent)
+    rendering.write_plotlyjs(out.parent)
     out.write_text(body, encoding="utf-8")
     return out
 
@@ -104,20 +104,6 @@ def scrub_page(page: str) -> str:
 
 _HEAD_STYLE = re.compile(r"(<style\b[^>]*>.*?</style\s*>)", re.S | re.I)
 _scrub_style = functools.lru_cache(maxsize=16)(scrub)
-
-
-def _write_plotlyjs(folder: Path) -> None:
-    """`rendering.write_plotlyjs`, skipped where this process wrote or found the bundle already and the file
-    is still the bundle's size (`write_plotlyjs` reads the 4.8 MB bundle to compare the same size)."""
-    target = folder / rendering.plotlyjs_name()
-    size = _bundle_sizes.get(target)
-    if size is not None and target.is_file() and target.stat().st_size == size:
-        return
-    rendering.write_plotlyjs(folder)
-    _bundle_sizes[target] = target.stat().st_size
-
-
-_bundle_sizes: dict[Path, int] = {}
 
 
 @functools.cache

@@ -13,6 +13,7 @@ imports nbformat (with jsonschema's format checkers: seconds of CPU in every ker
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -75,9 +76,9 @@ def write_plotlyjs(folder: Path) -> str:
 
     name = plotlyjs_name()
     target = Path(folder) / name
-    bundle = get_plotlyjs().encode()
-    if target.is_file() and target.stat().st_size == len(bundle):
+    if target.is_file() and target.stat().st_size == _bundle_size():
         return name
+    bundle = get_plotlyjs().encode()
     # written under a temporary name and renamed: a page never sees half a file
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.")
     with os.fdopen(fd, "wb") as out:
@@ -85,3 +86,11 @@ def write_plotlyjs(folder: Path) -> str:
     os.chmod(partial, 0o644)
     os.replace(partial, target)
     return name
+
+
+@functools.cache
+def _bundle_size() -> int:
+    """The installed plotly.js bundle's size in bytes: read once per process, not once per page written."""
+    from plotly.offline import get_plotlyjs
+
+    return len(get_plotlyjs().encode())
