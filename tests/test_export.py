@@ -5,7 +5,6 @@ import re
 import time
 
 import nbformat
-import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs
 
@@ -57,7 +56,7 @@ def test_export_refuses_what_is_not_a_notebook(tmp_path):
 
 
 def _figure_output():
-    fig = figures.label(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "Two bars", True)
+    fig = figures.assemble([{"type": "bar", "x": ["a", "b"], "y": [1, 2]}], {}, "Two bars", True)
     return nbformat.v4.new_output("display_data", data=rendering.mimebundle(fig.to_plotly_json()))
 
 
@@ -204,7 +203,7 @@ PLANTED = {
 def test_no_credential_anywhere_in_a_notebook_reaches_its_page(tmp_path):
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell(PLANTED["code"])
-    fig = figures.label(go.Figure(go.Bar(x=["a"], y=[1])), PLANTED["figure"], True)
+    fig = figures.assemble([{"type": "bar", "x": ["a"], "y": [1]}], {}, PLANTED["figure"], True)
     code.outputs = [
         _stream(PLANTED["stream"] + "\n"),
         nbformat.v4.new_output("display_data", data={"text/html": PLANTED["text/html"], "text/plain": "x"}),

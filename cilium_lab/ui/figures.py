@@ -69,19 +69,6 @@ def is_simulated(table: pd.DataFrame) -> bool:
     return bool("simulated" in table and table["simulated"].astype(bool).any())
 
 
-def label(
-    fig: go.Figure, title: str, simulated: bool, *, subtitle: str = "", local: bool = False
-) -> go.Figure:
-    """Set the title; on simulated (or local-kernel) data prefix it with SIMULATED (LOCAL KERNEL) and put
-    the note saying what that means between title and panels. For a `go.Figure` made elsewhere; the
-    figures of this module are labelled as they are assembled (`assemble`)."""
-    head, note = _head(title, simulated, subtitle=subtitle, local=local)
-    fig.update_layout(head, template=TEMPLATE)
-    if note:
-        fig.add_annotation(note)
-    return fig
-
-
 def assemble(
     data: list[dict],
     layout: dict,
@@ -91,7 +78,9 @@ def assemble(
     subtitle: str = "",
     local: bool = False,
 ) -> go.Figure:
-    """The figure of plain trace and layout dicts, titled and noted as `label` does, on the template.
+    """The figure of plain trace and layout dicts on the template, titled; on simulated (or local-kernel)
+    data the title is prefixed with SIMULATED (LOCAL KERNEL) and the note saying what that means stands
+    between title and panels.
     `layout` becomes the figure's (it is not copied).
 
     plotly validates the traces and layout once, without a template (an empty one: plotly's "none",
@@ -183,34 +172,39 @@ def paired_ratios(results: pd.DataFrame, *, title: str = "A against B") -> go.Fi
     if rows.empty:
         raise InputError("no measured comparison to draw (every knob was skipped): see the table's reasons")
     names = [f"{r.knob} {r.test}<br><sub>{r.b} vs {r.a}</sub>" for r in rows.itertuples()]
-    fig = go.Figure(
-        go.Scatter(
-            x=rows["ratio"].tolist(),
-            y=names,
-            mode="markers",
-            marker={"size": 10, "color": CI_COLOUR},
-            error_x={
-                "type": "data",
-                "color": CI_COLOUR,
-                "thickness": 1.5,
-                "width": 6,
-                "array": (rows["ci_high"] - rows["ratio"]).clip(lower=0).tolist(),
-                "arrayminus": (rows["ratio"] - rows["ci_low"]).clip(lower=0).tolist(),
-            },
-            customdata=rows[["ci_low", "ci_high", "verdict", "metric"]].to_numpy().tolist(),
-            hovertemplate="B/A %{x:.3f} (95 % CI %{customdata[0]:.3f} to %{customdata[1]:.3f})"
-            "<br>%{customdata[3]}: %{customdata[2]}<extra></extra>",
-            showlegend=False,
-        )
-    )
-    fig.add_vline(x=1, line_dash="dash", line_color="#7f7f7f")
-    fig.update_xaxes(title_text="B / A (1 = no difference)", type="log")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=TOP_MARGIN + 80 + 70 * len(rows))
+    dots = {
+        "type": "scatter",
+        "x": rows["ratio"].tolist(),
+        "y": names,
+        "mode": "markers",
+        "marker": {"size": 10, "color": CI_COLOUR},
+        "error_x": {
+            "type": "data",
+            "color": CI_COLOUR,
+            "thickness": 1.5,
+            "width": 6,
+            "array": (rows["ci_high"] - rows["ratio"]).clip(lower=0).tolist(),
+            "arrayminus": (rows["ratio"] - rows["ci_low"]).clip(lower=0).tolist(),
+        },
+        "customdata": rows[["ci_low", "ci_high", "verdict", "metric"]].to_numpy().tolist(),
+        "hovertemplate": "B/A %{x:.3f} (95 % CI %{customdata[0]:.3f} to %{customdata[1]:.3f})"
+        "<br>%{customdata[3]}: %{customdata[2]}<extra></extra>",
+        "showlegend": False,
+    }
+    layout = {
+        # 1.0 marked across the panel, as fig.add_vline(x=1) draws it
+        "shapes": [
+            {"type": "line", "x0": 1, "x1": 1, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+             "line": {"dash": "dash", "color": "#7f7f7f"}},
+        ],
+        "xaxis": {"title": {"text": "B / A (1 = no difference)"}, "type": "log"},
+        "yaxis": {"autorange": "reversed"},
+        "height": TOP_MARGIN + 80 + 70 * len(rows),
+    }  # fmt: skip
     subtitle = (
         "dot: median of the per-pair ratios B/A (pairs measured back to back); whiskers: 95 % bootstrap CI"
     )
-    return label(fig, title, False, subtitle=subtitle, local=True)
+    return assemble([dots], layout, title, False, subtitle=subtitle, local=True)
 
 
 def latency_percentiles(

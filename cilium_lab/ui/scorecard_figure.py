@@ -1,7 +1,7 @@
 """The scorecard as a plotly heatmap: items x nodes, coloured by state, reasons on hover.
 
 Called by the overview lab with a `scorecard.Scorecard`; calls plotly. The title carries
-SIMULATED (title and note, as `ui.figures.label` puts them) when the scorecard was taken on
+SIMULATED (title and note, as `ui.figures.assemble` puts them) when the scorecard was taken on
 the embedded cluster.
 """
 
