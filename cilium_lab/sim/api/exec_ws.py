@@ -55,14 +55,6 @@ def _has_host(pod: dict[str, Any]) -> None:
         raise k8s_errors.bad_request(f"pod {pod['metadata']['name']} does not have a host assigned")
 
 
-def _not_running(pod: dict[str, Any], container: str) -> str | None:
-    """The kubelet's refusal of an exec into a container that does not run (Pending, crash-looping): its
-    Kubelet.GetExec finds only running containers (pkg/kubelet/kubelet_pods.go, 1.32.13); None when it runs."""
-    statuses = pod.get("status", {}).get("containerStatuses", [])
-    status = next((cs for cs in statuses if cs["name"] == container), {})
-    return None if "running" in status.get("state", {}) else f'container not found ("{container}")'
-
-
 def _offers_v5(request: web.Request) -> bool:
     offered = request.headers.get("Sec-WebSocket-Protocol", "")
     return PROTOCOLS[0] in {p.strip() for p in offered.split(",")}
@@ -118,7 +110,7 @@ async def exec_(request: web.Request, t: Target) -> web.StreamResponse:
     argv = request.query.getall("command", [])
     if not argv:
         raise k8s_errors.bad_request("you must specify at least 1 command")
-    refusal = _not_running(pod, container)
+    refusal = kubelet.exec_refusal(pod, container)
     if refusal and not _offers_v5(request):
         # v4 and older are proxied to the kubelet: its refusal (streaming.WriteError, a 500) is the answer
         return web.Response(status=500, text=refusal, content_type="text/plain", charset="utf-8")

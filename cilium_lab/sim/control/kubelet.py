@@ -304,6 +304,14 @@ _WAITING_WORDS = {
 }
 
 
+def exec_refusal(pod: Pod, container: str) -> str | None:
+    """The kubelet's refusal of an exec into a container that does not run (Pending, crash-looping): its
+    Kubelet.GetExec finds only running containers (pkg/kubelet/kubelet_pods.go, 1.32.13); None when it runs."""
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    status = next((cs for cs in statuses if cs["name"] == container), {})
+    return None if "running" in (status.get("state") or {}) else f'container not found ("{container}")'
+
+
 def log_status(pod: Pod, container: str, previous: bool) -> dict[str, Any]:
     """The status of the container whose log `kubectl logs` gets, as the kubelet picks it
     (Kubelet.validateContainerLogStatus, pkg/kubelet/kubelet_pods.go, Kubernetes 1.32.13): with `previous` the

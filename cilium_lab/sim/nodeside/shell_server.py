@@ -48,15 +48,12 @@ def _pod(b: Backend, node: str, namespace: str, name: str) -> dict[str, Any]:
     return pod
 
 
-def _running(pod: dict[str, Any], container: str) -> dict[str, Any]:
-    """The container's status when it runs; NotFound as the kubelet's 'container not found' otherwise."""
+def _running(pod: dict[str, Any], container: str) -> None:
+    """NotFound, in the kubelet's words, unless the pod has the container and it runs."""
     if container not in {c["name"] for c in pod["spec"]["containers"]}:
         raise NotFound(f'container "{container}" not found in pod "{pod["metadata"]["name"]}"')
-    statuses = pod.get("status", {}).get("containerStatuses") or []
-    status = next((cs for cs in statuses if cs["name"] == container), {})
-    if "running" not in (status.get("state") or {}):
-        raise NotFound(f'container not found ("{container}")')
-    return status
+    if refusal := kubelet.exec_refusal(pod, container):
+        raise NotFound(refusal)
 
 
 def exec_in_pod(b: Backend, request: dict[str, Any]) -> dict[str, Any]:
